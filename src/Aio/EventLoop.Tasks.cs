@@ -1,0 +1,269 @@
+using Aio.Internal;
+
+namespace Aio;
+
+public sealed partial class EventLoop
+{
+    private AioTask? _currentTask;        // the task whose step is running; null between steps
+    private AioTask? _liveHead;           // registry of pending tasks: intrusive doubly linked list
+    private int _liveCount;
+    private int _taskNumbers;
+    internal int _foreignWaits;           // tasks suspended on a foreign await (see ComputeTimeoutMs)
+    internal int _pendingExternal;        // executor items and other tracked outside work in flight
+
+    private static readonly Action<object?> s_startTask = static s => ((AioTask)s!).Start();
+
+    internal AioTask? CurrentTaskInternal => _currentTask;
+
+    /// <summary>The task whose step is running now, or null (between steps, in plain callbacks).</summary>
+    public AioTask? CurrentTask
+    {
+        get
+        {
+            CheckThread(nameof(CurrentTask));
+            return _currentTask;
+        }
+    }
+
+    internal int NextTaskNumber() => ++_taskNumbers;
+
+    /// <summary>Creates a pending future on this loop.</summary>
+    public AioFuture<T> CreateFuture<T>()
+    {
+        CheckThread(nameof(CreateFuture));
+        CheckClosed(nameof(CreateFuture));
+        return new AioFuture<T>(this);
+    }
+
+    /// <summary>Creates a pending future with no value on this loop (a one-shot signal).</summary>
+    public AioFuture CreateFuture()
+    {
+        CheckThread(nameof(CreateFuture));
+        CheckClosed(nameof(CreateFuture));
+        return new AioFuture(this);
+    }
+
+    /// <summary>
+    /// Wraps <paramref name="body"/> in a task and schedules its first step for the next iteration;
+    /// returns the task at once (asyncio's <c>create_task</c>). Keep the task, or await it: an exception
+    /// nobody retrieves is reported.
+    /// </summary>
+    public AioTask<T> CreateTask<T>(Func<Task<T>> body, string? name = null)
+    {
+        ArgumentNullException.ThrowIfNull(body);
+        return StartTask(new AioTask<T>(this, body, name), null);
+    }
+
+    /// <summary>Wraps <paramref name="body"/> (no result) in a task and schedules its first step for the next iteration.</summary>
+    public AioTask CreateTask(Func<Task> body, string? name = null)
+    {
+        ArgumentNullException.ThrowIfNull(body);
+        return StartTask(new AioTask(this, body, name), null);
+    }
+
+    /// <summary>Creates a task from a body that takes <paramref name="state"/>: with a static lambda, no closure is allocated (hot paths).</summary>
+    public AioTask<T> CreateTask<TState, T>(Func<TState, Task<T>> body, TState state, string? name = null)
+    {
+        ArgumentNullException.ThrowIfNull(body);
+        return StartTask(new StatefulTask<TState, T>(this, body, state, name), null);
+    }
+
+    internal TTask StartTask<TTask>(TTask task, CancelScope? parentScope) where TTask : AioTask
+    {
+        CheckThread(nameof(CreateTask));
+        CheckClosed(nameof(CreateTask));
+        task._parentScope = parentScope;
+        RegisterLive(task);
+        ref ReadyItem item = ref _ready.Enqueue();
+        item.Kind = ReadyKind.Action;
+        item.Callback = s_startTask;
+        item.State = task;
+        item.Task = task;
+        return task;
+    }
+
+    /// <summary>Every task of this loop that is not done yet.</summary>
+    public IReadOnlyCollection<AioTask> AllTasks()
+    {
+        CheckThread(nameof(AllTasks));
+        var list = new List<AioTask>(_liveCount);
+        for (AioTask? t = _liveHead; t is not null; t = t._nextLive)
+        {
+            list.Add(t);
+        }
+        return list;
+    }
+
+    internal int LiveTaskCount => _liveCount;
+
+    private void RegisterLive(AioTask task)
+    {
+        task._nextLive = _liveHead;
+        if (_liveHead is not null)
+        {
+            _liveHead._prevLive = task;
+        }
+        _liveHead = task;
+        _liveCount++;
+    }
+
+    internal void UnregisterLive(AioTask task)
+    {
+        if (task._prevLive is not null)
+        {
+            task._prevLive._nextLive = task._nextLive;
+        }
+        else if (ReferenceEquals(_liveHead, task))
+        {
+            _liveHead = task._nextLive;
+        }
+        else
+        {
+            return; // not registered
+        }
+        if (task._nextLive is not null)
+        {
+            task._nextLive._prevLive = task._prevLive;
+        }
+        task._prevLive = task._nextLive = null;
+        _liveCount--;
+        if (task._foreignSuspended)
+        {
+            task._foreignSuspended = false;
+            _foreignWaits--;
+        }
+    }
+
+    // ----------------------------------------------------------------- steps
+
+    /// <summary>Queues a step of <paramref name="task"/> on the ready ring.</summary>
+    internal void EnqueueStep(AioTask task, Action<object?> continuation, object? state)
+    {
+        ref ReadyItem item = ref _ready.Enqueue();
+        item.Kind = ReadyKind.Action;
+        item.Callback = continuation;
+        item.State = state;
+        item.Task = task;
+    }
+
+    private void RunTaskStep(AioTask task, in ReadyItem item)
+    {
+        if (task.Done)
+        {
+            // A late foreign continuation of a finished task (its body completed off the loop): run it plainly.
+            _currentTask = null;
+            SynchronizationContext.SetSynchronizationContext(_syncContext);
+            Dispatch(in item);
+            return;
+        }
+        _currentTask = task;
+        SynchronizationContext.SetSynchronizationContext(task.Context);
+        if (task._foreignSuspended)
+        {
+            task._foreignSuspended = false;
+            _foreignWaits--;
+        }
+        task._loopTimerThisStep = false;
+        try
+        {
+            Dispatch(in item);
+        }
+        finally
+        {
+            _currentTask = null;
+            AfterStep(task);
+        }
+    }
+
+    /// <summary>After a step: finish the task if its body completed; deliver a pending cancellation to its new wait; track foreign waits.</summary>
+    private void AfterStep(AioTask task)
+    {
+        Task? body = task.Body;
+        if (task.Done || body is null)
+        {
+            return;
+        }
+        if (body.IsCompleted)
+        {
+            task.Finish();
+            return;
+        }
+        if (task._suspended)
+        {
+            task.DeliverCancelIfParked();
+            return;
+        }
+        // The body awaits something foreign (a Task, HttpClient, …): its continuation will be posted back.
+        if (!task._loopTimerThisStep)
+        {
+            task._foreignSuspended = true;
+            _foreignWaits++;
+        }
+        if (!task._bodyHooked)
+        {
+            // A body that left the loop (ConfigureAwait(false)) completes elsewhere: post its completion back.
+            task._bodyHooked = true;
+            body.ContinueWith(static (_, s) =>
+            {
+                var t = (AioTask)s!;
+                t.Loop.TryPostItem(new ReadyItem { Kind = ReadyKind.Action, Callback = s_finishIfComplete, State = t });
+            }, task, CancellationToken.None, TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default);
+        }
+    }
+
+    private static readonly Action<object?> s_finishIfComplete = static s =>
+    {
+        var t = (AioTask)s!;
+        if (!t.Done && t.Body is { IsCompleted: true })
+        {
+            if (t._foreignSuspended)
+            {
+                t._foreignSuspended = false;
+                t.Loop._foreignWaits--;
+            }
+            t.Finish();
+        }
+    };
+
+    // ----------------------------------------------------------------- cancellation delivery
+
+    /// <summary>
+    /// <paramref name="scope"/> was cancelled (or its cancellation now reaches further): wake every parked
+    /// task it affects – its owner, and the TaskGroup children below it and below the scopes nested in it,
+    /// stopping at shielded scopes – and cancel their tokens.
+    /// </summary>
+    internal void DeliverScopeTree(CancelScope scope)
+    {
+        for (CancelScope? s = scope; s is not null; s = s._inner)
+        {
+            if (!ReferenceEquals(s, scope) && s.Shield)
+            {
+                break;
+            }
+            s.CancelTokenSoon();
+            if (s._childTasks is { } children)
+            {
+                for (int i = 0; i < children.Count; i++)
+                {
+                    DeliverTaskTree(children[i]);
+                }
+            }
+        }
+        scope.Owner?.DeliverCancelIfParked();
+    }
+
+    /// <summary>The root scope of <paramref name="task"/> was cancelled (Cancel, or its TaskGroup's scope): deliver to it and below.</summary>
+    internal void DeliverTaskTree(AioTask task)
+    {
+        task.CancelRootTokenSoon();
+        CancelScope? outermost = task._outermost;
+        if (outermost is not null && !outermost.Shield)
+        {
+            DeliverScopeTree(outermost);
+        }
+        else
+        {
+            task.DeliverCancelIfParked();
+        }
+    }
+}

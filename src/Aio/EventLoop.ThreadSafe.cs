@@ -1,0 +1,174 @@
+using Aio.Internal;
+
+namespace Aio;
+
+public sealed partial class EventLoop
+{
+    private readonly object _inboxLock = new();
+    private List<ReadyItem> _inbox = new();      // posts from any thread; guarded by _inboxLock
+    private List<ReadyItem> _inboxSpare = new(); // swapped with _inbox when draining, loop thread only
+    private volatile int _inboxCount;            // _inbox.Count, readable without the lock
+    private readonly LoopSynchronizationContext _syncContext;
+    private readonly LoopTaskScheduler _scheduler;
+
+    /// <summary>
+    /// The loop's <see cref="System.Threading.SynchronizationContext"/>: installed while the loop runs, so an
+    /// <c>await</c> of a foreign task in code run by the loop resumes on the loop thread. Its
+    /// <c>Post</c> may be called from any thread.
+    /// </summary>
+    public SynchronizationContext SynchronizationContext => _syncContext;
+
+    /// <summary>A <see cref="System.Threading.Tasks.TaskScheduler"/> that runs tasks on the loop thread; queueing to it is thread-safe.</summary>
+    public TaskScheduler TaskScheduler => _scheduler;
+
+    /// <summary>
+    /// The one thread-safe door into the loop: schedules <paramref name="callback"/> to run on the loop
+    /// thread on a later iteration, and wakes the loop if it is blocked waiting for I/O or timers.
+    /// Any thread.
+    /// </summary>
+    /// <exception cref="InvalidOperationException">The loop is closed.</exception>
+    public Handle CallSoonThreadSafe(Action callback)
+    {
+        ArgumentNullException.ThrowIfNull(callback);
+        CheckClosed(nameof(CallSoonThreadSafe));
+        var h = new Handle(this, callback, null);
+        PostItem(new ReadyItem { Kind = ReadyKind.Handle, State = h });
+        return h;
+    }
+
+    /// <summary>Thread-safe post of an entry to the inbox, then a (coalesced) wake-up of the poller.</summary>
+    internal void PostItem(in ReadyItem item)
+    {
+        lock (_inboxLock)
+        {
+            if (_closed)
+            {
+                ThrowHelper.LoopClosed(nameof(CallSoonThreadSafe));
+            }
+            _inbox.Add(item);
+            _inboxCount = _inbox.Count;
+        }
+        _poller?.Wake();
+    }
+
+    /// <summary>Thread-safe post that silently drops the item when the loop is closed (late completions of foreign work).</summary>
+    internal bool TryPostItem(in ReadyItem item)
+    {
+        lock (_inboxLock)
+        {
+            if (_closed)
+            {
+                return false;
+            }
+            _inbox.Add(item);
+            _inboxCount = _inbox.Count;
+        }
+        _poller?.Wake();
+        return true;
+    }
+
+    private bool InboxHasWork => _inboxCount > 0;
+
+    /// <summary>Step 4: moves everything posted from other threads into the ready ring, in posting order.</summary>
+    private void DrainInbox()
+    {
+        if (_inboxCount == 0)
+        {
+            return;
+        }
+        List<ReadyItem> items;
+        lock (_inboxLock)
+        {
+            items = _inbox;
+            _inbox = _inboxSpare;
+            _inboxCount = 0;
+        }
+        foreach (ReadyItem item in items)
+        {
+            _ready.Enqueue() = item;
+        }
+        items.Clear();
+        _inboxSpare = items;
+    }
+
+    /// <summary>Posts <paramref name="callback"/> as a step of <paramref name="task"/> (or a plain callback when null): on the ring when on the loop thread, else through the inbox.</summary>
+    internal void PostFromContext(SendOrPostCallback callback, object? state, AioTask? task)
+    {
+        var item = new ReadyItem { Kind = ReadyKind.Post, Callback = callback, State = state, Task = task };
+        if (Environment.CurrentManagedThreadId == _ownerThreadId && _running && !_closed)
+        {
+            _ready.Enqueue() = item;
+        }
+        else if (!TryPostItem(in item))
+        {
+            // The loop is closed: the continuation can never run on it. Drop it, as asyncio drops callbacks of a closed loop.
+        }
+    }
+
+    /// <summary>The loop's own synchronization context, and the base of each task's context.</summary>
+    internal class LoopSynchronizationContext(EventLoop loop, AioTask? task) : SynchronizationContext
+    {
+        public EventLoop Loop { get; } = loop;
+
+        public AioTask? Task { get; } = task;
+
+        public override void Post(SendOrPostCallback d, object? state)
+        {
+            ArgumentNullException.ThrowIfNull(d);
+            Loop.PostFromContext(d, state, Task);
+        }
+
+        public override void Send(SendOrPostCallback d, object? state)
+        {
+            ArgumentNullException.ThrowIfNull(d);
+            if (Environment.CurrentManagedThreadId == Loop.OwnerThreadId)
+            {
+                d(state);
+                return;
+            }
+            using var done = new ManualResetEventSlim();
+            Exception? error = null;
+            Loop.CallSoonThreadSafe(() =>
+            {
+                try
+                {
+                    d(state);
+                }
+                catch (Exception e)
+                {
+                    error = e;
+                }
+                finally
+                {
+                    done.Set();
+                }
+            });
+            done.Wait();
+            if (error is not null)
+            {
+                System.Runtime.ExceptionServices.ExceptionDispatchInfo.Throw(error);
+            }
+        }
+
+        public override SynchronizationContext CreateCopy() => this;
+    }
+
+    private sealed class LoopTaskScheduler(EventLoop loop) : TaskScheduler
+    {
+        protected override void QueueTask(Task task) =>
+            loop.PostItem(new ReadyItem { Kind = ReadyKind.Action, Callback = s_runTask, State = (task, this) });
+
+        private static readonly Action<object?> s_runTask = static s =>
+        {
+            var (task, scheduler) = ((Task, LoopTaskScheduler))s!;
+            scheduler.TryExecuteTask(task);
+        };
+
+        protected override bool TryExecuteTaskInline(Task task, bool taskWasPreviouslyQueued) =>
+            Environment.CurrentManagedThreadId == loop.OwnerThreadId && loop.IsRunning && TryExecuteTask(task);
+
+        protected override IEnumerable<Task>? GetScheduledTasks() => null;
+
+        public override int MaximumConcurrencyLevel => 1;
+    }
+}

@@ -1,0 +1,443 @@
+// EventLoop: the heart of Aio.
+//
+// Map of this type (one partial file per facet):
+//   EventLoop.cs            – state, construction, running/stopping/closing, one iteration (asyncio's _run_once)
+//   EventLoop.Timers.cs     – CallLater/CallAt, the timer heap, virtual-time jumps
+//   EventLoop.ThreadSafe.cs – CallSoonThreadSafe, the inbox, the SynchronizationContext/TaskScheduler doors
+//   EventLoop.Tasks.cs      – task steps, Aio suspensions, cancellation delivery, the task registry
+//   EventLoop.Errors.cs     – the exception handler, debug mode, slow-callback logging
+//
+// Design note. One thread owns a loop. Work reaches it three ways: the ready ring (CallSoon, task
+// steps, future callbacks – FIFO, never inline), the timer heap (CallLater, sleeps, deadlines), and
+// the inbox (CallSoonThreadSafe and continuations posted from other threads). One iteration:
+//   1. timeout = 0 if anything is ready or stopping; else until the earliest live timer; else forever
+//      (a VirtualClock jumps to that timer instead when nothing could wake the loop from outside);
+//   2. poll the IPoller (I/O handlers run here);
+//   3. move due timers to the ready ring, deadline order, ties in scheduling order;
+//   4. drain the inbox into the ready ring;
+//   5. run exactly the entries that were ready at this point; what they schedule runs next time.
+// A callback's exception goes to the exception handler and the loop goes on.
+using System.Diagnostics;
+using Aio.Internal;
+using Aio.Polling;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Logging.Abstractions;
+
+namespace Aio;
+
+/// <summary>
+/// A single-threaded event loop with asyncio's semantics: callbacks, timers, tasks, I/O.
+/// </summary>
+/// <remarks>
+/// <para><b>Thread rule.</b> A loop belongs to one thread: the thread that created it until it first
+/// runs, then the thread that runs it. Every member checks this and throws
+/// <see cref="InvalidOperationException"/> when called from elsewhere, except these, which any thread
+/// may call: <see cref="CallSoonThreadSafe(Action)"/>, <see cref="Time"/>, <see cref="IsRunning"/>,
+/// <see cref="IsClosed"/>, <see cref="SynchronizationContext"/> and <see cref="TaskScheduler"/>
+/// (their posts), and <see cref="TimeProvider"/>.</para>
+/// <para>Everything Aio runs on the loop goes through its ready ring in FIFO order; nothing runs
+/// inline, so asyncio's ordering guarantees hold.</para>
+/// </remarks>
+[DebuggerDisplay("{ToString(),nq}")]
+public sealed partial class EventLoop : IDisposable
+{
+    [ThreadStatic] private static EventLoop? t_running;
+
+    private static int s_loopIds;
+
+    private readonly IClock _clock;
+    private readonly VirtualClock? _virtualClock;     // _clock when it is virtual; null otherwise
+    private readonly ReadyQueue _ready = new();
+    private readonly int _id = Interlocked.Increment(ref s_loopIds);
+    private IPoller? _poller;                          // created on first use; null after Close
+    private int _ownerThreadId = Environment.CurrentManagedThreadId;
+    private bool _running;
+    private bool _stopping;
+    private volatile bool _closed;
+
+    /// <summary>Creates a loop on the real monotonic clock with the default poller of this OS.</summary>
+    public EventLoop() : this(MonotonicClock.Instance) { }
+
+    /// <summary>Creates a loop on <paramref name="clock"/>: a <see cref="MonotonicClock"/> or a <see cref="VirtualClock"/> for tests.</summary>
+    public EventLoop(IClock clock) : this(clock, null) { }
+
+    /// <summary>Creates a loop on <paramref name="clock"/> with a named poller back end ("epoll" or "portable").</summary>
+    /// <param name="clock">The loop's clock.</param>
+    /// <param name="poller">The I/O back end: "epoll" (Linux only) or "portable"; null picks the default (AIO_POLLER, then epoll on Linux).</param>
+    public EventLoop(IClock clock, string? poller)
+    {
+        ArgumentNullException.ThrowIfNull(clock);
+        _clock = clock;
+        _virtualClock = clock as VirtualClock;
+        PollerName = poller;
+        _syncContext = new LoopSynchronizationContext(this, null);
+        _scheduler = new LoopTaskScheduler(this);
+        _timeProvider = new LoopTimeProvider(this);
+        Debug = DebugFromEnvironment();
+    }
+
+    /// <summary>The loop running on the calling thread.</summary>
+    /// <exception cref="InvalidOperationException">No loop is running on this thread.</exception>
+    public static EventLoop GetRunningLoop()
+    {
+        EventLoop? loop = t_running;
+        if (loop is null)
+        {
+            ThrowHelper.NoRunningLoop(nameof(GetRunningLoop));
+        }
+        return loop;
+    }
+
+    /// <summary>The loop running on the calling thread, or null.</summary>
+    public static EventLoop? TryGetRunningLoop() => t_running;
+
+    /// <summary>True while <see cref="RunForever"/> or <see cref="RunUntilComplete(Func{Task})"/> runs. Any thread.</summary>
+    public bool IsRunning => _running;
+
+    /// <summary>True after <see cref="Close"/>. Any thread.</summary>
+    public bool IsClosed => _closed;
+
+    /// <summary>The clock the loop reads its time from.</summary>
+    public IClock Clock => _clock;
+
+    /// <summary>The managed thread id of the thread the loop belongs to now.</summary>
+    public int OwnerThreadId => _ownerThreadId;
+
+    internal string? PollerName { get; }
+
+    internal IPoller Poller => _poller ??= PollerFactory.Create(OnPollerHandlerError, PollerName);
+
+    /// <summary>The name of the I/O back end in use ("epoll" or "portable").</summary>
+    public string PollerBackend => Poller.Name;
+
+    /// <summary>The loop's time in seconds: its clock's monotonic reading. Any thread (for a virtual clock, read it on the loop thread).</summary>
+    public double Time() => _clock.Now();
+
+    /// <summary>The logger for the loop's own messages (errors, slow callbacks, leaked tasks). Defaults to none: errors then go to standard error.</summary>
+    public ILogger Logger { get; set; } = NullLogger.Instance;
+
+    // ----------------------------------------------------------------- scheduling
+
+    /// <summary>Schedules <paramref name="callback"/> to run on the loop's next iteration, after everything already scheduled (FIFO).</summary>
+    /// <returns>A handle whose <see cref="Handle.Cancel"/> keeps the callback from running.</returns>
+    public Handle CallSoon(Action callback)
+    {
+        ArgumentNullException.ThrowIfNull(callback);
+        CheckThread(nameof(CallSoon));
+        CheckClosed(nameof(CallSoon));
+        var h = new Handle(this, callback, null);
+        EnqueueHandle(h);
+        return h;
+    }
+
+    /// <summary>Schedules <paramref name="callback"/> with <paramref name="state"/> to run on the loop's next iteration (FIFO).</summary>
+    public Handle CallSoon<TState>(Action<TState> callback, TState state)
+    {
+        ArgumentNullException.ThrowIfNull(callback);
+        CheckThread(nameof(CallSoon));
+        CheckClosed(nameof(CallSoon));
+        var h = new Handle(this, new Action<object?>(s => callback((TState)s!)), state);
+        EnqueueHandle(h);
+        return h;
+    }
+
+    internal void EnqueueHandle(Handle h)
+    {
+        ref ReadyItem item = ref _ready.Enqueue();
+        item.Kind = ReadyKind.Handle;
+        item.State = h;
+    }
+
+    /// <summary>Queues an internal callback on the ready ring without a handle (no allocation). Loop thread only.</summary>
+    internal void CallSoonInternal(Action<object?> callback, object? state)
+    {
+        ref ReadyItem item = ref _ready.Enqueue();
+        item.Kind = ReadyKind.Action;
+        item.Callback = callback;
+        item.State = state;
+    }
+
+    internal void EnqueueListener(IFutureListener listener, AioFuture future, int arg)
+    {
+        ref ReadyItem item = ref _ready.Enqueue();
+        item.Kind = ReadyKind.Listener;
+        item.Callback = listener;
+        item.State = future;
+        item.Arg = arg;
+    }
+
+    internal void EnqueueDoneCallback(Action<AioFuture> callback, AioFuture future)
+    {
+        ref ReadyItem item = ref _ready.Enqueue();
+        item.Kind = ReadyKind.DoneCallback;
+        item.Callback = callback;
+        item.State = future;
+    }
+
+    internal int ReadyCount => _ready.Count;
+
+    // ----------------------------------------------------------------- running
+
+    /// <summary>
+    /// Runs the loop until <see cref="Stop"/> is called. A <see cref="Stop"/> before the call makes it
+    /// run one iteration and return; a <see cref="Stop"/> during it lets the current batch of callbacks
+    /// finish, and what they schedule runs on the next run.
+    /// </summary>
+    public void RunForever()
+    {
+        CheckClosed(nameof(RunForever));
+        if (_running)
+        {
+            ThrowHelper.LoopAlreadyRunning();
+        }
+        if (t_running is not null)
+        {
+            ThrowHelper.AnotherLoopRunning();
+        }
+        // The thread that runs a loop owns it from now on (a loop may be created on one thread and run on another).
+        _ownerThreadId = Environment.CurrentManagedThreadId;
+        SynchronizationContext? oldContext = SynchronizationContext.Current;
+        _running = true;
+        t_running = this;
+        try
+        {
+            SynchronizationContext.SetSynchronizationContext(_syncContext);
+            while (true)
+            {
+                RunOnce();
+                if (_stopping)
+                {
+                    break;
+                }
+            }
+        }
+        finally
+        {
+            _stopping = false;
+            _running = false;
+            t_running = null;
+            _currentTask = null;
+            SynchronizationContext.SetSynchronizationContext(oldContext);
+        }
+    }
+
+    /// <summary>Runs <paramref name="main"/> as a task on this loop until it completes, and returns its result or throws its exception.</summary>
+    /// <exception cref="InvalidOperationException">The loop was stopped before the task completed.</exception>
+    public T RunUntilComplete<T>(Func<Task<T>> main)
+    {
+        ArgumentNullException.ThrowIfNull(main);
+        TakeOwnershipIfIdle();
+        AioTask<T> task = CreateTask(main);
+        RunUntilComplete(task);
+        return task.Result();
+    }
+
+    /// <summary>Runs <paramref name="main"/> as a task on this loop until it completes; throws its exception if it failed.</summary>
+    /// <exception cref="InvalidOperationException">The loop was stopped before the task completed.</exception>
+    public void RunUntilComplete(Func<Task> main)
+    {
+        ArgumentNullException.ThrowIfNull(main);
+        TakeOwnershipIfIdle();
+        AioTask task = CreateTask(main);
+        RunUntilComplete(task);
+        task.Result();
+    }
+
+    /// <summary>Runs the loop until <paramref name="future"/> is done (it must belong to this loop); does not read its result.</summary>
+    /// <exception cref="InvalidOperationException">The loop was stopped before the future completed.</exception>
+    public void RunUntilComplete(AioFuture future)
+    {
+        ArgumentNullException.ThrowIfNull(future);
+        TakeOwnershipIfIdle();
+        CheckClosed(nameof(RunUntilComplete));
+        if (!ReferenceEquals(future.Loop, this))
+        {
+            throw new ArgumentException($"{future} belongs to {future.Loop}, not to {this}.", nameof(future));
+        }
+        if (future.Done)
+        {
+            return;
+        }
+        var stopper = new StopOnDone(this);
+        future.AddListener(stopper, 0);
+        try
+        {
+            RunForever();
+        }
+        finally
+        {
+            future.RemoveListener(stopper);
+        }
+        if (!future.Done)
+        {
+            ThrowHelper.StoppedBeforeComplete();
+        }
+    }
+
+    private sealed class StopOnDone(EventLoop loop) : IFutureListener
+    {
+        public void OnFutureDone(AioFuture future, int arg) => loop.Stop();
+    }
+
+    /// <summary>Asks the loop to stop: before a run, the next run does one iteration; during a run, the current batch finishes first.</summary>
+    public void Stop()
+    {
+        CheckThread(nameof(Stop));
+        _stopping = true;
+    }
+
+    /// <summary>
+    /// Closes the loop: drops pending callbacks and timers, releases the poller, and reports tasks still
+    /// pending and task exceptions nobody retrieved. Idempotent; afterwards every scheduling call throws.
+    /// </summary>
+    /// <exception cref="InvalidOperationException">The loop is running.</exception>
+    public void Close()
+    {
+        if (_closed)
+        {
+            return;
+        }
+        CheckThread(nameof(Close));
+        if (_running)
+        {
+            ThrowHelper.CloseWhileRunning();
+        }
+        ReportLeaksAtClose();
+        _closed = true;
+        _ready.Clear();
+        _timers.Clear();
+        lock (_inboxLock)
+        {
+            _inbox.Clear();
+        }
+        _poller?.Dispose();
+        _poller = null;
+        OnClosed?.Invoke();
+    }
+
+    /// <summary>Internal hook for components that must release resources when the loop closes (executor, signal registrations).</summary>
+    internal event Action? OnClosed;
+
+    /// <summary>Same as <see cref="Close"/>.</summary>
+    public void Dispose() => Close();
+
+    // ----------------------------------------------------------------- one iteration
+
+    private void RunOnce()
+    {
+        IPoller poller = Poller;
+
+        // 1. How long may we block?
+        int timeoutMs;
+        if (_ready.Count > 0 || _stopping || InboxHasWork)
+        {
+            timeoutMs = 0;
+        }
+        else
+        {
+            timeoutMs = ComputeTimeoutMs(poller);
+        }
+
+        // 2. Poll: I/O handlers run here.
+        if (timeoutMs != 0 || poller.RegistrationCount > 0 || InboxHasWork)
+        {
+            poller.Poll(timeoutMs);
+        }
+
+        // 3. Due timers into the ready ring, 4. the inbox.
+        MoveDueTimers();
+        DrainInbox();
+
+        // 5. Run exactly what is ready now.
+        int n = _ready.Count;
+        bool debug = Debug;
+        for (int i = 0; i < n; i++)
+        {
+            ReadyItem item = _ready.Dequeue();
+            if (debug)
+            {
+                RunItemTimed(in item);
+            }
+            else
+            {
+                RunItem(in item);
+            }
+        }
+    }
+
+    private void RunItem(in ReadyItem item)
+    {
+        AioTask? task = item.Task;
+        try
+        {
+            if (task is null)
+            {
+                _currentTask = null;
+                SynchronizationContext.SetSynchronizationContext(_syncContext);
+                Dispatch(in item);
+            }
+            else
+            {
+                RunTaskStep(task, in item);
+            }
+        }
+        catch (Exception e)
+        {
+            _currentTask = null;
+            ReportCallbackException(in item, e);
+        }
+    }
+
+    internal static void Dispatch(in ReadyItem item)
+    {
+        switch (item.Kind)
+        {
+            case ReadyKind.Action:
+                ((Action<object?>)item.Callback!)(item.State);
+                break;
+            case ReadyKind.Post:
+                ((SendOrPostCallback)item.Callback!)(item.State);
+                break;
+            case ReadyKind.Handle:
+                ((Handle)item.State!).Run();
+                break;
+            case ReadyKind.DoneCallback:
+                ((Action<AioFuture>)item.Callback!)((AioFuture)item.State!);
+                break;
+            case ReadyKind.Listener:
+                ((IFutureListener)item.Callback!).OnFutureDone((AioFuture)item.State!, item.Arg);
+                break;
+        }
+    }
+
+    // ----------------------------------------------------------------- checks
+
+    /// <summary>Throws unless called on the loop's thread. Cheap; on in Release too.</summary>
+    internal void CheckThread(string member)
+    {
+        if (Environment.CurrentManagedThreadId != _ownerThreadId)
+        {
+            ThrowHelper.WrongThread(this, member);
+        }
+    }
+
+    /// <summary>A loop that is not running may be run by another thread, which then owns it.</summary>
+    private void TakeOwnershipIfIdle()
+    {
+        if (!_running && t_running is null)
+        {
+            _ownerThreadId = Environment.CurrentManagedThreadId;
+        }
+    }
+
+    internal void CheckClosed(string member)
+    {
+        if (_closed)
+        {
+            ThrowHelper.LoopClosed(member);
+        }
+    }
+
+    /// <summary>asyncio-style description: <c>&lt;EventLoop#1 running=True closed=False debug=False&gt;</c>.</summary>
+    public override string ToString() => $"<EventLoop#{_id} running={_running} closed={_closed} debug={Debug}>";
+}

@@ -1,0 +1,19 @@
+using Microsoft.Extensions.Logging;
+
+namespace Aio.Internal;
+
+/// <summary>The loop's log messages, source-generated, with stable event ids (1–99 are the loop's).</summary>
+internal static partial class LoopLog
+{
+    [LoggerMessage(EventId = 1, Level = LogLevel.Error, Message = "{Message}")]
+    public static partial void UnhandledError(ILogger logger, string message, Exception? exception);
+
+    [LoggerMessage(EventId = 2, Level = LogLevel.Error, Message = "Unhandled error in the exception handler while handling: {Message}")]
+    public static partial void HandlerFailed(ILogger logger, string message, Exception exception);
+
+    [LoggerMessage(EventId = 3, Level = LogLevel.Warning, Message = "Executing {Callback} took {Seconds:0.000} seconds")]
+    public static partial void SlowCallback(ILogger logger, string callback, double seconds);
+
+    [LoggerMessage(EventId = 4, Level = LogLevel.Warning, Message = "Loop closed with {Count} pending task(s): {Tasks}")]
+    public static partial void PendingAtClose(ILogger logger, int count, string tasks);
+}

@@ -1,0 +1,81 @@
+using System.Diagnostics.CodeAnalysis;
+
+namespace Aio.Internal;
+
+/// <summary>
+/// Every error message of the core in one place, so hot methods stay small and the wording can be
+/// reviewed as a set. Each message says what happened, on which object, and what to do.
+/// </summary>
+internal static class ThrowHelper
+{
+    [DoesNotReturn]
+    public static void WrongThread(EventLoop loop, string member) =>
+        throw new InvalidOperationException(
+            $"{member} was called from thread {Environment.CurrentManagedThreadId}, but {loop} belongs to thread " +
+            $"{loop.OwnerThreadId}. Loop objects are not thread-safe: from another thread use loop.CallSoonThreadSafe " +
+            "or Asyncio.RunCoroutineThreadSafe.");
+
+    [DoesNotReturn]
+    public static void LoopClosed(string member) =>
+        throw new InvalidOperationException($"EventLoop is closed; {member} cannot be used. Create a new EventLoop.");
+
+    [DoesNotReturn]
+    public static void LoopAlreadyRunning() =>
+        throw new InvalidOperationException("This event loop is already running; a loop cannot be run re-entrantly. Await the work instead.");
+
+    [DoesNotReturn]
+    public static void AnotherLoopRunning() =>
+        throw new InvalidOperationException(
+            "Cannot run the event loop while another loop is running on this thread. Await the work on the running loop instead.");
+
+    [DoesNotReturn]
+    public static void CloseWhileRunning() =>
+        throw new InvalidOperationException("Cannot close a running event loop; call Stop() and wait for RunForever to return first.");
+
+    [DoesNotReturn]
+    public static void StoppedBeforeComplete() =>
+        throw new InvalidOperationException("Event loop stopped before the task completed (Stop() was called while RunUntilComplete was waiting).");
+
+    [DoesNotReturn]
+    public static void NoRunningLoop(string member) =>
+        throw new InvalidOperationException(
+            $"{member} needs a running event loop on this thread, and there is none. Start one with Asyncio.Run(main) or loop.RunUntilComplete(main).");
+
+    [DoesNotReturn]
+    public static void NotInTask(string member) =>
+        throw new InvalidOperationException(
+            $"{member} must be awaited inside an AioTask on its loop (Asyncio.Run, loop.CreateTask or RunUntilComplete start one).");
+
+    [DoesNotReturn]
+    public static void FutureNotDone(AioFuture future) =>
+        throw new InvalidStateError($"{future} is not done yet; await it or check Done first.");
+
+    [DoesNotReturn]
+    public static void FutureAlreadyDone(AioFuture future) =>
+        throw new InvalidStateError($"{future} is already done; a future's result can be set only once.");
+
+    [DoesNotReturn]
+    public static void TaskResultSet(AioFuture task) =>
+        throw new InvalidOperationException($"{task} is a task: its result comes from its body and cannot be set from outside.");
+
+    [DoesNotReturn]
+    public static void AwaitSelf(AioFuture task) =>
+        throw new InvalidOperationException($"{task} cannot await itself: it would wait forever.");
+
+    [DoesNotReturn]
+    public static void OtherLoop(AioFuture future, EventLoop current) =>
+        throw new InvalidOperationException($"{future} belongs to {future.Loop}, not to the running loop {current}; await it on its own loop.");
+
+    [DoesNotReturn]
+    public static void NaNDelay(string paramName) =>
+        throw new ArgumentException("A delay or timeout cannot be NaN; pass a number of seconds (0 or more).", paramName);
+
+    [DoesNotReturn]
+    public static void ScopeNotInnermost(CancelScope scope) =>
+        throw new InvalidOperationException(
+            $"{scope} is being exited while a scope entered after it is still open. Cancel scopes are lexical: await RunAsync at once, do not keep its Task for later.");
+
+    [DoesNotReturn]
+    public static void ScopeReused(CancelScope scope) =>
+        throw new InvalidOperationException($"{scope} has already been entered; a CancelScope can be run only once. Create a new one.");
+}

@@ -1,0 +1,467 @@
+using System.Diagnostics;
+using System.Runtime.CompilerServices;
+using System.Runtime.ExceptionServices;
+using Aio.Internal;
+
+namespace Aio;
+
+/// <summary>The state of an <see cref="AioFuture"/>.</summary>
+internal enum FutureState : byte
+{
+    Pending,
+    Succeeded,
+    Faulted,
+    Cancelled,
+}
+
+/// <summary>
+/// A result that will be set later, on one loop (asyncio's <c>Future</c>). Awaiting it suspends the
+/// awaiting task; its done callbacks run through the loop's ready ring, in registration order, never inline.
+/// </summary>
+/// <remarks>
+/// A future belongs to its loop: use it on the loop's thread only. A future whose exception is never
+/// retrieved (awaited, or read with <see cref="Exception"/>) is reported to the loop's exception handler
+/// when it is collected or when the loop closes. This non-generic type is the base of
+/// <see cref="AioFuture{T}"/> and of every <see cref="AioTask"/>; on its own it carries no value.
+/// </remarks>
+[DebuggerDisplay("{ToString(),nq}")]
+public class AioFuture : IWaitAbort
+{
+    private protected readonly EventLoop _loop;
+    private protected FutureState _state;
+    private protected Exception? _error;             // Faulted: the exception; Cancelled: the CancelledError to rethrow (created lazily)
+    private protected string? _cancelMessage;        // Cancelled: the message passed to Cancel
+    private UnretrievedTracker? _tracker;            // Faulted and not yet retrieved: reports it if it never is
+
+    // Callbacks, in registration order: the first inline (most futures have one waiter), the rest in a list.
+    private FutureCallback _first;
+    private List<FutureCallback>? _more;
+
+    internal AioFuture(EventLoop loop) => _loop = loop;
+
+    /// <summary>Creates a pending future on the running loop (prefer <see cref="EventLoop.CreateFuture"/>).</summary>
+    /// <exception cref="InvalidOperationException">No loop is running on this thread.</exception>
+    public AioFuture() : this(EventLoop.GetRunningLoop()) { }
+
+    /// <summary>The loop this future belongs to.</summary>
+    public EventLoop Loop => _loop;
+
+    /// <summary>True once the future has a result, an exception, or was cancelled.</summary>
+    public bool Done => _state != FutureState.Pending;
+
+    /// <summary>True if the future (or task) ended cancelled.</summary>
+    public bool Cancelled => _state == FutureState.Cancelled;
+
+    internal bool IsFaulted => _state == FutureState.Faulted;
+
+    internal bool IsSucceeded => _state == FutureState.Succeeded;
+
+    /// <summary>
+    /// The exception the future ended with, or null if it succeeded; marks the exception as retrieved.
+    /// </summary>
+    /// <exception cref="CancelledError">The future was cancelled.</exception>
+    /// <exception cref="InvalidStateError">The future is not done yet.</exception>
+    public Exception? Exception()
+    {
+        _loop.CheckThread(nameof(Exception));
+        switch (_state)
+        {
+            case FutureState.Pending:
+                ThrowHelper.FutureNotDone(this);
+                return null;
+            case FutureState.Cancelled:
+                throw MakeCancelledError();
+            case FutureState.Faulted:
+                MarkRetrieved();
+                return _error;
+            default:
+                return null;
+        }
+    }
+
+    /// <summary>Rethrows the future's exception, or throws <see cref="CancelledError"/>; returns if it succeeded. Marks the exception retrieved.</summary>
+    /// <exception cref="InvalidStateError">The future is not done yet.</exception>
+    public void ThrowIfFailed()
+    {
+        switch (_state)
+        {
+            case FutureState.Succeeded:
+                return;
+            case FutureState.Pending:
+                ThrowHelper.FutureNotDone(this);
+                return;
+            case FutureState.Cancelled:
+                throw MakeCancelledError();
+            default:
+                MarkRetrieved();
+                ExceptionDispatchInfo.Throw(_error!);
+                return;
+        }
+    }
+
+    private protected CancelledError MakeCancelledError() =>
+        _error as CancelledError ?? new CancelledError(_cancelMessage);
+
+    /// <summary>
+    /// Cancels the future: a pending future becomes cancelled, schedules its callbacks, and returns true;
+    /// a done future is left as it is and false is returned. A task overrides this (see <see cref="AioTask.Cancel"/>).
+    /// </summary>
+    public virtual bool Cancel(string? message = null)
+    {
+        _loop.CheckThread(nameof(Cancel));
+        if (_state != FutureState.Pending)
+        {
+            return false;
+        }
+        _cancelMessage = message;
+        Complete(FutureState.Cancelled);
+        return true;
+    }
+
+    /// <summary>Marks a plain future done with no value (for <c>AioFuture</c> used as a signal). Tasks refuse it.</summary>
+    /// <exception cref="InvalidStateError">The future is already done.</exception>
+    public void SetResult()
+    {
+        CheckSettable(nameof(SetResult));
+        Complete(FutureState.Succeeded);
+    }
+
+    /// <summary>Ends the future with <paramref name="exception"/>; awaiting it rethrows it.</summary>
+    /// <exception cref="InvalidStateError">The future is already done.</exception>
+    public void SetException(Exception exception)
+    {
+        ArgumentNullException.ThrowIfNull(exception);
+        CheckSettable(nameof(SetException));
+        if (exception is OperationCanceledException)
+        {
+            // asyncio: a CancelledError set as an exception cancels the future.
+            _cancelMessage = exception.Message;
+            _error = exception as CancelledError;
+            Complete(FutureState.Cancelled);
+            return;
+        }
+        _error = exception;
+        Complete(FutureState.Faulted);
+    }
+
+    private protected void CheckSettable(string member)
+    {
+        _loop.CheckThread(member);
+        if (this is AioTask)
+        {
+            ThrowHelper.TaskResultSet(this);
+        }
+        if (_state != FutureState.Pending)
+        {
+            ThrowHelper.FutureAlreadyDone(this);
+        }
+    }
+
+    /// <summary>
+    /// Adds a callback that runs, through the loop's ready ring, once the future is done (at once on the
+    /// next iteration if it already is). Callbacks run in registration order.
+    /// </summary>
+    public void AddDoneCallback(Action<AioFuture> callback)
+    {
+        ArgumentNullException.ThrowIfNull(callback);
+        _loop.CheckThread(nameof(AddDoneCallback));
+        AddCallback(new FutureCallback { Target = callback, Kind = CallbackKind.Done });
+    }
+
+    /// <summary>Removes every registration of <paramref name="callback"/>; returns how many were removed.</summary>
+    public int RemoveDoneCallback(Action<AioFuture> callback)
+    {
+        _loop.CheckThread(nameof(RemoveDoneCallback));
+        return RemoveCallbacks(callback);
+    }
+
+    internal void AddListener(IFutureListener listener, int arg) =>
+        AddCallback(new FutureCallback { Target = listener, Arg = arg, Kind = CallbackKind.Listener });
+
+    internal void RemoveListener(IFutureListener listener) => RemoveCallbacks(listener);
+
+    private void AddCallback(in FutureCallback cb)
+    {
+        if (_state != FutureState.Pending)
+        {
+            Schedule(in cb);
+            return;
+        }
+        if (_first.Target is null && _more is null)
+        {
+            _first = cb;
+        }
+        else
+        {
+            (_more ??= new List<FutureCallback>(2)).Add(cb);
+        }
+    }
+
+    private int RemoveCallbacks(object target)
+    {
+        int removed = 0;
+        if (ReferenceEquals(_first.Target, target))
+        {
+            _first = default;
+            removed++;
+        }
+        if (_more is not null)
+        {
+            removed += _more.RemoveAll(c => ReferenceEquals(c.Target, target));
+        }
+        return removed;
+    }
+
+    /// <summary>Moves the future to a final state and schedules every callback, in registration order.</summary>
+    private protected void Complete(FutureState state)
+    {
+        Debug.Assert(_state == FutureState.Pending, "A future completes once.");
+        _state = state;
+        if (state == FutureState.Faulted)
+        {
+            _tracker = UnretrievedTracker.Track(_loop, this, _error!);
+        }
+        if (_first.Target is not null)
+        {
+            FutureCallback first = _first;
+            _first = default;
+            Schedule(in first);
+        }
+        if (_more is not null)
+        {
+            List<FutureCallback> more = _more;
+            _more = null;
+            foreach (FutureCallback cb in more)
+            {
+                Schedule(in cb);
+            }
+        }
+        OnCompleted();
+    }
+
+    /// <summary>Hook for subclasses, called after the callbacks were scheduled.</summary>
+    private protected virtual void OnCompleted()
+    {
+    }
+
+    private void Schedule(in FutureCallback cb)
+    {
+        switch (cb.Kind)
+        {
+            case CallbackKind.Waiter:
+                ((AioTask)cb.Target!).Resume(cb.Arg, null);
+                break;
+            case CallbackKind.Listener:
+                _loop.EnqueueListener((IFutureListener)cb.Target!, this, cb.Arg);
+                break;
+            case CallbackKind.Done:
+                _loop.EnqueueDoneCallback((Action<AioFuture>)cb.Target!, this);
+                break;
+            case CallbackKind.Continuation:
+                _loop.CallSoonInternal(s_invokeAction, cb.Target);
+                break;
+        }
+    }
+
+    private static readonly Action<object?> s_invokeAction = static s => ((Action)s!)();
+
+    /// <summary>Marks the exception as retrieved, so it is not reported as "never retrieved".</summary>
+    internal void MarkRetrieved()
+    {
+        if (_tracker is not null)
+        {
+            _tracker.MarkRetrieved();
+            _tracker = null;
+        }
+    }
+
+    internal bool ExceptionRetrieved => _tracker is null;
+
+    internal Exception? ErrorUnobserved => _error;
+
+    // ----------------------------------------------------------------- awaiting
+
+    /// <summary>Lets <c>await future</c> suspend the current task until the future is done.</summary>
+    public AioAwaiter GetAwaiter() => new(this);
+
+    /// <summary>Registers the continuation of an await: parks the current task, or for code outside a task, schedules the continuation when done.</summary>
+    internal void OnAwait(Action continuation)
+    {
+        _loop.CheckThread("await");
+        if (_state != FutureState.Pending)
+        {
+            _loop.CallSoonInternal(s_invokeAction, continuation);
+            return;
+        }
+        AioTask? task = _loop.CurrentTaskInternal;
+        if (task is null)
+        {
+            AddCallback(new FutureCallback { Target = continuation, Kind = CallbackKind.Continuation });
+            return;
+        }
+        if (ReferenceEquals(task, this))
+        {
+            ThrowHelper.AwaitSelf(this);
+        }
+        int waitId = task.BeginWait(this, levelTriggered: false);
+        task.SetContinuation(s_invokeAction, continuation);
+        AddCallback(new FutureCallback { Target = task, Arg = waitId, Kind = CallbackKind.Waiter });
+    }
+
+    /// <summary>
+    /// Called when the task awaiting this future is cancelled: asyncio propagates the cancellation down
+    /// the await chain, so the future (or task) is cancelled too; the waiter resumes when it is done.
+    /// </summary>
+    bool IWaitAbort.AbortWait(AioTask task, int waitId, string? message)
+    {
+        if (!Cancel(message) && _state == FutureState.Pending)
+        {
+            // A future that refuses cancellation (a shielded proxy, say) gives the waiter up instead.
+            RemoveWaiter(task, waitId);
+            return true;
+        }
+        return false;
+    }
+
+    private void RemoveWaiter(AioTask task, int waitId)
+    {
+        if (ReferenceEquals(_first.Target, task) && _first.Arg == waitId)
+        {
+            _first = default;
+        }
+        _more?.RemoveAll(c => ReferenceEquals(c.Target, task) && c.Arg == waitId);
+    }
+
+    /// <summary>A <see cref="Task"/> that completes like this future; for APIs that need a <see cref="Task"/>.</summary>
+    public Task AsTask()
+    {
+        _loop.CheckThread(nameof(AsTask));
+        var tcs = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        AddDoneCallback(f =>
+        {
+            switch (f._state)
+            {
+                case FutureState.Succeeded:
+                    tcs.TrySetResult();
+                    break;
+                case FutureState.Cancelled:
+                    tcs.TrySetException(f.MakeCancelledError());
+                    break;
+                default:
+                    f.MarkRetrieved();
+                    tcs.TrySetException(f._error!);
+                    break;
+            }
+        });
+        return tcs.Task;
+    }
+
+    private protected string StateText => _state switch
+    {
+        FutureState.Pending => "pending",
+        FutureState.Succeeded => "finished",
+        FutureState.Faulted => $"finished exception={_error!.GetType().Name}",
+        _ => "cancelled",
+    };
+
+    /// <summary>asyncio-style description: <c>&lt;AioFuture pending&gt;</c>, <c>&lt;AioFuture finished&gt;</c>, <c>&lt;AioFuture cancelled&gt;</c>.</summary>
+    public override string ToString() => $"<{TypeName} {StateText}>";
+
+    private protected virtual string TypeName => "AioFuture";
+}
+
+internal enum CallbackKind : byte
+{
+    None,
+    Waiter,
+    Listener,
+    Done,
+    Continuation,
+}
+
+internal struct FutureCallback
+{
+    public object? Target;   // AioTask (Waiter), IFutureListener, Action<AioFuture> (Done), Action (Continuation)
+    public int Arg;          // the waiter's wait id, or the listener's argument
+    public CallbackKind Kind;
+}
+
+/// <summary>Awaiter of an <see cref="AioFuture"/> with no value.</summary>
+public readonly struct AioAwaiter : ICriticalNotifyCompletion
+{
+    private readonly AioFuture _future;
+
+    internal AioAwaiter(AioFuture future) => _future = future;
+
+    /// <summary>True when the future is done (the await does not suspend).</summary>
+    public bool IsCompleted => _future.Done;
+
+    /// <summary>Rethrows the future's exception, or throws <see cref="CancelledError"/> if it was cancelled.</summary>
+    public void GetResult() => _future.ThrowIfFailed();
+
+    /// <inheritdoc />
+    public void OnCompleted(Action continuation) => _future.OnAwait(continuation);
+
+    /// <inheritdoc />
+    public void UnsafeOnCompleted(Action continuation) => _future.OnAwait(continuation);
+}
+
+/// <summary>
+/// Reports a future's exception that nobody retrieved: from its finalizer when the future is collected,
+/// or at loop close (asyncio's "Task exception was never retrieved").
+/// </summary>
+[System.Diagnostics.CodeAnalysis.SuppressMessage("Usage", "CA1816", Justification = "The finalizer is the report; it is suppressed once the exception was retrieved or reported.")]
+internal sealed class UnretrievedTracker
+{
+    private readonly EventLoop _loop;
+    private readonly WeakReference<AioFuture> _future;
+    private readonly string _description;
+    private readonly Exception _error;
+    private int _done;   // 1 once retrieved or reported
+
+    private UnretrievedTracker(EventLoop loop, AioFuture future, Exception error)
+    {
+        _loop = loop;
+        _future = new WeakReference<AioFuture>(future);
+        _description = future.ToString();
+        _error = error;
+    }
+
+    public static UnretrievedTracker Track(EventLoop loop, AioFuture future, Exception error)
+    {
+        var t = new UnretrievedTracker(loop, future, error);
+        loop.TrackUnretrieved(t);
+        return t;
+    }
+
+    public bool Pending => Volatile.Read(ref _done) == 0;
+
+    public void MarkRetrieved()
+    {
+        Volatile.Write(ref _done, 1);
+        GC.SuppressFinalize(this);
+    }
+
+    /// <summary>Reports now (loop close); returns false if it was retrieved or reported already.</summary>
+    public bool TryReport(out ExceptionContext context)
+    {
+        context = null!;
+        if (Interlocked.Exchange(ref _done, 1) != 0)
+        {
+            return false;
+        }
+        GC.SuppressFinalize(this);
+        _future.TryGetTarget(out AioFuture? f);
+        string kind = f is AioTask || _description.StartsWith("<Task", StringComparison.Ordinal) ? "Task" : "Future";
+        context = new ExceptionContext { Message = $"{kind} exception was never retrieved: {_description}", Exception = _error, Future = f };
+        return true;
+    }
+
+    ~UnretrievedTracker()
+    {
+        if (TryReport(out ExceptionContext context))
+        {
+            _loop.PostExceptionReport(context);
+        }
+    }
+}

@@ -1,0 +1,90 @@
+namespace Aio;
+
+/// <summary>
+/// The future behind <see cref="Asyncio.Gather{T}(AioTask{T}[])"/>: results in argument order; the first
+/// failure (or cancelled child) ends it, the others keep running; cancelling it cancels every child and it
+/// ends cancelled once a child reports back.
+/// </summary>
+internal sealed class GatherFuture<T> : AioFuture<T[]>, IFutureListener
+{
+    private readonly AioTask[] _children;
+    private readonly T[] _results;
+    private readonly Outcome<T>[]? _outcomes;   // settled mode (GatherSettled)
+    private int _finished;
+    private bool _cancelRequested;
+
+    public GatherFuture(EventLoop loop, AioTask[] children, bool settled) : base(loop)
+    {
+        _children = children;
+        _results = new T[children.Length];
+        _outcomes = settled ? new Outcome<T>[children.Length] : null;
+        for (int i = 0; i < children.Length; i++)
+        {
+            children[i].AddListener(this, i);
+        }
+    }
+
+    public Outcome<T>[] Outcomes => _outcomes!;
+
+    public void OnFutureDone(AioFuture child, int index)
+    {
+        _finished++;
+        if (Done)
+        {
+            child.MarkRetrieved(); // asyncio: exceptions of children finishing after gather ended are not reported
+            return;
+        }
+        if (_outcomes is not null)
+        {
+            _outcomes[index] = child.Cancelled
+                ? new Outcome<T> { Exception = new CancelledError() }
+                : child.IsFaulted ? new Outcome<T> { Exception = child.Exception() } : new Outcome<T> { Value = ValueOf(child) };
+        }
+        else if (child.Cancelled)
+        {
+            SetException(new CancelledError("A task passed to Gather was cancelled."));
+            return;
+        }
+        else if (child.IsFaulted)
+        {
+            SetException(child.Exception()!);
+            return;
+        }
+        else
+        {
+            _results[index] = ValueOf(child);
+        }
+        if (_finished == _children.Length)
+        {
+            if (_cancelRequested)
+            {
+                SetException(new CancelledError("Gather was cancelled."));
+            }
+            else
+            {
+                SetResult(_results);
+            }
+        }
+    }
+
+    private static T ValueOf(AioFuture child) => child is AioTask<T> t ? t.ResultUnchecked : default!;
+
+    /// <summary>Cancelling the gather cancels every child not done yet; it ends when they report back.</summary>
+    public override bool Cancel(string? message = null)
+    {
+        if (Done)
+        {
+            return false;
+        }
+        bool any = false;
+        foreach (AioTask child in _children)
+        {
+            any |= child.Cancel(message);
+        }
+        if (any)
+        {
+            _cancelRequested = true;
+        }
+        return any;
+    }
+}

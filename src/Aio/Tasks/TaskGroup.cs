@@ -1,0 +1,202 @@
+// TaskGroup: structured concurrency (asyncio's TaskGroup, Trio's nursery).
+//
+// Design note. Run enters a CancelScope in the calling task; every child's root scope hangs below it,
+// so cancelling that scope reaches the body and every child. The first child that fails with a real
+// error cancels the scope. Run then waits for all children with a wait whose abort does not give up
+// (it cancels the scope and keeps waiting: nobody leaves the group while a child runs), and throws an
+// AggregateException of the real errors – never a CancelledError inside it. If the caller was
+// cancelled from outside and nothing failed, Run throws CancelledError.
+using System.Diagnostics;
+
+namespace Aio;
+
+/// <summary>
+/// Runs a body and the child tasks it starts, and returns only when all of them are done (asyncio's
+/// <c>TaskGroup</c>). The first child that fails cancels the body and every other child; the group then
+/// throws an <see cref="AggregateException"/> of the errors.
+/// </summary>
+/// <remarks>Belongs to its loop: use it on the loop's thread only, from the body and the children.</remarks>
+[DebuggerDisplay("{ToString(),nq}")]
+public sealed class TaskGroup : IFutureListener, IWaitAbort
+{
+    private readonly EventLoop _loop;
+    private readonly CancelScope _scope = new();
+    private readonly List<Exception> _errors = new();
+    private int _pending;                     // children not done yet
+    private GroupState _state;
+    private AioTask? _waiter;                 // the task waiting in Run for the children
+    private int _waiterId;
+
+    private enum GroupState
+    {
+        Running,
+        Exiting,        // the body returned; waiting for children
+        ShuttingDown,   // a child or the body failed: children are being cancelled
+        Finished,
+    }
+
+    private TaskGroup(EventLoop loop) => _loop = loop;
+
+    /// <summary>
+    /// Runs <paramref name="body"/> with a new group, then waits for every child it started. Throws an
+    /// <see cref="AggregateException"/> of the children's and the body's errors if any failed (after
+    /// cancelling the rest); <see cref="CancelledError"/> if the caller was cancelled and nothing failed.
+    /// </summary>
+    public static async Task Run(Func<TaskGroup, Task> body)
+    {
+        ArgumentNullException.ThrowIfNull(body);
+        AioTask parent = Asyncio.CurrentTaskOrThrow(nameof(TaskGroup) + "." + nameof(Run));
+        var group = new TaskGroup(parent.Loop);
+        await group.RunCore(parent, body);
+    }
+
+    /// <summary>Runs <paramref name="body"/> with a new group and returns its value once every child is done; see <see cref="Run(Func{TaskGroup, Task})"/>.</summary>
+    public static async Task<T> Run<T>(Func<TaskGroup, Task<T>> body)
+    {
+        ArgumentNullException.ThrowIfNull(body);
+        T result = default!;
+        await Run(async g => result = await body(g));
+        return result;
+    }
+
+    private async Task RunCore(AioTask parent, Func<TaskGroup, Task> body)
+    {
+        _scope.Enter(parent);
+        try
+        {
+            try
+            {
+                await body(this);
+            }
+            catch (OperationCanceledException) when (_scope.CancelCalled || parent.IsEffectivelyCancelled())
+            {
+                // The group's own cancellation (a child failed) or one from outside: handled below.
+            }
+            catch (Exception e)
+            {
+                Fail(e);
+            }
+            if (_state == GroupState.Running)
+            {
+                _state = GroupState.Exiting;
+            }
+            while (_pending > 0)
+            {
+                await WaitForChildren(parent);
+            }
+        }
+        finally
+        {
+            _state = GroupState.Finished;
+            _scope.Exit();
+        }
+        if (_errors.Count > 0)
+        {
+            throw new AggregateException("unhandled errors in a TaskGroup", _errors);
+        }
+        parent.ThrowIfCancelled();
+    }
+
+    private ValueTask WaitForChildren(AioTask parent)
+    {
+        _waiter = parent;
+        return parent.Park(this, out _waiterId);
+    }
+
+    /// <summary>Cancellation while waiting for children: cancel them all and keep waiting.</summary>
+    bool IWaitAbort.AbortWait(AioTask task, int waitId, string? message)
+    {
+        _scope.Cancel(message);
+        return false;
+    }
+
+    /// <summary>Starts a child task in the group; its body starts on the next iteration.</summary>
+    /// <exception cref="InvalidOperationException">The group has finished, or is shutting down after a failure.</exception>
+    public AioTask<T> CreateTask<T>(Func<Task<T>> body, string? name = null)
+    {
+        ArgumentNullException.ThrowIfNull(body);
+        CheckCanStart();
+        return Adopt(_loop.StartTask(new AioTask<T>(_loop, body, name), _scope));
+    }
+
+    /// <summary>Starts a child task with no result in the group.</summary>
+    /// <exception cref="InvalidOperationException">The group has finished, or is shutting down after a failure.</exception>
+    public AioTask CreateTask(Func<Task> body, string? name = null)
+    {
+        ArgumentNullException.ThrowIfNull(body);
+        CheckCanStart();
+        return Adopt(_loop.StartTask(new AioTask(_loop, body, name), _scope));
+    }
+
+    /// <summary>Starts a child task whose body takes <paramref name="state"/> (a static lambda allocates no closure).</summary>
+    public AioTask<T> CreateTask<TState, T>(Func<TState, Task<T>> body, TState state, string? name = null)
+    {
+        ArgumentNullException.ThrowIfNull(body);
+        CheckCanStart();
+        return Adopt(_loop.StartTask(new StatefulTask<TState, T>(_loop, body, state, name), _scope));
+    }
+
+    private void CheckCanStart()
+    {
+        _loop.CheckThread(nameof(CreateTask));
+        if (_state == GroupState.Finished)
+        {
+            throw new InvalidOperationException($"{this} is finished; create tasks only while its body or its children run.");
+        }
+        if (_state == GroupState.ShuttingDown)
+        {
+            throw new InvalidOperationException($"{this} cannot start new tasks after a child failed.");
+        }
+    }
+
+    private TTask Adopt<TTask>(TTask child) where TTask : AioTask
+    {
+        (_scope._childTasks ??= new List<AioTask>()).Add(child);
+        _pending++;
+        child.AddListener(this, 0);
+        return child;
+    }
+
+    void IFutureListener.OnFutureDone(AioFuture future, int arg)
+    {
+        var child = (AioTask)future;
+        _scope._childTasks!.Remove(child);
+        _pending--;
+        if (child.IsFaulted)
+        {
+            Fail(child.Exception()!);
+        }
+        else if (child.Cancelled)
+        {
+            child.MarkRetrieved();
+        }
+        if (_pending == 0 && _waiter is { } waiter)
+        {
+            _waiter = null;
+            waiter.Resume(_waiterId, null);
+        }
+    }
+
+    private void Fail(Exception error)
+    {
+        _errors.Add(error);
+        if (_state != GroupState.ShuttingDown && _state != GroupState.Finished)
+        {
+            _state = GroupState.ShuttingDown;
+            _scope.Cancel("A task in the TaskGroup failed.");
+        }
+    }
+
+    /// <summary>asyncio-style description: <c>&lt;TaskGroup state=running tasks=3&gt;</c>.</summary>
+    public override string ToString()
+    {
+        string state = _state switch
+        {
+            GroupState.Running => "running",
+            GroupState.Exiting => "exiting",
+            GroupState.ShuttingDown => "shutting-down",
+            _ => "finished",
+        };
+        return $"<TaskGroup state={state} tasks={_pending}>";
+    }
+}
