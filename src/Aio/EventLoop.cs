@@ -136,7 +136,7 @@ public sealed partial class EventLoop : IDisposable
         ArgumentNullException.ThrowIfNull(callback);
         CheckThread(nameof(CallSoon));
         CheckClosed(nameof(CallSoon));
-        var h = new Handle(this, new Action<object?>(s => callback((TState)s!)), state);
+        var h = new StateHandle<TState>(this, callback, state);
         EnqueueHandle(h);
         return h;
     }
@@ -338,6 +338,12 @@ public sealed partial class EventLoop : IDisposable
             timeoutMs = ComputeTimeoutMs(poller);
         }
 
+        if (timeoutMs == -1)
+        {
+            // Nothing ready and no timer: unless I/O or another thread wakes us, this blocks forever.
+            OnIdleWithoutTimers();
+        }
+
         // 2. Poll: I/O handlers run here.
         if (timeoutMs != 0 || poller.RegistrationCount > 0 || InboxHasWork)
         {
@@ -409,6 +415,12 @@ public sealed partial class EventLoop : IDisposable
                 break;
         }
     }
+
+    /// <summary>
+    /// Called when the loop is about to block with nothing ready and no live timer (the hang detector's
+    /// hook; implemented in the diagnostics part of the loop). It may throw to end the run.
+    /// </summary>
+    partial void OnIdleWithoutTimers();
 
     // ----------------------------------------------------------------- checks
 

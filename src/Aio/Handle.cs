@@ -53,20 +53,29 @@ public class Handle
         }
     }
 
-    private static void Invoke(Handle h)
+    private static void Invoke(Handle h) => h.Invoke();
+
+    /// <summary>Calls the callback (a <see cref="StateHandle{TState}"/> passes its state).</summary>
+    private protected virtual void Invoke()
     {
-        if (h._callback is Action a)
+        if (_callback is Action a)
         {
             a();
         }
         else
         {
-            ((Action<object?>)h._callback)(h._state);
+            ((Action<object?>)_callback)(_state);
         }
     }
 
     /// <summary>asyncio-style description: <c>&lt;Handle Program.Tick&gt;</c>, with <c>cancelled</c> when cancelled.</summary>
     public override string ToString() => _cancelled ? $"<{GetType().Name} cancelled {CallbackName}>" : $"<{GetType().Name} {CallbackName}>";
+}
+
+/// <summary>A handle whose callback takes a typed state: no wrapper delegate, no boxing.</summary>
+internal sealed class StateHandle<TState>(EventLoop loop, Action<TState> callback, TState state) : Handle(loop, callback, null)
+{
+    private protected override void Invoke() => callback(state);
 }
 
 /// <summary>A callback scheduled for a point in loop time by <see cref="EventLoop.CallLater(double, Action)"/> or <see cref="EventLoop.CallAt(double, Action)"/>.</summary>
