@@ -8,9 +8,6 @@ public sealed partial class EventLoop
     private readonly TimerHeap _timers = new();
     private int _deadTimers;        // cancelled TimerHandles and stale sleep entries still in the heap
 
-    /// <summary>Real time a virtual-clock loop waits for outside work (a task awaiting a foreign task) before it jumps anyway, in milliseconds.</summary>
-    internal const int ForeignJumpThresholdMs = 100;
-
     /// <summary>Schedules <paramref name="callback"/> to run <paramref name="delay"/> seconds from now (0 or less: on the next iteration, after callbacks already scheduled).</summary>
     /// <exception cref="ArgumentException">The delay is NaN.</exception>
     public TimerHandle CallLater(double delay, Action callback)
@@ -130,9 +127,11 @@ public sealed partial class EventLoop
             }
             if (_foreignWaits > 0)
             {
-                // Tasks await foreign work the loop cannot see into; give it a moment of real time, then jump.
+                // A task awaits a foreign Task the loop cannot see into: it may be finished by a thread (then
+                // its continuation arrives soon) or by the loop itself (an AsTask of a sleeping task). Give it
+                // ForeignWaitThreshold of real time, then jump (Trio's autojump_threshold).
                 _jumpAfterForeignWait = true;
-                return ForeignJumpThresholdMs;
+                return (int)Math.Ceiling(_virtualClock.ForeignWaitThreshold * 1000);
             }
             _virtualClock.JumpTo(when);
             return 0;
@@ -150,7 +149,7 @@ public sealed partial class EventLoop
         return ms >= int.MaxValue ? int.MaxValue - 1 : (int)ms;
     }
 
-    private bool _jumpAfterForeignWait;
+    private bool _jumpAfterForeignWait;   // the last poll waited ForeignWaitThreshold for foreign work: jump if nothing came
 
     /// <summary>Step 3: moves every due timer to the ready ring, in deadline order, ties in scheduling order.</summary>
     private void MoveDueTimers()
@@ -158,9 +157,9 @@ public sealed partial class EventLoop
         if (_jumpAfterForeignWait)
         {
             _jumpAfterForeignWait = false;
-            if (_ready.Count == 0 && !InboxHasWork && _virtualClock is not null && TryPeekLiveTimer(out double w))
+            if (_ready.Count == 0 && !InboxHasWork && _virtualClock is not null && TryPeekLiveTimer(out double due))
             {
-                _virtualClock.JumpTo(w);
+                _virtualClock.JumpTo(due);
             }
         }
         if (_timers.Count == 0)

@@ -279,6 +279,13 @@ public sealed partial class EventLoop : IDisposable
         public void OnFutureDone(AioFuture future, int arg) => loop.Stop();
     }
 
+    /// <summary>Runs one iteration without blocking (tests: deliver what finalizers or other threads posted).</summary>
+    internal void RunOnceForTests()
+    {
+        Stop();
+        RunForever();
+    }
+
     /// <summary>Asks the loop to stop: before a run, the next run does one iteration; during a run, the current batch finishes first.</summary>
     public void Stop()
     {

@@ -322,8 +322,8 @@ internal sealed unsafe class EpollPoller : IPoller
     private void DrainWake()
     {
         ulong value;
-        Interlocked.Exchange(ref _wakePending, 0);
         _ = LibC.read(_wakeFd, &value, sizeof(ulong)); // EAGAIN (nothing to read) is harmless
+        Interlocked.Exchange(ref _wakePending, 0);
     }
 
     private void Control(int op, int fd, uint events, ulong data)

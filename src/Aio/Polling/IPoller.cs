@@ -21,7 +21,12 @@ internal enum IoEvents
 /// <summary>Receives readiness notifications for one registered descriptor, on the loop thread.</summary>
 internal interface IIoHandler
 {
-    /// <summary>Called on the loop thread, from <see cref="IPoller.Poll"/>, when the descriptor is ready.</summary>
+    /// <summary>
+    /// Called on the loop thread, from <see cref="IPoller.Poll"/>, when the descriptor is ready.
+    /// It may register, modify or unregister any descriptor (its own included); an exception it
+    /// throws goes to the poller's error sink and the poll goes on.
+    /// </summary>
+    /// <param name="events">What is ready: part of the interest, plus Error or HangUp when pending.</param>
     void OnIoReady(IoEvents events);
 }
 
@@ -48,13 +53,29 @@ internal interface IPoller : IDisposable
     /// <summary>How many descriptors are registered now (the wake-up descriptor not counted).</summary>
     int RegistrationCount { get; }
 
-    /// <summary>Registers <paramref name="fd"/> for <paramref name="interest"/>; level-triggered.</summary>
+    /// <summary>
+    /// Registers <paramref name="fd"/> for <paramref name="interest"/>; level-triggered.
+    /// </summary>
+    /// <remarks>
+    /// <paramref name="interest"/> is Read, Write, both, or None (registered but silent); Error and
+    /// HangUp cannot be asked for and are reported whenever Read or Write is. The poller keys the
+    /// registration by descriptor number and holds no reference on the handle: Unregister before
+    /// closing the handle, or the number may be reused while still registered.
+    /// </remarks>
+    /// <exception cref="InvalidOperationException">The descriptor is already registered.</exception>
+    /// <exception cref="NotSupportedException">The back end has no readiness (<see cref="SupportsReadiness"/> is false).</exception>
     void Register(SafeHandle fd, IoEvents interest, IIoHandler handler);
 
     /// <summary>Changes the events a registered descriptor is watched for (None keeps it registered but silent).</summary>
+    /// <exception cref="InvalidOperationException">The descriptor is not registered.</exception>
+    /// <exception cref="NotSupportedException">The back end has no readiness (<see cref="SupportsReadiness"/> is false).</exception>
     void Modify(SafeHandle fd, IoEvents interest);
 
-    /// <summary>Removes a registration; unknown descriptors are ignored.</summary>
+    /// <summary>
+    /// Removes a registration; unknown descriptors are ignored, and so is a handle closed since it was
+    /// registered. An event for it already collected by a <see cref="Poll"/> in progress is not delivered.
+    /// </summary>
+    /// <exception cref="NotSupportedException">The back end has no readiness (<see cref="SupportsReadiness"/> is false).</exception>
     void Unregister(SafeHandle fd);
 
     /// <summary>
@@ -64,6 +85,9 @@ internal interface IPoller : IDisposable
     /// </summary>
     int Poll(int timeoutMs);
 
-    /// <summary>Interrupts a <see cref="Poll"/> in progress, or makes the next one return at once. Any thread.</summary>
+    /// <summary>
+    /// Interrupts a <see cref="Poll"/> in progress, or makes the next one return at once. Any thread;
+    /// cheap when repeated (wakes coalesce until a Poll consumes them); does nothing after Dispose.
+    /// </summary>
     void Wake();
 }

@@ -284,10 +284,26 @@ public class AioFuture : IWaitAbort
     /// <summary>Lets <c>await future</c> suspend the current task until the future is done.</summary>
     public AioAwaiter GetAwaiter() => new(this);
 
+    /// <summary>The awaiter's IsCompleted: also where misuse is reported, since throwing here fails the awaiting method cleanly.</summary>
+    internal bool IsCompletedForAwait()
+    {
+        if (_state != FutureState.Pending)
+        {
+            return true;
+        }
+        _loop.CheckThread("await");
+        if (ReferenceEquals(_loop.CurrentTaskInternal, this))
+        {
+            ThrowHelper.AwaitSelf(this);
+        }
+        return false;
+    }
+
     /// <summary>Registers the continuation of an await: parks the current task, or for code outside a task, schedules the continuation when done.</summary>
     internal void OnAwait(Action continuation)
     {
-        _loop.CheckThread("await");
+        // Never throws: an exception here would escape the async method builder onto the thread pool.
+        // The checks that can fail run in IsCompletedForAwait, before the await suspends.
         if (_state != FutureState.Pending)
         {
             _loop.CallSoonInternal(s_invokeAction, continuation);
@@ -298,10 +314,6 @@ public class AioFuture : IWaitAbort
         {
             AddCallback(new FutureCallback { Target = continuation, Kind = CallbackKind.Continuation });
             return;
-        }
-        if (ReferenceEquals(task, this))
-        {
-            ThrowHelper.AwaitSelf(this);
         }
         int waitId = task.BeginWait(this, levelTriggered: false);
         task.SetContinuation(s_invokeAction, continuation);
@@ -394,7 +406,7 @@ public readonly struct AioAwaiter : ICriticalNotifyCompletion
     internal AioAwaiter(AioFuture future) => _future = future;
 
     /// <summary>True when the future is done (the await does not suspend).</summary>
-    public bool IsCompleted => _future.Done;
+    public bool IsCompleted => _future.IsCompletedForAwait();
 
     /// <summary>Rethrows the future's exception, or throws <see cref="CancelledError"/> if it was cancelled.</summary>
     public void GetResult() => _future.ThrowIfFailed();

@@ -64,7 +64,7 @@ public class AioFuture<T> : AioFuture
     public void AddDoneCallback(Action<AioFuture<T>> callback)
     {
         ArgumentNullException.ThrowIfNull(callback);
-        AddDoneCallback(f => callback((AioFuture<T>)f));
+        base.AddDoneCallback(f => callback((AioFuture<T>)f));
     }
 
     /// <summary>Lets <c>await future</c> suspend the current task until the value is there.</summary>
@@ -99,7 +99,7 @@ public readonly struct AioAwaiter<T> : ICriticalNotifyCompletion
     internal AioAwaiter(AioFuture<T> future) => _future = future;
 
     /// <summary>True when the future is done (the await does not suspend).</summary>
-    public bool IsCompleted => _future.Done;
+    public bool IsCompleted => _future.IsCompletedForAwait();
 
     /// <summary>The value, or the future's exception rethrown.</summary>
     public T GetResult() => _future.Result();

@@ -529,7 +529,7 @@ public readonly struct AioTaskAwaiter<T> : ICriticalNotifyCompletion
     internal AioTaskAwaiter(AioTask<T> task) => _task = task;
 
     /// <summary>True when the task is done (the await does not suspend).</summary>
-    public bool IsCompleted => _task.Done;
+    public bool IsCompleted => _task.IsCompletedForAwait();
 
     /// <summary>The task's result, or its exception rethrown.</summary>
     public T GetResult() => _task.Result();

@@ -55,7 +55,7 @@ public sealed class TaskGroup : IFutureListener, IWaitAbort
     {
         ArgumentNullException.ThrowIfNull(body);
         T result = default!;
-        await Run(async g => result = await body(g));
+        await Run(async g => { result = await body(g); });
         return result;
     }
 

@@ -53,6 +53,13 @@ public sealed class VirtualClock : IClock
     /// <summary>When true (the default), an idle loop jumps to its next timer instead of waiting.</summary>
     public bool AutoJump { get; set; }
 
+    /// <summary>
+    /// Real seconds an idle loop waits before jumping while a task awaits a foreign <see cref="Task"/>
+    /// (one Aio cannot see into: it may complete from a thread soon). Default 0.25. Executor items
+    /// (<c>ToThread</c>, <c>RunInExecutor</c>) block the jump until they finish, whatever this is.
+    /// </summary>
+    public double ForeignWaitThreshold { get; set; } = 0.25;
+
     /// <inheritdoc />
     public double Now() => _now;
 

@@ -1,0 +1,105 @@
+using System.Text;
+
+namespace Aio.Testing;
+
+/// <summary>
+/// Helpers for testing code that runs on Aio: run a test body on a fresh loop with virtual time, wait
+/// until every other task is blocked, and fail a test that leaves tasks, callbacks or unobserved
+/// exceptions behind (uvloop's test base, Trio's <c>MockClock(autojump_threshold=0)</c>).
+/// </summary>
+public static class AioTest
+{
+    /// <summary>
+    /// Runs <paramref name="body"/> on a new loop (virtual time with autojump unless
+    /// <paramref name="virtualTime"/> is false) and closes it. Throws <see cref="AioTestFailureException"/> if the
+    /// body leaves tasks pending or an error reaches the loop's exception handler (a failing callback, a
+    /// task exception nobody retrieved); rethrows the body's own exception.
+    /// </summary>
+    public static void Run(Func<Task> body, bool virtualTime = true) =>
+        Run(async () => { await body(); return true; }, virtualTime);
+
+    /// <summary>Runs <paramref name="body"/> like <see cref="Run(Func{Task}, bool)"/> and returns its result.</summary>
+    public static T Run<T>(Func<Task<T>> body, bool virtualTime = true, string? poller = null)
+    {
+        ArgumentNullException.ThrowIfNull(body);
+        IClock clock = virtualTime ? new VirtualClock() : MonotonicClock.Instance;
+        var loop = new EventLoop(clock, poller);
+        return RunOn(loop, body);
+    }
+
+    /// <summary>Runs <paramref name="body"/> on <paramref name="loop"/> with the checks of <see cref="Run(Func{Task}, bool)"/>, then closes the loop.</summary>
+    public static T RunOn<T>(EventLoop loop, Func<Task<T>> body)
+    {
+        ArgumentNullException.ThrowIfNull(loop);
+        ArgumentNullException.ThrowIfNull(body);
+        var errors = new List<ExceptionContext>();
+        loop.ExceptionHandler = (_, context) => errors.Add(context);
+        T result;
+        try
+        {
+            result = loop.RunUntilComplete(body);
+            IReadOnlyCollection<AioTask> leftovers = loop.AllTasks();
+            if (leftovers.Count > 0)
+            {
+                string names = string.Join(", ", leftovers);
+                Runner.CancelAllTasks(loop);
+                throw new AioTestFailureException($"The test body returned with {leftovers.Count} task(s) still pending: {names}. Await or cancel every task you start.");
+            }
+            if (loop.ReadyCount > 0)
+            {
+                throw new AioTestFailureException($"The test body returned with {loop.ReadyCount} callback(s) still scheduled.");
+            }
+        }
+        finally
+        {
+            GC.Collect();
+            GC.WaitForPendingFinalizers();
+            if (!loop.IsClosed && !loop.IsRunning)
+            {
+                loop.RunOnceForTests();   // deliver reports posted by finalizers
+                loop.Close();
+            }
+        }
+        if (errors.Count > 0)
+        {
+            var text = new StringBuilder($"{errors.Count} error(s) reached the loop's exception handler:");
+            foreach (ExceptionContext c in errors)
+            {
+                text.Append('\n').Append(c);
+            }
+            throw new AioTestFailureException(text.ToString(), errors[0].Exception);
+        }
+        return result;
+    }
+
+    /// <summary>
+    /// Returns once every other task of the running loop is blocked (parked in an Aio wait or sleeping)
+    /// and nothing is ready to run; virtual time does not move meanwhile (Trio's <c>wait_all_tasks_blocked</c>).
+    /// </summary>
+    public static async Task WaitAllTasksBlocked()
+    {
+        EventLoop loop = EventLoop.GetRunningLoop();
+        AioTask self = Asyncio.CurrentTaskOrThrow(nameof(WaitAllTasksBlocked));
+        while (true)
+        {
+            await Asyncio.Yield();
+            if (loop.ReadyCount == 0 && loop.AllTasks().All(t => ReferenceEquals(t, self) || t._suspended))
+            {
+                return;
+            }
+        }
+    }
+}
+
+/// <summary>A test on Aio failed a check of <see cref="AioTest"/>: leftovers, or errors the loop reported.</summary>
+public sealed class AioTestFailureException : Exception
+{
+    /// <summary>Creates the failure.</summary>
+    public AioTestFailureException(string message) : base(message) { }
+
+    /// <summary>Creates the failure with the first error as inner exception.</summary>
+    public AioTestFailureException(string message, Exception? innerException) : base(message, innerException) { }
+
+    /// <summary>Creates the failure with a default message.</summary>
+    public AioTestFailureException() : base("An Aio test check failed.") { }
+}

@@ -1,0 +1,137 @@
+using static Aio.Asyncio;
+
+namespace Aio.Tests.Core;
+
+public sealed class RunnerTests
+{
+    [Fact]
+    public void Run_ReturnsMainResult_AndClosesLoop()
+    {
+        EventLoop? loop = null;
+        int v = Asyncio.Run(async () =>
+        {
+            loop = EventLoop.GetRunningLoop();
+            await Sleep(0.01);
+            return 5;
+        });
+        Assert.Equal(5, v);
+        Assert.True(loop!.IsClosed);
+    }
+
+    [Fact]
+    public void Run_NewLoopPerCall()
+    {
+        EventLoop a = Asyncio.Run(async () => { await Sleep(0); return EventLoop.GetRunningLoop(); });
+        EventLoop b = Asyncio.Run(async () => { await Sleep(0); return EventLoop.GetRunningLoop(); });
+        Assert.NotSame(a, b);
+    }
+
+    [Fact]
+    public void Run_CancelsLeftoverTasksAndAwaitsThem()
+    {
+        var events = new List<string>();
+        Asyncio.Run(async () =>
+        {
+            _ = CreateTask(async () =>
+            {
+                try
+                {
+                    await Sleep(100);
+                }
+                catch (CancelledError)
+                {
+                    events.Add("leftover-cancelled");
+                    await new CancelScope(shield: true).RunAsync(async () => await Sleep(0.01));
+                    events.Add("leftover-cleanup-done");
+                    throw;
+                }
+            });
+            await Sleep(0.01);
+            events.Add("main-done");
+        });
+        Assert.Equal(new[] { "main-done", "leftover-cancelled", "leftover-cleanup-done" }, events);
+    }
+
+    [Fact]
+    public void Run_LeftoverFailsDuringShutdown_ReportedToHandler()
+    {
+        var contexts = new List<ExceptionContext>();
+        using var runner = new Runner();
+        runner.GetLoop().ExceptionHandler = (_, c) => contexts.Add(c);
+        runner.Run(async () =>
+        {
+            _ = CreateTask(async () =>
+            {
+                try
+                {
+                    await Sleep(100);
+                }
+                catch (CancelledError)
+                {
+                    throw new InvalidOperationException("cleanup broke");
+                }
+            });
+            await Sleep(0.01);
+        });
+        runner.Close();
+        ExceptionContext c = Assert.Single(contexts);
+        Assert.Contains("shutdown", c.Message);
+        Assert.IsType<InvalidOperationException>(c.Exception);
+    }
+
+    [Fact]
+    public void Run_MainThrows_Rethrows()
+    {
+        var e = Assert.Throws<InvalidOperationException>(() => Asyncio.Run(async () =>
+        {
+            await Sleep(0);
+            throw new InvalidOperationException("main failed");
+        }));
+        Assert.Equal("main failed", e.Message);
+    }
+
+    [Fact]
+    public void Runner_Interrupt_CancelsMainAndThrowsKeyboardInterrupt()
+    {
+        using var runner = new Runner { HandleSignals = false };
+        var events = new List<string>();
+        Assert.Throws<KeyboardInterrupt>(() => runner.Run(async () =>
+        {
+            var t = new Thread(runner.Interrupt);
+            t.Start();
+            try
+            {
+                await Sleep(30);
+            }
+            catch (CancelledError)
+            {
+                events.Add("main-cancelled");
+                throw;
+            }
+        }));
+        Assert.Equal(new[] { "main-cancelled" }, events);
+        Assert.Equal(130, KeyboardInterrupt.ExitCode);
+    }
+
+    [Fact]
+    public void Runner_RunSeveralTimes_SameLoop()
+    {
+        using var runner = new Runner();
+        EventLoop a = runner.Run(async () => { await Sleep(0); return EventLoop.GetRunningLoop(); });
+        EventLoop b = runner.Run(async () => { await Sleep(0); return EventLoop.GetRunningLoop(); });
+        Assert.Same(a, b);
+        runner.Close();
+        Assert.True(a.IsClosed);
+        Assert.Throws<InvalidOperationException>(() => runner.GetLoop());
+    }
+
+    [Fact]
+    public void Run_FromInsideRunningLoop_Throws()
+    {
+        Asyncio.Run(async () =>
+        {
+            Assert.Throws<InvalidOperationException>(() => Asyncio.Run(async () => await Sleep(0)));
+            await Sleep(0);
+        });
+    }
+}
