@@ -10,12 +10,18 @@ internal static class LoopAffinity
     /// For members that may run outside a loop (Set, Release, PutNowait before the loop starts): binds to the
     /// running loop if there is one; returns the bound loop, or null while the primitive is unbound and no loop runs.
     /// </summary>
+    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveInlining)]
     public static EventLoop? Check(ref EventLoop? bound, object primitive, string member)
     {
         EventLoop? loop = bound;
         if (loop is not null)
         {
             loop.CheckThread(member);
+            if (loop.IsRunning)
+            {
+                // Right thread and running: it is the loop running here (one loop runs per thread).
+                return loop;
+            }
             EventLoop? running = EventLoop.TryGetRunningLoop();
             if (running is not null && !ReferenceEquals(running, loop))
             {
