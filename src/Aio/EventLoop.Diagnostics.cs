@@ -132,7 +132,7 @@ public sealed partial class EventLoop
             case AioTask awaited:
                 return ($"awaits {TaskLabel(awaited)}", "awaits", [awaited]);
             case AioFuture future:
-                return ($"awaits {future} (nobody has set its result)", "awaits", []);
+                return ($"awaits {future}", "awaits", []);
             case TaskGroup:
                 return ("waits for its TaskGroup's children to finish", "", []);
             case null:
