@@ -70,7 +70,9 @@ public sealed partial class EventLoop
         var sb = new StringBuilder(header).Append('\n');
         foreach (AioTask t in tasks)
         {
-            (string what, string via, IReadOnlyList<AioTask> by) = DescribeWait(t);
+            (string what, string via, IReadOnlyList<AioTask> by) = ReferenceEquals(t, _currentTask)
+                ? ("is running now (this report was made from it)", "", [])
+                : DescribeWait(t);
             sb.Append("  ").Append(TaskLabel(t)).Append(' ').Append(what);
             if (by.Count > 0)
             {
