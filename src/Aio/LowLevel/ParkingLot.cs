@@ -50,6 +50,23 @@ public sealed class ParkingLot : IWaitAbort
     {
         AioTask task = Asyncio.CurrentTaskOrThrow(nameof(ParkAsync));
         ValueTask wait = task.Park(this, out int waitId);
+        Enqueue(task, waitId);
+        return wait;
+    }
+
+    /// <summary>
+    /// Parks <paramref name="task"/> (the current task) like <see cref="ParkAsync"/> and returns the id of its
+    /// wait, for primitives that hand out their own <c>IValueTaskSource</c> over the task's wait.
+    /// </summary>
+    internal int ParkTask(AioTask task)
+    {
+        int waitId = task.BeginWait(this, levelTriggered: false);
+        Enqueue(task, waitId);
+        return waitId;
+    }
+
+    private void Enqueue(AioTask task, int waitId)
+    {
         if (_size == _ring.Length)
         {
             Grow();
@@ -62,7 +79,6 @@ public sealed class ParkingLot : IWaitAbort
         _ring[tail] = new Entry { Task = task, WaitId = waitId };
         _size++;
         _live++;
-        return wait;
     }
 
     /// <summary>Wakes the task parked longest; returns false if none is parked.</summary>
