@@ -8,6 +8,8 @@ namespace Aio;
 public sealed partial class EventLoop
 {
     private readonly List<WeakReference<UnretrievedTracker>> _unretrieved = new();
+    // A faulted future's tracker lives exactly as long as the future (its finalizer reports an exception never retrieved).
+    private readonly System.Runtime.CompilerServices.ConditionalWeakTable<AioFuture, UnretrievedTracker> _trackers = new();
     private Action<EventLoop, ExceptionContext>? _exceptionHandler;
     private double _slowCallbackDuration = 0.1;
 
@@ -143,13 +145,24 @@ public sealed partial class EventLoop
     private void OnPollerHandlerError(Exception e, IIoHandler handler) =>
         CallExceptionHandler(new ExceptionContext { Message = $"Exception in I/O handler {handler}", Exception = e, Source = handler });
 
-    internal void TrackUnretrieved(UnretrievedTracker tracker)
+    internal void TrackUnretrieved(AioFuture future, Exception error)
     {
+        var tracker = UnretrievedTracker.Create(this, future, error);
+        _trackers.AddOrUpdate(future, tracker);
         if (_unretrieved.Count > 256)
         {
             _unretrieved.RemoveAll(w => !w.TryGetTarget(out UnretrievedTracker? t) || !t.Pending);
         }
         _unretrieved.Add(new WeakReference<UnretrievedTracker>(tracker));
+    }
+
+    internal void MarkRetrieved(AioFuture future)
+    {
+        if (_trackers.TryGetValue(future, out UnretrievedTracker? tracker))
+        {
+            tracker.MarkRetrieved();
+            _trackers.Remove(future);
+        }
     }
 
     /// <summary>Called from a tracker's finalizer (any thread): reports on the loop thread.</summary>

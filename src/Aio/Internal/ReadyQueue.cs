@@ -28,62 +28,102 @@ internal struct ReadyItem
 }
 
 /// <summary>
-/// The loop's ready ring: a growable circular buffer of <see cref="ReadyItem"/> structs, FIFO.
-/// Enqueue and dequeue allocate nothing unless the ring grows. Loop thread only.
+/// The loop's ready ring: a FIFO of <see cref="ReadyItem"/> structs in fixed-size segments (32 KiB,
+/// below the large-object threshold) linked head to tail. Growing adds a segment instead of copying the
+/// whole queue, so a burst of 100,000 new tasks costs no large array copies and no garbage arrays;
+/// emptied segments are kept for reuse (a few) or dropped. Loop thread only. No allocation in steady state.
 /// </summary>
 internal sealed class ReadyQueue
 {
-    private ReadyItem[] _items = new ReadyItem[1024];
-    private int _head;   // index of the oldest item
-    private int _count;  // number of items queued
+    private const int SegmentSize = 1024;   // items per segment: 1024 × 32 bytes
+    private const int MaxSpareSegments = 4;
+
+    private sealed class Segment
+    {
+        public readonly ReadyItem[] Items = new ReadyItem[SegmentSize];
+        public Segment? Next;
+    }
+
+    private Segment _head = new();   // segment holding the oldest item
+    private Segment _tail;           // segment receiving new items
+    private int _headIndex;          // next item to dequeue in _head
+    private int _tailIndex;          // next free slot in _tail
+    private int _count;
+    private Segment? _spare;         // emptied segments kept for reuse (linked through Next)
+    private int _spareCount;
+
+    public ReadyQueue() => _tail = _head;
 
     public int Count => _count;
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public ref ReadyItem Enqueue()
     {
-        if (_count == _items.Length)
+        if (_tailIndex == SegmentSize)
         {
-            Grow();
-        }
-        int tail = _head + _count;
-        if (tail >= _items.Length)
-        {
-            tail -= _items.Length;
+            AddSegment();
         }
         _count++;
-        return ref _items[tail];
+        return ref _tail.Items[_tailIndex++];
     }
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public ReadyItem Dequeue()
     {
-        ref ReadyItem slot = ref _items[_head];
+        if (_headIndex == SegmentSize)
+        {
+            RetireHead();
+        }
+        ref ReadyItem slot = ref _head.Items[_headIndex++];
         ReadyItem item = slot;
         slot = default; // drop references so completed work can be collected
-        _head++;
-        if (_head == _items.Length)
-        {
-            _head = 0;
-        }
         _count--;
+        if (_count == 0 && ReferenceEquals(_head, _tail))
+        {
+            _headIndex = 0;
+            _tailIndex = 0;
+        }
         return item;
     }
 
     public void Clear()
     {
-        Array.Clear(_items);
-        _head = 0;
-        _count = 0;
+        while (_count > 0)
+        {
+            Dequeue();
+        }
     }
 
-    private void Grow()
+    private void AddSegment()
     {
-        var bigger = new ReadyItem[_items.Length * 2];
-        int first = Math.Min(_count, _items.Length - _head);
-        Array.Copy(_items, _head, bigger, 0, first);
-        Array.Copy(_items, 0, bigger, first, _count - first);
-        _items = bigger;
-        _head = 0;
+        Segment next;
+        if (_spare is not null)
+        {
+            next = _spare;
+            _spare = next.Next;
+            next.Next = null;
+            _spareCount--;
+        }
+        else
+        {
+            next = new Segment();
+        }
+        _tail.Next = next;
+        _tail = next;
+        _tailIndex = 0;
+    }
+
+    private void RetireHead()
+    {
+        Segment old = _head;
+        _head = old.Next!;
+        _headIndex = 0;
+        old.Next = null;
+        if (_spareCount < MaxSpareSegments)
+        {
+            old.Next = _spare;
+            _spare = old;
+            _spareCount++;
+        }
     }
 }

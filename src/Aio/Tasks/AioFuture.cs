@@ -29,9 +29,8 @@ public class AioFuture : IWaitAbort
 {
     private protected readonly EventLoop _loop;
     private protected FutureState _state;
-    private protected Exception? _error;             // Faulted: the exception; Cancelled: the CancelledError to rethrow (created lazily)
-    private protected string? _cancelMessage;        // Cancelled: the message passed to Cancel
-    private UnretrievedTracker? _tracker;            // Faulted and not yet retrieved: reports it if it never is
+    private protected Exception? _error;             // Faulted: the exception; Cancelled: a CancelledError carrying the message
+    private bool _unretrieved;                       // Faulted and the exception not retrieved yet (its tracker is in the loop's table)
 
     // Callbacks, in registration order: the first inline (most futures have one waiter), the rest in a list.
     private FutureCallback _first;
@@ -99,8 +98,8 @@ public class AioFuture : IWaitAbort
         }
     }
 
-    private protected CancelledError MakeCancelledError() =>
-        _error as CancelledError ?? new CancelledError(_cancelMessage);
+    /// <summary>A fresh CancelledError with the cancellation's message, for each await of a cancelled future (as asyncio raises a new one each time).</summary>
+    private protected CancelledError MakeCancelledError() => new(_error?.Message);
 
     /// <summary>
     /// Cancels the future: a pending future becomes cancelled, schedules its callbacks, and returns true;
@@ -113,7 +112,7 @@ public class AioFuture : IWaitAbort
         {
             return false;
         }
-        _cancelMessage = message;
+        _error = new CancelledError(message);
         Complete(FutureState.Cancelled);
         return true;
     }
@@ -135,8 +134,7 @@ public class AioFuture : IWaitAbort
         if (exception is OperationCanceledException)
         {
             // asyncio: a CancelledError set as an exception cancels the future.
-            _cancelMessage = exception.Message;
-            _error = exception as CancelledError;
+            _error = exception as CancelledError ?? new CancelledError(exception.Message, exception);
             Complete(FutureState.Cancelled);
             return;
         }
@@ -219,7 +217,8 @@ public class AioFuture : IWaitAbort
         _state = state;
         if (state == FutureState.Faulted)
         {
-            _tracker = UnretrievedTracker.Track(_loop, this, _error!);
+            _unretrieved = true;
+            _loop.TrackUnretrieved(this, _error!);
         }
         if (_first.Target is not null)
         {
@@ -268,14 +267,14 @@ public class AioFuture : IWaitAbort
     /// <summary>Marks the exception as retrieved, so it is not reported as "never retrieved".</summary>
     internal void MarkRetrieved()
     {
-        if (_tracker is not null)
+        if (_unretrieved)
         {
-            _tracker.MarkRetrieved();
-            _tracker = null;
+            _unretrieved = false;
+            _loop.MarkRetrieved(this);
         }
     }
 
-    internal bool ExceptionRetrieved => _tracker is null;
+    internal bool ExceptionRetrieved => !_unretrieved;
 
     internal Exception? ErrorUnobserved => _error;
 
@@ -439,12 +438,7 @@ internal sealed class UnretrievedTracker
         _error = error;
     }
 
-    public static UnretrievedTracker Track(EventLoop loop, AioFuture future, Exception error)
-    {
-        var t = new UnretrievedTracker(loop, future, error);
-        loop.TrackUnretrieved(t);
-        return t;
-    }
+    public static UnretrievedTracker Create(EventLoop loop, AioFuture future, Exception error) => new(loop, future, error);
 
     public bool Pending => Volatile.Read(ref _done) == 0;
 

@@ -37,7 +37,7 @@ public class AioTask : AioFuture
     private static readonly object s_sleepMarker = new();   // _waitObj of a sleep
     private static readonly object s_yieldMarker = new();   // _waitObj of a Sleep(0)
 
-    private Func<Task>? _bodyFactory;       // until the first step; null after
+    private protected object? _start;        // the body delegate until the first step (its type is the subclass's business); null after
     private protected Task? _body;           // the body's Task, from the first step on
     private string? _name;                   // null: "Task-{_number}"
     private readonly int _number;
@@ -54,23 +54,57 @@ public class AioTask : AioFuture
 
     // Cancellation (see the design note).
     internal CancelScope? _innermost;        // innermost entered scope of this task; null: the task root
-    internal CancelScope? _outermost;        // outermost entered scope of this task; null when none
-    internal CancelScope? _parentScope;      // for a TaskGroup child: the group's scope; null otherwise
     internal bool _cancelRequested;          // Cancel() was called (the root scope is cancelled)
     internal bool _cancelDelivered;          // a CancelledError was thrown into the body since the last request
-    private int _cancelling;                 // number of Cancel() requests
-    private CancellationTokenSource? _rootCts; // Asyncio.CurrentToken at the root, created on request
+    private TaskExtras? _extras;             // rarely used state, allocated on first use (most tasks never need it)
+
+    /// <summary>Task state most tasks never use, kept out of the task object to keep it small (W3: bytes per sleeping task).</summary>
+    private sealed class TaskExtras
+    {
+        public CancelScope? Outermost;           // outermost entered scope of the task; null when none
+        public CancelScope? ParentScope;         // for a TaskGroup child: the group's scope; null otherwise
+        public CancellationTokenSource? RootCts; // Asyncio.CurrentToken at the root, created on request
+        public string? CancelMessage;            // message of the first Cancel() request
+        public int Cancelling;                   // number of Cancel() requests
+    }
+
+    private TaskExtras Extras => _extras ??= new TaskExtras();
+
+    internal CancelScope? _outermost
+    {
+        get => _extras?.Outermost;
+        set
+        {
+            if (value is not null || _extras is not null)
+            {
+                Extras.Outermost = value;
+            }
+        }
+    }
+
+    internal CancelScope? _parentScope
+    {
+        get => _extras?.ParentScope;
+        set
+        {
+            if (value is not null || _extras is not null)
+            {
+                Extras.ParentScope = value;
+            }
+        }
+    }
+
+    private string? _cancelMessage => _extras?.CancelMessage;
 
     // Bookkeeping.
     internal bool _foreignSuspended;         // suspended on a foreign await (counted in the loop's _foreignWaits)
     internal bool _loopTimerThisStep;        // this step created a TimeProvider timer on the loop
     internal bool _bodyHooked;               // a completion hook is registered on _body (for ConfigureAwait(false) bodies)
     internal AioTask? _prevLive, _nextLive;  // the loop's registry of pending tasks (intrusive list)
-    internal double _sleepDeadline;
 
-    internal AioTask(EventLoop loop, Func<Task>? body, string? name) : base(loop)
+    internal AioTask(EventLoop loop, object? body, string? name) : base(loop)
     {
-        _bodyFactory = body;
+        _start = body;
         _name = name;
         _number = loop.NextTaskNumber();
     }
@@ -83,7 +117,7 @@ public class AioTask : AioFuture
     }
 
     /// <summary>How many times <see cref="Cancel"/> was called on this task while it was pending.</summary>
-    public int Cancelling => _cancelling;
+    public int Cancelling => _extras?.Cancelling ?? 0;
 
     /// <summary>
     /// Requests cancellation: the task's scope is cancelled, its current Aio wait (and every later one,
@@ -98,12 +132,13 @@ public class AioTask : AioFuture
         {
             return false;
         }
-        _cancelling++;
+        TaskExtras extras = Extras;
+        extras.Cancelling++;
         if (!_cancelRequested)
         {
             _cancelRequested = true;
             _cancelDelivered = false;
-            _cancelMessage = message;
+            extras.CancelMessage = message;
         }
         _loop.DeliverTaskTree(this);
         return true;
@@ -127,7 +162,7 @@ public class AioTask : AioFuture
     {
         if (_cancelRequested || IsEffectivelyCancelled())
         {
-            _bodyFactory = null;
+            _start = null;
             _body = Task.CompletedTask;
             FinishCancelled(_cancelMessage ?? FindCancelMessage());
             return;
@@ -141,10 +176,10 @@ public class AioTask : AioFuture
             // A non-async delegate threw before returning a Task: the task fails with it.
             _body = Task.FromException(e);
         }
-        _bodyFactory = null;
+        _start = null;
     }
 
-    private protected virtual Task InvokeBody() => _bodyFactory!();
+    private protected virtual Task InvokeBody() => ((Func<Task>)_start!)();
 
     internal Task? Body => _body;
 
@@ -177,7 +212,7 @@ public class AioTask : AioFuture
 
     private void FinishCancelled(string? message)
     {
-        _cancelMessage = message;
+        _error ??= new CancelledError(message);
         Complete(FutureState.Cancelled);
     }
 
@@ -208,10 +243,10 @@ public class AioTask : AioFuture
         _continuation = null;
         _continuationState = null;
         _waitObj = null;
-        if (_rootCts is not null)
+        if (_extras?.RootCts is { } cts)
         {
-            _rootCts.Dispose();
-            _rootCts = null;
+            cts.Dispose();
+            _extras.RootCts = null;
         }
     }
 
@@ -378,7 +413,7 @@ public class AioTask : AioFuture
                 message = task._cancelMessage;
                 return true;
             }
-            scope = task._parentScope;
+            scope = task._extras?.ParentScope;
             if (scope is null)
             {
                 message = null;
@@ -399,8 +434,9 @@ public class AioTask : AioFuture
             {
                 return new CancellationToken(true);
             }
-            _rootCts ??= new CancellationTokenSource();
-            return _rootCts.Token;
+            TaskExtras extras = Extras;
+            extras.RootCts ??= new CancellationTokenSource();
+            return extras.RootCts.Token;
         }
     }
 
@@ -420,7 +456,7 @@ public class AioTask : AioFuture
 
     internal void CancelRootTokenSoon()
     {
-        if (_rootCts is { IsCancellationRequested: false } cts)
+        if (_extras?.RootCts is { IsCancellationRequested: false } cts)
         {
             _loop.CallSoonInternal(static s => ((CancellationTokenSource)s!).Cancel(), cts);
         }
@@ -462,12 +498,11 @@ public class AioTask : AioFuture
 /// <remarks>Belongs to its loop: use it on the loop's thread only. See <see cref="AioTask"/>.</remarks>
 public class AioTask<T> : AioTask
 {
-    private readonly Func<Task<T>>? _typedBody;
     private T _result = default!;
 
-    internal AioTask(EventLoop loop, Func<Task<T>>? body, string? name) : base(loop, null, name) => _typedBody = body;
+    internal AioTask(EventLoop loop, object? body, string? name) : base(loop, body, name) { }
 
-    private protected override Task InvokeBody() => _typedBody!();
+    private protected override Task InvokeBody() => ((Func<Task<T>>)_start!)();
 
     private protected override void CaptureResult(Task body) => _result = ((Task<T>)body).Result;
 
@@ -506,18 +541,15 @@ public class AioTask<T> : AioTask
 
 /// <summary>A task with state passed to a static body, so hot paths create tasks without a closure.</summary>
 internal sealed class StatefulTask<TState, T>(EventLoop loop, Func<TState, Task<T>> body, TState state, string? name)
-    : AioTask<T>(loop, null, name)
+    : AioTask<T>(loop, body, name)
 {
-    private Func<TState, Task<T>>? _fn = body;
     private TState _arg = state;
 
     private protected override Task InvokeBody()
     {
-        Func<TState, Task<T>> fn = _fn!;
         TState arg = _arg;
-        _fn = null;
         _arg = default!;
-        return fn(arg);
+        return ((Func<TState, Task<T>>)_start!)(arg);
     }
 }
 
