@@ -152,12 +152,12 @@ public sealed partial class EventLoop
         {
             // A late foreign continuation of a finished task (its body completed off the loop): run it plainly.
             _currentTask = null;
-            SynchronizationContext.SetSynchronizationContext(_syncContext);
+            InstallContext(_syncContext);
             Dispatch(in item);
             return;
         }
         _currentTask = task;
-        SynchronizationContext.SetSynchronizationContext(task.Context);
+        InstallContext(task.Context);
         if (task._foreignSuspended)
         {
             task._foreignSuspended = false;
@@ -192,6 +192,10 @@ public sealed partial class EventLoop
         {
             task.DeliverCancelIfParked();
             return;
+        }
+        if (task.ResumeQueued)
+        {
+            return; // an Aio wait already completed (a Sleep(0), a wake during the step): its step is queued
         }
         // The body awaits something foreign (a Task, HttpClient, …): its continuation will be posted back.
         if (!task._loopTimerThisStep)

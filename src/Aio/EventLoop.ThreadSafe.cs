@@ -31,7 +31,7 @@ public sealed partial class EventLoop
     {
         ArgumentNullException.ThrowIfNull(callback);
         CheckClosed(nameof(CallSoonThreadSafe));
-        var h = new Handle(this, callback, null);
+        var h = new Handle(this, callback);
         PostItem(new ReadyItem { Kind = ReadyKind.Handle, State = h });
         return h;
     }

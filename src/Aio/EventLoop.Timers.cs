@@ -32,7 +32,7 @@ public sealed partial class EventLoop
         }
         CheckThread(nameof(CallLater));
         CheckClosed(nameof(CallLater));
-        var h = new TimerHandle(this, Time() + delay, new Action<object?>(s => callback((TState)s!)), state);
+        var h = new TimerHandle(this, Time() + delay, () => callback(state));
         PushTimer(h);
         return h;
     }
@@ -48,7 +48,7 @@ public sealed partial class EventLoop
         }
         CheckThread(nameof(CallAt));
         CheckClosed(nameof(CallAt));
-        var h = new TimerHandle(this, when, callback, null);
+        var h = new TimerHandle(this, when, callback);
         PushTimer(h);
         return h;
     }

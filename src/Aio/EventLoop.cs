@@ -125,7 +125,7 @@ public sealed partial class EventLoop : IDisposable
         ArgumentNullException.ThrowIfNull(callback);
         CheckThread(nameof(CallSoon));
         CheckClosed(nameof(CallSoon));
-        var h = new Handle(this, callback, null);
+        var h = new Handle(this, callback);
         EnqueueHandle(h);
         return h;
     }
@@ -362,6 +362,7 @@ public sealed partial class EventLoop : IDisposable
         DrainInbox();
 
         // 5. Run exactly what is ready now.
+        _installedContext = SynchronizationContext.Current;
         int n = _ready.Count;
         bool debug = Debug;
         for (int i = 0; i < n; i++)
@@ -386,7 +387,7 @@ public sealed partial class EventLoop : IDisposable
             if (task is null)
             {
                 _currentTask = null;
-                SynchronizationContext.SetSynchronizationContext(_syncContext);
+                InstallContext(_syncContext);
                 Dispatch(in item);
             }
             else
@@ -398,6 +399,18 @@ public sealed partial class EventLoop : IDisposable
         {
             _currentTask = null;
             ReportCallbackException(in item, e);
+        }
+    }
+
+    private SynchronizationContext? _installedContext;   // what this thread's SynchronizationContext is, as last set by the loop
+
+    /// <summary>Installs <paramref name="context"/> as the thread's SynchronizationContext unless it already is (a thread-static write saved per callback).</summary>
+    internal void InstallContext(SynchronizationContext context)
+    {
+        if (!ReferenceEquals(_installedContext, context))
+        {
+            SynchronizationContext.SetSynchronizationContext(context);
+            _installedContext = context;
         }
     }
 

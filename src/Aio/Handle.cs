@@ -10,16 +10,14 @@ namespace Aio;
 [DebuggerDisplay("{ToString(),nq}")]
 public class Handle
 {
-    private readonly Delegate _callback;
-    private readonly object? _state;
-    private readonly ExecutionContext? _context;
+    private readonly Delegate _callback;           // Action, or the Action<TState> of a StateHandle
+    private readonly ExecutionContext? _context;   // captured when scheduled; the callback runs in it
     private volatile bool _cancelled;
 
-    internal Handle(EventLoop loop, Delegate callback, object? state)
+    internal Handle(EventLoop loop, Delegate callback)
     {
         Loop = loop;
         _callback = callback;
-        _state = state;
         _context = ExecutionContext.Capture();
     }
 
@@ -56,26 +54,20 @@ public class Handle
     private static void Invoke(Handle h) => h.Invoke();
 
     /// <summary>Calls the callback (a <see cref="StateHandle{TState}"/> passes its state).</summary>
-    private protected virtual void Invoke()
-    {
-        if (_callback is Action a)
-        {
-            a();
-        }
-        else
-        {
-            ((Action<object?>)_callback)(_state);
-        }
-    }
+    private protected virtual void Invoke() => ((Action)_callback)();
+
+    private protected Delegate Callback => _callback;
 
     /// <summary>asyncio-style description: <c>&lt;Handle Program.Tick&gt;</c>, with <c>cancelled</c> when cancelled.</summary>
     public override string ToString() => _cancelled ? $"<{GetType().Name} cancelled {CallbackName}>" : $"<{GetType().Name} {CallbackName}>";
 }
 
 /// <summary>A handle whose callback takes a typed state: no wrapper delegate, no boxing.</summary>
-internal sealed class StateHandle<TState>(EventLoop loop, Action<TState> callback, TState state) : Handle(loop, callback, null)
+internal sealed class StateHandle<TState>(EventLoop loop, Action<TState> callback, TState state) : Handle(loop, callback)
 {
-    private protected override void Invoke() => callback(state);
+    private readonly TState _state = state;
+
+    private protected override void Invoke() => ((Action<TState>)Callback)(_state);
 }
 
 /// <summary>A callback scheduled for a point in loop time by <see cref="EventLoop.CallLater(double, Action)"/> or <see cref="EventLoop.CallAt(double, Action)"/>.</summary>
@@ -83,7 +75,7 @@ public sealed class TimerHandle : Handle
 {
     internal bool InHeap;
 
-    internal TimerHandle(EventLoop loop, double when, Delegate callback, object? state) : base(loop, callback, state) => When = when;
+    internal TimerHandle(EventLoop loop, double when, Delegate callback) : base(loop, callback) => When = when;
 
     /// <summary>The loop time (seconds, <see cref="EventLoop.Time"/>) at which the callback is due.</summary>
     public double When { get; }

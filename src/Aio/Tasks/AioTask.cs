@@ -48,6 +48,8 @@ public class AioTask : AioFuture
     internal bool _suspended;                // parked in wait _waitId and not yet rescheduled
     internal bool _waitLevelTriggered;       // resuming normally still throws CancelledError if the scope is cancelled
     private bool _resumeQueued;              // the continuation is on the ready ring (or would be, once set)
+
+    internal bool ResumeQueued => _resumeQueued;
     private Action<object?>? _continuation;  // what to run to resume; set when the awaiter suspends
     private object? _continuationState;
     internal object? _waitObj;               // while parked: IWaitAbort, a marker, or null; once resumed: the Exception to throw, or null
