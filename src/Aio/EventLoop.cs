@@ -105,6 +105,9 @@ public sealed partial class EventLoop : IDisposable
 
     internal string? PollerName { get; }
 
+    /// <summary>The ExecutionContext of the loop thread when the loop was created or last started: callbacks scheduled in it run without a context switch.</summary>
+    internal ExecutionContext? BaseExecutionContext { get; private set; } = ExecutionContext.Capture();
+
     internal IPoller Poller => _poller ??= PollerFactory.Create(OnPollerHandlerError, PollerName);
 
     /// <summary>The name of the I/O back end in use ("epoll" or "portable").</summary>
@@ -196,6 +199,7 @@ public sealed partial class EventLoop : IDisposable
         }
         // The thread that runs a loop owns it from now on (a loop may be created on one thread and run on another).
         _ownerThreadId = Environment.CurrentManagedThreadId;
+        BaseExecutionContext = ExecutionContext.Capture();
         SynchronizationContext? oldContext = SynchronizationContext.Current;
         _running = true;
         t_running = this;

@@ -11,18 +11,15 @@ namespace Aio;
 public class Handle
 {
     private readonly Delegate _callback;           // Action, or the Action<TState> of a StateHandle
-    private readonly ExecutionContext? _context;   // captured when scheduled; the callback runs in it
+    private readonly ExecutionContext? _context;   // captured when scheduled, if it differs from the loop's own; the callback runs in it
     private volatile bool _cancelled;
 
     internal Handle(EventLoop loop, Delegate callback)
     {
-        Loop = loop;
         _callback = callback;
-        _context = ExecutionContext.Capture();
+        ExecutionContext? context = ExecutionContext.Capture();
+        _context = ReferenceEquals(context, loop.BaseExecutionContext) ? null : context;
     }
-
-    /// <summary>The loop the callback is scheduled on.</summary>
-    public EventLoop Loop { get; }
 
     /// <summary>True once <see cref="Cancel"/> was called.</summary>
     public bool Cancelled => _cancelled;
@@ -41,7 +38,7 @@ public class Handle
         {
             return;
         }
-        if (_context is null || ReferenceEquals(_context, ExecutionContext.Capture()))
+        if (_context is null)
         {
             Invoke(this);
         }
@@ -75,7 +72,14 @@ public sealed class TimerHandle : Handle
 {
     internal bool InHeap;
 
-    internal TimerHandle(EventLoop loop, double when, Delegate callback) : base(loop, callback) => When = when;
+    internal TimerHandle(EventLoop loop, double when, Delegate callback) : base(loop, callback)
+    {
+        Loop = loop;
+        When = when;
+    }
+
+    /// <summary>The loop the timer is scheduled on.</summary>
+    public EventLoop Loop { get; }
 
     /// <summary>The loop time (seconds, <see cref="EventLoop.Time"/>) at which the callback is due.</summary>
     public double When { get; }
