@@ -62,14 +62,15 @@ public sealed partial class EventLoop
         CheckThread(nameof(RunInExecutor));
         CheckClosed(nameof(RunInExecutor));
         LoopExecutor executor = GetOrCreateExecutor();
-        var future = new AioFuture<T>(this);
+        var future = new ExecutorFuture<T>(this);
         var item = new ExecutorWorkItem<T>(this, future, work);
+        future.Item = item;
+        _pendingExternal++;
         if (!executor.TrySubmit(item))
         {
+            _pendingExternal--;
             OsThrowHelper.ExecutorShutDown(this);
         }
-        _pendingExternal++;
-        future.AddListener(item, 0);
         return future;
     }
 

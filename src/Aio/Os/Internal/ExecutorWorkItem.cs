@@ -7,19 +7,19 @@ namespace Aio.Os.Internal;
 /// States: queued → running → done, or queued → cancelled when the future is cancelled before a worker
 /// took the item (a running item is never interrupted; its late outcome is dropped).
 /// </summary>
-internal sealed class ExecutorWorkItem<T> : ExecutorItem, IFutureListener
+internal sealed class ExecutorWorkItem<T> : ExecutorItem
 {
     private const int Queued = 0, Running = 1, Cancelled = 2;
 
     private readonly EventLoop _loop;
-    private readonly AioFuture<T> _future;
+    private readonly ExecutorFuture<T> _future;
     private readonly Func<T> _work;
     private readonly ExecutionContext? _context;   // captured at submission; null when flow was suppressed
     private int _state;                            // Queued, Running or Cancelled (Interlocked)
     private T _result = default!;                  // written by the worker before the post
     private Exception? _error;                     // written by the worker before the post
 
-    public ExecutorWorkItem(EventLoop loop, AioFuture<T> future, Func<T> work)
+    public ExecutorWorkItem(EventLoop loop, ExecutorFuture<T> future, Func<T> work)
     {
         _loop = loop;
         _future = future;
@@ -77,12 +77,28 @@ internal sealed class ExecutorWorkItem<T> : ExecutorItem, IFutureListener
         }
     };
 
-    /// <summary>The future is done on the loop: if it was cancelled while the item was still queued, the item never runs.</summary>
-    public void OnFutureDone(AioFuture future, int arg)
+    /// <summary>Loop thread, when the future is cancelled: if no worker took the item yet, it never runs.</summary>
+    public void OnCancelled()
     {
-        if (future.Cancelled && Interlocked.CompareExchange(ref _state, Cancelled, Queued) == Queued)
+        if (Interlocked.CompareExchange(ref _state, Cancelled, Queued) == Queued)
         {
             _loop._pendingExternal--;
         }
+    }
+}
+
+/// <summary>The future of an executor item: cancelling it withdraws the item at once if it is still queued.</summary>
+internal sealed class ExecutorFuture<T>(EventLoop loop) : AioFuture<T>(loop)
+{
+    internal ExecutorWorkItem<T>? Item;
+
+    public override bool Cancel(string? message = null)
+    {
+        if (!base.Cancel(message))
+        {
+            return false;
+        }
+        Item?.OnCancelled();
+        return true;
     }
 }
