@@ -6,6 +6,9 @@
 //   EventLoop.ThreadSafe.cs – CallSoonThreadSafe, the inbox, the SynchronizationContext/TaskScheduler doors
 //   EventLoop.Tasks.cs      – task steps, Aio suspensions, cancellation delivery, the task registry
 //   EventLoop.Errors.cs     – the exception handler, debug mode, slow-callback logging
+//   EventLoop.Executor.cs   – RunInExecutor, the default executor and its shutdown
+//   EventLoop.Signals.cs    – AddSignalHandler/RemoveSignalHandler
+//   EventLoop.Watchdog.cs   – the blocked-loop watchdog and SIGUSR1 task dumps
 //
 // Design note. One thread owns a loop. Work reaches it three ways: the ready ring (CallSoon, task
 // steps, future callbacks – FIFO, never inline), the timer heap (CallLater, sleeps, deadlines), and
@@ -206,6 +209,7 @@ public sealed partial class EventLoop : IDisposable
         try
         {
             SynchronizationContext.SetSynchronizationContext(_syncContext);
+            OnRunStarting();
             while (true)
             {
                 RunOnce();
@@ -217,6 +221,7 @@ public sealed partial class EventLoop : IDisposable
         }
         finally
         {
+            OnRunStopped();
             _stopping = false;
             _running = false;
             t_running = null;
@@ -369,9 +374,12 @@ public sealed partial class EventLoop : IDisposable
         _installedContext = SynchronizationContext.Current;
         int n = _ready.Count;
         bool debug = Debug;
+        Os.Internal.LoopWatchdog? watchdog = _watchdog;
         for (int i = 0; i < n; i++)
         {
             ReadyItem item = _ready.Dequeue();
+            // Heartbeat for the watchdog (EventLoop.Watchdog.cs); nothing when none is attached.
+            watchdog?.Beat(item.Task ?? (item.Kind == ReadyKind.Handle ? item.State : item.Callback));
             if (debug)
             {
                 RunItemTimed(in item);
@@ -381,6 +389,7 @@ public sealed partial class EventLoop : IDisposable
                 RunItem(in item);
             }
         }
+        watchdog?.Idle();
     }
 
     private void RunItem(in ReadyItem item)
@@ -445,6 +454,12 @@ public sealed partial class EventLoop : IDisposable
     /// hook; implemented in the diagnostics part of the loop). It may throw to end the run.
     /// </summary>
     partial void OnIdleWithoutTimers();
+
+    /// <summary>Called on the loop thread when a run starts and when it ends (watchdog, SIGUSR1 task dumps; EventLoop.Watchdog.cs).</summary>
+    partial void OnRunStarting();
+
+    /// <inheritdoc cref="OnRunStarting"/>
+    partial void OnRunStopped();
 
     // ----------------------------------------------------------------- checks
 

@@ -1,8 +1,9 @@
 // Runner: asyncio's Runner and the body of Asyncio.Run.
 //
 // Design note. One loop per runner, created on first use. Run creates the main task, installs SIGINT
-// and SIGTERM handlers (PosixSignalRegistration) for the duration, and runs the loop until main is done.
-// The first signal cancels main (marshalled with CallSoonThreadSafe); once main has ended cancelled, Run
+// and SIGTERM handlers (loop.AddSignalHandler, unless the program installed its own) for the duration,
+// and runs the loop until main is done.
+// The first signal cancels main (on the loop thread); once main has ended cancelled, Run
 // throws KeyboardInterrupt. A second signal is not intercepted: the runtime's default action ends the
 // process at once. Close cancels every task still pending, runs the loop until they are done, reports
 // their errors, and closes the loop.
@@ -86,11 +87,11 @@ public sealed class Runner : IDisposable
         TTask task = create(loop);
         _main = task;
         _interrupts = 0;
-        PosixSignalRegistration? sigint = null, sigterm = null;
+        bool ownSigint = false, ownSigterm = false;
         if (HandleSignals)
         {
-            sigint = TryRegister(PosixSignal.SIGINT);
-            sigterm = TryRegister(PosixSignal.SIGTERM);
+            ownSigint = TryInstall(loop, PosixSignal.SIGINT);
+            ownSigterm = TryInstall(loop, PosixSignal.SIGTERM);
         }
         try
         {
@@ -98,8 +99,14 @@ public sealed class Runner : IDisposable
         }
         finally
         {
-            sigint?.Dispose();
-            sigterm?.Dispose();
+            if (ownSigint)
+            {
+                loop.RemoveSignalHandler(PosixSignal.SIGINT);
+            }
+            if (ownSigterm)
+            {
+                loop.RemoveSignalHandler(PosixSignal.SIGTERM);
+            }
             _main = null;
         }
         if (task.Cancelled && Volatile.Read(ref _interrupts) > 0)
@@ -110,28 +117,26 @@ public sealed class Runner : IDisposable
         return task;
     }
 
-    private PosixSignalRegistration? TryRegister(PosixSignal signal)
+    /// <summary>Installs the runner's handler for <paramref name="signal"/> unless the program installed its own on the loop.</summary>
+    private bool TryInstall(EventLoop loop, PosixSignal signal)
     {
+        if (loop.HasSignalHandler(signal))
+        {
+            return false; // the program handles this signal itself (loop.AddSignalHandler)
+        }
         try
         {
-            return PosixSignalRegistration.Create(signal, OnSignal);
+            loop.AddSignalHandlerCore(signal, () => s_interruptMain(this), OnSignalThread);
+            return true;
         }
-        catch (Exception e) when (e is PlatformNotSupportedException or IOException or UnauthorizedAccessException)
+        catch (PlatformNotSupportedException)
         {
-            return null; // signals are a convenience; a platform without them runs without
+            return false; // signals are a convenience; a platform without them runs without
         }
     }
 
-    /// <summary>Runs on the runtime's signal thread.</summary>
-    private void OnSignal(PosixSignalContext context)
-    {
-        if (Interlocked.Increment(ref _interrupts) > 1)
-        {
-            return; // second signal: let the default action end the process at once
-        }
-        context.Cancel = true;
-        Interrupt();
-    }
+    /// <summary>Runs on the runtime's signal thread: the first signal is the loop's; a second one takes the default action (the process ends at once).</summary>
+    private bool OnSignalThread() => Interlocked.Increment(ref _interrupts) == 1;
 
     /// <summary>
     /// Acts as if Ctrl+C was pressed: cancels the main task of the Run in progress, which then throws

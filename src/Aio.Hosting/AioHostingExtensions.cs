@@ -1,0 +1,30 @@
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
+
+namespace Aio.Hosting;
+
+/// <summary>Registers an Aio event loop with a .NET Generic Host.</summary>
+public static class AioHostingExtensions
+{
+    /// <summary>
+    /// Runs <paramref name="main"/> on an Aio event loop with its own thread for as long as the host runs
+    /// (<see cref="AioHostedService"/>). Host shutdown cancels the main task, then, after the host's shutdown timeout,
+    /// every task. The service is also registered as itself, so other services can reach its <see cref="AioHostedService.Loop"/>.
+    /// </summary>
+    /// <param name="services">The host's service collection.</param>
+    /// <param name="main">The main coroutine; it gets the application's services.</param>
+    /// <param name="configure">Adjusts <see cref="AioLoopOptions"/>.</param>
+    /// <returns><paramref name="services"/>, for chaining.</returns>
+    public static IServiceCollection AddAioLoop(this IServiceCollection services, Func<IServiceProvider, Task> main, Action<AioLoopOptions>? configure = null)
+    {
+        ArgumentNullException.ThrowIfNull(services);
+        ArgumentNullException.ThrowIfNull(main);
+        var options = new AioLoopOptions();
+        configure?.Invoke(options);
+        services.AddSingleton(sp => new AioHostedService(main, sp, options,
+            sp.GetService<ILoggerFactory>(), sp.GetService<IHostApplicationLifetime>()));
+        services.AddSingleton<IHostedService>(sp => sp.GetRequiredService<AioHostedService>());
+        return services;
+    }
+}

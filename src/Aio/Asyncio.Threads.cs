@@ -1,0 +1,157 @@
+using Aio.Internal;
+
+namespace Aio;
+
+public static partial class Asyncio
+{
+    /// <summary>
+    /// Runs <paramref name="work"/> on a thread of the running loop's default executor and returns its result
+    /// (asyncio's <c>to_thread</c>). The caller's <see cref="ExecutionContext"/> (<see cref="AsyncLocal{T}"/>
+    /// values) flows to the thread; <paramref name="work"/>'s exception is rethrown here.
+    /// </summary>
+    /// <remarks>
+    /// Cancelling the calling task stops the wait at once (<see cref="CancelledError"/>) and drops the work if
+    /// it has not started; a running thread is never interrupted – capture <see cref="CurrentToken"/> before the
+    /// call and observe it in <paramref name="work"/> to stop early. See <see cref="EventLoop.RunInExecutor{T}(Func{T})"/>.
+    /// </remarks>
+    /// <exception cref="InvalidOperationException">No loop is running on this thread, or its executor is shut down.</exception>
+    public static async Task<T> ToThread<T>(Func<T> work)
+    {
+        ArgumentNullException.ThrowIfNull(work);
+        return await EventLoop.GetRunningLoop().RunInExecutor(work);
+    }
+
+    /// <summary>Runs <paramref name="work"/> on a thread of the running loop's default executor; see <see cref="ToThread{T}(Func{T})"/>.</summary>
+    public static async Task ToThread(Action work)
+    {
+        ArgumentNullException.ThrowIfNull(work);
+        await EventLoop.GetRunningLoop().RunInExecutor(work);
+    }
+
+    /// <summary>
+    /// Submits <paramref name="body"/> to <paramref name="loop"/> from any thread (asyncio's
+    /// <c>run_coroutine_threadsafe</c>): it runs as a task on the loop, and the returned <see cref="Task{T}"/>
+    /// completes with its outcome. Cancelling <paramref name="cancellationToken"/> cancels that task on the loop
+    /// (before it starts: it never runs); the returned task then ends canceled.
+    /// </summary>
+    /// <remarks>
+    /// Any thread – but do not block the loop's own thread on the returned task (that deadlocks: await it, or
+    /// just <c>await body()</c> there). If the loop closes before the task is done, the returned task fails with
+    /// <see cref="InvalidOperationException"/>.
+    /// </remarks>
+    /// <exception cref="InvalidOperationException">The loop is closed.</exception>
+    public static Task<T> RunCoroutineThreadSafe<T>(Func<Task<T>> body, EventLoop loop, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(body);
+        ArgumentNullException.ThrowIfNull(loop);
+        var bridge = new ThreadSafeBridge<T>(loop, body, cancellationToken);
+        bridge.Submit();
+        return bridge.Task;
+    }
+
+    /// <summary>Submits <paramref name="body"/> (no result) to <paramref name="loop"/> from any thread; see <see cref="RunCoroutineThreadSafe{T}(Func{Task{T}}, EventLoop, CancellationToken)"/>.</summary>
+    public static Task RunCoroutineThreadSafe(Func<Task> body, EventLoop loop, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(body);
+        return RunCoroutineThreadSafe(async () =>
+        {
+            await body();
+            return true;
+        }, loop, cancellationToken);
+    }
+
+    /// <summary>
+    /// The two halves of <see cref="RunCoroutineThreadSafe{T}(Func{Task{T}}, EventLoop, CancellationToken)"/>: a
+    /// <see cref="TaskCompletionSource{T}"/> for the caller's thread and an <see cref="AioTask{T}"/> on the loop.
+    /// The token's registration and the loop's close hook are the only links from other threads; both go
+    /// through the loop's inbox.
+    /// </summary>
+    private sealed class ThreadSafeBridge<T>(EventLoop loop, Func<Task<T>> body, CancellationToken token)
+    {
+        private readonly EventLoop _loop = loop;
+        private readonly Func<Task<T>> _body = body;
+        private readonly CancellationToken _token = token;
+        private readonly TaskCompletionSource<T> _tcs = new(TaskCreationOptions.RunContinuationsAsynchronously);
+        private AioTask<T>? _task;                    // loop thread only
+        private bool _cancelRequested;                // loop thread only: the token fired before the task existed
+        private CancellationTokenRegistration _registration;
+
+        public Task<T> Task => _tcs.Task;
+
+        public void Submit()
+        {
+            _loop.OnClosed += OnLoopClosed;
+            try
+            {
+                _loop.PostItem(new ReadyItem { Kind = ReadyKind.Action, Callback = s_start, State = this });
+            }
+            catch (InvalidOperationException)
+            {
+                _loop.OnClosed -= OnLoopClosed;
+                throw;
+            }
+            if (_token.CanBeCanceled)
+            {
+                _registration = _token.UnsafeRegister(static s =>
+                {
+                    var b = (ThreadSafeBridge<T>)s!;
+                    b.PostCancel();
+                }, this);
+            }
+        }
+
+        private void PostCancel() =>
+            _loop.TryPostItem(new ReadyItem { Kind = ReadyKind.Action, Callback = s_cancel, State = this });
+
+        private static readonly Action<object?> s_start = static s =>
+        {
+            var b = (ThreadSafeBridge<T>)s!;
+            AioTask<T> task = b._task = b._loop.CreateTask(b._body);
+            if (b._cancelRequested || b._token.IsCancellationRequested)
+            {
+                task.Cancel("Cancelled through the CancellationToken of RunCoroutineThreadSafe.");
+            }
+            task.AddDoneCallback(f => b.Complete((AioTask<T>)f));
+        };
+
+        private static readonly Action<object?> s_cancel = static s =>
+        {
+            var b = (ThreadSafeBridge<T>)s!;
+            if (b._task is null)
+            {
+                b._cancelRequested = true;
+            }
+            else
+            {
+                b._task.Cancel("Cancelled through the CancellationToken of RunCoroutineThreadSafe.");
+            }
+        };
+
+        private void Complete(AioTask<T> task)
+        {
+            _loop.OnClosed -= OnLoopClosed;
+            _registration.Dispose();
+            if (task.Cancelled)
+            {
+                task.MarkRetrieved();
+                _tcs.TrySetCanceled(_token.IsCancellationRequested ? _token : CancellationToken.None);
+                return;
+            }
+            try
+            {
+                _tcs.TrySetResult(task.Result());
+            }
+            catch (Exception e)
+            {
+                _tcs.TrySetException(e);
+            }
+        }
+
+        private void OnLoopClosed()
+        {
+            _registration.Dispose();
+            _tcs.TrySetException(new InvalidOperationException(
+                $"{_loop} closed before the coroutine submitted with RunCoroutineThreadSafe finished; keep the loop running until the returned task completes."));
+        }
+    }
+}

@@ -1,0 +1,193 @@
+using System.Runtime.InteropServices;
+using System.Text;
+using Aio.Internal;
+using Aio.Os.Internal;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Logging.Abstractions;
+
+namespace Aio;
+
+public sealed partial class EventLoop
+{
+    private LoopWatchdog? _watchdog;          // attached while enabled; read once per iteration by RunOnce
+    private bool? _watchdogEnabled;           // null: follow Debug at each run start
+    private double _watchdogThreshold = 1.0;
+
+    /// <summary>
+    /// Whether a background watchdog thread reports a callback or task step that keeps the loop busy for longer
+    /// than <see cref="WatchdogThreshold"/>: it logs which task or callback, since when (event id 110), writes
+    /// the EventSource event <c>Aio/LoopBlocked</c> and adds to the <c>aio.loop.blocked</c> counter of the
+    /// <c>Aio</c> meter. Null (the default) turns it on when the loop starts running in <see cref="Debug"/> mode.
+    /// Costs one reference write and one volatile write per callback while on; nothing while off.
+    /// </summary>
+    public bool? WatchdogEnabled
+    {
+        get => _watchdogEnabled;
+        set
+        {
+            CheckThread(nameof(WatchdogEnabled));
+            _watchdogEnabled = value;
+            if (_running)
+            {
+                UpdateWatchdog();
+            }
+        }
+    }
+
+    /// <summary>Seconds one callback or task step may run before the watchdog reports it. Default 1.</summary>
+    /// <exception cref="ArgumentOutOfRangeException">The value is not positive.</exception>
+    public double WatchdogThreshold
+    {
+        get => _watchdogThreshold;
+        set
+        {
+            if (!(value > 0))
+            {
+                throw new ArgumentOutOfRangeException(nameof(value), value, "Pass a number of seconds greater than 0.");
+            }
+            _watchdogThreshold = value;
+            if (_watchdog is not null)
+            {
+                _watchdog.Threshold = value;
+            }
+        }
+    }
+
+    /// <summary>
+    /// Whether the process signal SIGUSR1 makes this loop, while it runs, write a dump of its tasks (each pending task
+    /// and its state) to <see cref="Logger"/> (event id 120; standard error when no logger is set). Default true on
+    /// Unix. While a loop with this on is running, SIGUSR1 does not end the process.
+    /// </summary>
+    public bool TaskDumpOnSignal { get; set; } = !OperatingSystem.IsWindows();
+
+    /// <summary>A one-line-per-task description of every pending task, for dumps. Loop thread only.</summary>
+    internal string FormatTaskDump()
+    {
+        var sb = new StringBuilder();
+        foreach (AioTask task in AllTasks())
+        {
+            sb.AppendLine().Append("  ").Append(task.ToString());
+            if (ReferenceEquals(task, _currentTask))
+            {
+                sb.Append(" (running)");
+            }
+        }
+        return sb.ToString();
+    }
+
+    /// <summary>Writes the task dump to the logger (or standard error). Loop thread only.</summary>
+    internal void WriteTaskDump()
+    {
+        string dump = FormatTaskDump();
+        int count = _liveCount;
+        string self = ToString();
+        try
+        {
+            if (Logger is NullLogger)
+            {
+                Console.Error.WriteLine($"Aio: task dump of {this} ({count} task(s)):{dump}");
+            }
+            else if (Logger.IsEnabled(LogLevel.Information))
+            {
+                OsLog.TaskDump(Logger, self, count, dump);
+            }
+        }
+        catch (Exception)
+        {
+            // A broken logger must not stop the loop.
+        }
+    }
+
+    partial void OnRunStarting()
+    {
+        UpdateWatchdog();
+        if (TaskDumpOnSignal)
+        {
+            TaskDumpSignal.Add(this);
+        }
+    }
+
+    partial void OnRunStopped()
+    {
+        _watchdog?.Idle();
+        TaskDumpSignal.Remove(this);
+    }
+
+    private void UpdateWatchdog()
+    {
+        bool on = _watchdogEnabled ?? Debug;
+        if (on && _watchdog is null)
+        {
+            _watchdog = new LoopWatchdog(this, _id, _watchdogThreshold);
+            OnClosed += StopWatchdog;
+        }
+        else if (!on && _watchdog is not null)
+        {
+            StopWatchdog();
+        }
+    }
+
+    private void StopWatchdog()
+    {
+        _watchdog?.Stop();
+        _watchdog = null;
+    }
+
+    /// <summary>The process-wide SIGUSR1 registration shared by every running loop that wants dumps.</summary>
+    private static class TaskDumpSignal
+    {
+        private static readonly object s_lock = new();
+        private static readonly List<EventLoop> s_loops = new();
+        private static PosixSignalRegistration? s_registration;
+
+        public static void Add(EventLoop loop)
+        {
+            if (OperatingSystem.IsWindows())
+            {
+                return;
+            }
+            lock (s_lock)
+            {
+                s_loops.Add(loop);
+                if (s_registration is null)
+                {
+                    try
+                    {
+                        s_registration = PosixSignalRegistration.Create((PosixSignal)ProcessLibCSignals.SIGUSR1, OnSignal);
+                    }
+                    catch (Exception e) when (e is PlatformNotSupportedException or IOException or ArgumentOutOfRangeException)
+                    {
+                        // No SIGUSR1 here: dumps are a convenience.
+                    }
+                }
+            }
+        }
+
+        public static void Remove(EventLoop loop)
+        {
+            lock (s_lock)
+            {
+                if (!s_loops.Remove(loop) || s_loops.Count > 0)
+                {
+                    return;
+                }
+                s_registration?.Dispose();
+                s_registration = null;
+            }
+        }
+
+        private static void OnSignal(PosixSignalContext context)
+        {
+            context.Cancel = true;
+            lock (s_lock)
+            {
+                foreach (EventLoop loop in s_loops)
+                {
+                    loop.TryPostItem(new ReadyItem { Kind = ReadyKind.Action, Callback = s_dump, State = loop });
+                }
+            }
+        }
+
+        private static readonly Action<object?> s_dump = static s => ((EventLoop)s!).WriteTaskDump();
+    }
+}

@@ -1,0 +1,52 @@
+using System.Text;
+
+namespace Aio.Tests.Os;
+
+/// <summary>End to end: examples/GracefulShutdown run as a real process and interrupted with SIGINT.</summary>
+public class GracefulShutdownExampleTests
+{
+    [Fact]
+    public void GracefulShutdown_SigintDuringACheck_FinishesItCancelsTheRestAndExits130()
+    {
+        string dll = FindExample();
+        string dotnet = Environment.GetEnvironmentVariable("DOTNET_HOST_PATH") is { Length: > 0 } host ? host : "dotnet";
+        var (lines, code) = Asyncio.Run(async () =>
+        {
+            AioProcess p = await Asyncio.CreateSubprocessExecAsync(dotnet, [dll],
+                new ProcessOptions { Stdout = ProcessStdio.Pipe, Stderr = ProcessStdio.Pipe, TerminateGracePeriod = 1 });
+            var seen = new List<string>
+            {
+                Line(await Asyncio.Timeout(60, () => p.Stdout!.ReadLineAsync())),
+                Line(await Asyncio.Timeout(60, () => p.Stdout!.ReadLineAsync())),
+            };
+            p.SendSignal(Posix.SIGINT); // check 1 is in flight: it holds its connection for 0.5 s
+            var (rest, err) = await Asyncio.Timeout(60, () => p.CommunicateAsync());
+            seen.AddRange(Encoding.UTF8.GetString(rest!).Split('\n', StringSplitOptions.RemoveEmptyEntries));
+            Assert.Equal("", Encoding.UTF8.GetString(err!));
+            return (seen, p.ReturnCode);
+        });
+        Assert.StartsWith("ready: checking 127.0.0.1:", lines[0]);
+        Assert.Equal(
+            ["check 1: start", "check 1: done (OK)", "shutdown: 1 check(s) completed; stopping the server", "exit: interrupted"],
+            lines.Skip(1));
+        Assert.Equal(130, code);
+    }
+
+    private static string Line(byte[] line) => Encoding.UTF8.GetString(line).TrimEnd('\n');
+
+    private static string FindExample()
+    {
+        // tests/Aio.Tests/bin/<Configuration>/net10.0/ → the example's output for the same configuration.
+        var bin = new DirectoryInfo(AppContext.BaseDirectory.TrimEnd('/'));
+        string configuration = bin.Parent!.Name;
+        DirectoryInfo? root = bin;
+        while (root is not null && !File.Exists(Path.Combine(root.FullName, "Aio.slnx")))
+        {
+            root = root.Parent;
+        }
+        Assert.NotNull(root);
+        string dll = Path.Combine(root.FullName, "examples", "GracefulShutdown", "bin", configuration, bin.Name, "GracefulShutdown.dll");
+        Assert.True(File.Exists(dll), $"{dll} is missing; build examples/GracefulShutdown (the test project references it).");
+        return dll;
+    }
+}
