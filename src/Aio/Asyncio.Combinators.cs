@@ -86,7 +86,6 @@ public static partial class Asyncio
         return (done, pending);
     }
 
-    /// <summary>Waits for futures of any kind (plain <see cref="AioFuture"/>s included); see <see cref="Wait(IEnumerable{AioTask}, double?, ReturnWhen)"/>.</summary>
     private static bool WaitSatisfied(HashSet<AioTask> set, ReturnWhen when) => when switch
     {
         ReturnWhen.FirstCompleted => set.Any(t => t.Done),
@@ -372,18 +371,18 @@ public static partial class Asyncio
         }
         AioTask current = CurrentTaskOrThrow(nameof(Cancellable));
         EventLoop loop = current.Loop;
-        var proxy = new AioFuture<T>(loop);
+        var proxy = new ForeignProxy<T>(loop);
         loop._foreignWaits++;
         _ = task.ContinueWith(static (t, s) =>
         {
-            var p = (AioFuture<T>)s!;
+            var p = (ForeignProxy<T>)s!;
             p.Loop.TryPostItem(new ReadyItem
             {
                 Kind = ReadyKind.Action,
                 Callback = (Action<object?>)(static st =>
                 {
-                    var (proxy, done) = ((AioFuture<T>, Task<T>))st!;
-                    proxy.Loop._foreignWaits--;
+                    var (proxy, done) = ((ForeignProxy<T>, Task<T>))st!;
+                    proxy.StopCounting();
                     if (proxy.Done)
                     {
                         _ = done.Exception; // observed: the caller stopped waiting
@@ -408,7 +407,30 @@ public static partial class Asyncio
                 State = (p, t),
             });
         }, proxy, CancellationToken.None, TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default);
-        return await proxy;
+        try
+        {
+            return await proxy;
+        }
+        finally
+        {
+            // Cancelled before the foreign task finished: the loop no longer waits for it (virtual time may jump).
+            proxy.StopCounting();
+        }
+    }
+
+    /// <summary>The future a <see cref="Cancellable{T}(Task{T})"/> awaits; counts once as a foreign wait of the loop until the foreign task finishes or the await is given up.</summary>
+    private sealed class ForeignProxy<T>(EventLoop loop) : AioFuture<T>(loop)
+    {
+        private bool _counted = true;
+
+        public void StopCounting()
+        {
+            if (_counted)
+            {
+                _counted = false;
+                Loop._foreignWaits--;
+            }
+        }
     }
 
     /// <summary>Awaits a foreign task with no result so that cancelling the current task interrupts the await; see <see cref="Cancellable{T}(Task{T})"/>.</summary>

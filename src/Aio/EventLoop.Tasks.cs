@@ -164,6 +164,7 @@ public sealed partial class EventLoop
             _foreignWaits--;
         }
         task._loopTimerThisStep = false;
+        task.ClearResumeQueued(); // this step is the resumption; a future await does not pass through EndWait
         try
         {
             Dispatch(in item);

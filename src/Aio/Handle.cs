@@ -91,6 +91,7 @@ public sealed class TimerHandle : Handle
         {
             return;
         }
+        Loop.CheckThread(nameof(Cancel));
         base.Cancel();
         if (InHeap)
         {

@@ -50,6 +50,8 @@ public class AioTask : AioFuture
     private bool _resumeQueued;              // the continuation is on the ready ring (or would be, once set)
 
     internal bool ResumeQueued => _resumeQueued;
+
+    internal void ClearResumeQueued() => _resumeQueued = false;
     private Action<object?>? _continuation;  // what to run to resume; set when the awaiter suspends
     private object? _continuationState;
     internal object? _waitObj;               // while parked: IWaitAbort, a marker, or null; once resumed: the Exception to throw, or null

@@ -176,6 +176,8 @@ public sealed class CancelScope
         catch (OperationCanceledException) when (OwnsCancellation())
         {
             CancelledCaught = true;
+            // That delivery was this scope's; a cancellation of the task itself must still be delivered (or end it cancelled).
+            task._cancelDelivered = false;
             return (false, default!);
         }
         finally

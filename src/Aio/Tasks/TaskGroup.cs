@@ -71,6 +71,10 @@ public sealed class TaskGroup : IFutureListener, IWaitAbort
             catch (OperationCanceledException) when (_scope.CancelCalled || parent.IsEffectivelyCancelled())
             {
                 // The group's own cancellation (a child failed) or one from outside: handled below.
+                if (_scope.OwnsCancellation())
+                {
+                    parent._cancelDelivered = false;
+                }
             }
             catch (Exception e)
             {
