@@ -37,7 +37,7 @@ internal sealed class PortableSocketTransport : SocketTransport
 
     private protected override string KindName => _kind;
 
-    private protected override int WriteBufferSize => _buffer.Length + _sending.Length;
+    private protected override int WriteBufferSize => _aborted ? 0 : _buffer.Length + _sending.Length;
 
     private static void Post(PortableSocketTransport t, Action<object?> callback) =>
         t._loop.TryPostItem(new ReadyItem { Kind = ReadyKind.Action, Callback = callback, State = t });
@@ -106,6 +106,7 @@ internal sealed class PortableSocketTransport : SocketTransport
         _loop._pendingExternal--;
         if (_socketClosed)
         {
+            DisposeIfIdle();
             return;
         }
         SocketError error = _receiveArgs.SocketError;
@@ -127,7 +128,7 @@ internal sealed class PortableSocketTransport : SocketTransport
         _loop._pendingExternal--;
         if (_socketClosed)
         {
-            _sending.Clear();
+            DisposeIfIdle();
             return;
         }
         SocketError error = _sendArgs.SocketError;
@@ -161,10 +162,31 @@ internal sealed class PortableSocketTransport : SocketTransport
 
     private protected override void CloseSocket()
     {
-        _socket.Dispose();
-        if (!_sendPending)
+        if (!_receivePending && !_sendPending)
         {
             _sending.Clear();
+            _socket.Dispose();
+            return;
+        }
+        // .NET closes a socket with operations in flight abortively (a reset, and the peer loses what was
+        // still in flight). Shut it down instead – FIN after the queued data, and the pending zero-byte
+        // receive returns – and dispose it once the last completion is in (DisposeIfIdle).
+        try
+        {
+            _socket.Shutdown(SocketShutdown.Both);
+        }
+        catch (SocketException)
+        {
+            _socket.Dispose();
+        }
+    }
+
+    private void DisposeIfIdle()
+    {
+        if (!_receivePending && !_sendPending)
+        {
+            _sending.Clear();
+            _socket.Dispose();
         }
     }
 }

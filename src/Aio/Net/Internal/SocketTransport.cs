@@ -57,7 +57,8 @@ internal abstract class SocketTransport : ITransport
     private protected bool _eofRequested;                    // WriteEof was called
     private bool _eofSent;                                   // the socket's sending half is shut down
     private protected bool _eofReceived;                     // the peer's EOF was read
-    private bool _lostScheduled;                             // ConnectionLost is queued (or ran)
+    private protected bool _lostScheduled;                   // ConnectionLost is queued (or ran)
+    private protected bool _aborted;                         // Abort or a fatal error dropped the buffer
     private bool _lostCalled;                                // ConnectionLost ran
     private protected bool _socketClosed;                    // the socket is disposed
     private Exception? _lostException;                       // what ConnectionLost gets
@@ -491,6 +492,7 @@ internal abstract class SocketTransport : ITransport
             return;
         }
         _buffer.Clear();
+        _aborted = true;
         _closing = true;
         UpdateIo();
         ScheduleConnectionLost(error);
