@@ -61,9 +61,17 @@ internal sealed class CipherStream : Stream
         QueueCompletion();
     }
 
+    /// <summary>The raw connection is gone: with an error, pending and later reads fail; cleanly, they read EOF.</summary>
     public void Fail(Exception? error)
     {
-        _error ??= error ?? new IOException("The connection under the TLS stream was closed.");
+        if (error is null)
+        {
+            _eof = true;
+        }
+        else
+        {
+            _error ??= error;
+        }
         QueueCompletion();
     }
 

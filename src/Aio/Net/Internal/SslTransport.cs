@@ -174,6 +174,10 @@ internal sealed class SslTransport : ITransport
                         ((IProtocol)_protocol).DataReceived(_plain.AsSpan(0, n));
                     }
                 }
+                if (n == 0 && (_closing || _rawLost))
+                {
+                    break;   // our own close (or the raw connection is gone): no EofReceived
+                }
                 if (n == 0)
                 {
                     bool keepOpen = _protocol is IProtocol p ? p.EofReceived() : ((IBufferedProtocol)_protocol).EofReceived();
@@ -203,7 +207,7 @@ internal sealed class SslTransport : ITransport
             _lostError = failure;
             _raw?.Abort();
         }
-        else if (error is not null && !_rawLost)
+        else if (error is not null && !_rawLost && !_closing)
         {
             if (error is not (IOException or System.Net.Sockets.SocketException or ObjectDisposedException or OperationCanceledException))
             {
@@ -217,9 +221,13 @@ internal sealed class SslTransport : ITransport
             _lostError ??= error;
             _raw?.Abort();
         }
-        else if (error is not null)
+        else if (error is not null && !_closing)
         {
             _lostError ??= error;
+        }
+        else if (error is not null)
+        {
+            _raw?.Abort();
         }
         _pumpDone = true;
         TryCallConnectionLost();
