@@ -364,6 +364,7 @@ public class TransportContractTests
             Assert.False(transport.IsReading);
             transport.ResumeReading();
             Assert.True(transport.IsReading);
+            await NetTest.Until(() => server.ActiveConnections == 1, what: "accepted");
             Assert.Matches("^<Server sockets=\\(.+\\) serving clients=1>$", server.ToString());
             transport.Close();
             await NetTest.Until(() => client.Lost, what: "lost");

@@ -244,7 +244,8 @@ internal static class Connector
                 }
                 return socket;
             }
-            await socket.ConnectAsync(endPoint, Asyncio.CurrentToken);
+            // Cancellable: a cancelled attempt returns at once (the catch below disposes the socket, ending the connect).
+            await Asyncio.Cancellable(socket.ConnectAsync(endPoint, Asyncio.CurrentToken).AsTask());
             socket.Blocking = false;
             return socket;
         }

@@ -12,6 +12,7 @@ internal sealed class PortableListener : Listener
 
     private readonly SocketAsyncEventArgs _args = new();
     private bool _pending;     // an AcceptAsync is in flight
+    private Socket? _deferred; // test seam: a connection accepted while a fault was injected, kept as if still in the backlog
 
     public PortableListener(EventLoop loop, Socket socket, Server server) : base(loop, socket, server)
     {
@@ -28,6 +29,17 @@ internal sealed class PortableListener : Listener
         if (_pending || _closed)
         {
             return;
+        }
+        if (_deferred is { } deferred)
+        {
+            if (_server.AcceptFaultForTests is { } fault && fault() is not 0)
+            {
+                OutOfResources(new SocketException((int)SocketError.TooManyOpenSockets));
+                return;
+            }
+            _deferred = null;
+            deferred.Blocking = false;
+            Accepted(deferred);
         }
         _pending = true;
         _args.AcceptSocket = null;
@@ -65,11 +77,13 @@ internal sealed class PortableListener : Listener
         if (_closed)
         {
             accepted?.Dispose();
+            _deferred?.Dispose();
             return;
         }
         if (error == SocketError.Success && accepted is not null && _server.AcceptFaultForTests is { } fault && fault() is not 0)
         {
-            accepted.Dispose();
+            _deferred = accepted;   // as with a real EMFILE, the connection waits (here: outside the backlog)
+            accepted = null;
             error = SocketError.TooManyOpenSockets;
         }
         if (error == SocketError.Success && accepted is not null)
