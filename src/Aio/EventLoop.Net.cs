@@ -242,6 +242,52 @@ public sealed partial class EventLoop
     }
 
     /// <summary>
+    /// Creates a UDP endpoint (asyncio's <c>create_datagram_endpoint</c>): bound to <paramref name="local"/>
+    /// (null: an ephemeral port), and when <paramref name="remote"/> is given connected to it (then only
+    /// datagrams from it arrive, and SendTo needs no address). Returns once the protocol's ConnectionMade ran.
+    /// </summary>
+    /// <exception cref="ArgumentException">Neither address is given.</exception>
+    /// <exception cref="SocketException">Binding or connecting failed.</exception>
+    public async Task<(IDatagramTransport Transport, TProtocol Protocol)> CreateDatagramEndpointAsync<TProtocol>(
+        Func<TProtocol> protocolFactory, IPEndPoint? local = null, IPEndPoint? remote = null, bool allowBroadcast = false)
+        where TProtocol : IDatagramProtocol
+    {
+        ArgumentNullException.ThrowIfNull(protocolFactory);
+        CheckThread(nameof(CreateDatagramEndpointAsync));
+        CheckClosed(nameof(CreateDatagramEndpointAsync));
+        if (local is null && remote is null)
+        {
+            throw new ArgumentException("Pass a local address to bind, a remote address to connect to, or both.", nameof(local));
+        }
+        AddressFamily family = (local ?? remote)!.AddressFamily;
+        var socket = new Socket(family, SocketType.Dgram, ProtocolType.Udp);
+        TProtocol protocol;
+        try
+        {
+            socket.Blocking = false;
+            if (allowBroadcast)
+            {
+                socket.EnableBroadcast = true;
+            }
+            socket.Bind(local ?? new IPEndPoint(family == AddressFamily.InterNetworkV6 ? IPAddress.IPv6Any : IPAddress.Any, 0));
+            if (remote is not null)
+            {
+                socket.Connect(remote);   // UDP connect only sets the default peer: it never blocks
+            }
+            protocol = protocolFactory();
+        }
+        catch
+        {
+            socket.Dispose();
+            throw;
+        }
+        var waiter = CreateFuture<bool>();
+        var transport = new DatagramTransport(this, socket, protocol, remote, waiter);
+        await waiter;
+        return (transport, protocol);
+    }
+
+    /// <summary>
     /// Resolves <paramref name="host"/> off the loop thread (asyncio's <c>getaddrinfo</c>): an address literal
     /// returns at once; a name goes to <see cref="Dns.GetHostAddressesAsync(string, CancellationToken)"/>, awaited
     /// through the loop, cancellable by the current task.
