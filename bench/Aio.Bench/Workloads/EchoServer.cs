@@ -10,7 +10,7 @@ internal sealed class EchoServerCommand : IBenchCommand
 {
     public string Name => "echo-server";
 
-    public string Description => "W6 echo server: --port P --api protocol|streams";
+    public string Description => "W6 echo server: --port P --api protocol|streams [--stats]";
 
     public int Run(BenchArgs args)
     {
@@ -42,6 +42,11 @@ internal sealed class EchoServerCommand : IBenchCommand
             server.AbortClients();
             await server.WaitClosedAsync();
         });
+        if (args.Flag("stats", false))
+        {
+            // Allocation check of the hot path: bytes allocated over the whole run, and collections.
+            Console.Error.WriteLine($"allocated_bytes={GC.GetTotalAllocatedBytes(precise: true)} gen0={GC.CollectionCount(0)} gen2={GC.CollectionCount(2)}");
+        }
         return 0;
     }
 
