@@ -43,6 +43,9 @@ internal sealed class PortableListener : Listener
         }
         _pending = true;
         _args.AcceptSocket = null;
+        // Counted as outside work, like the epoll back end's registration of the listening socket: a
+        // virtual clock does not jump while a server may still get a connection, on either back end.
+        _loop._pendingExternal++;
         bool pending;
         try
         {
@@ -51,10 +54,9 @@ internal sealed class PortableListener : Listener
         catch (ObjectDisposedException)
         {
             _pending = false;
+            _loop._pendingExternal--;
             return;
         }
-        // A listening socket waiting for a client is not outside work the virtual clock must wait for
-        // (a server idles forever), so it is not counted in _pendingExternal.
         if (!pending)
         {
             _loop.CallSoonInternal(s_acceptDone, this);
@@ -71,6 +73,7 @@ internal sealed class PortableListener : Listener
     private void OnAcceptDone()
     {
         _pending = false;
+        _loop._pendingExternal--;
         Socket? accepted = _args.AcceptSocket;
         _args.AcceptSocket = null;
         SocketError error = _args.SocketError;

@@ -275,6 +275,7 @@ internal sealed class SslTransport : ITransport
     public void SetProtocol(IBaseProtocol protocol)
     {
         ArgumentNullException.ThrowIfNull(protocol);
+        _loop.CheckThread(nameof(SetProtocol));
         CheckProtocol(protocol);
         _protocol = protocol;
     }
@@ -357,6 +358,7 @@ internal sealed class SslTransport : ITransport
 
     public void PauseReading()
     {
+        _loop.CheckThread(nameof(PauseReading));
         if (_closing || _readingPaused)
         {
             return;
@@ -367,6 +369,7 @@ internal sealed class SslTransport : ITransport
 
     public void ResumeReading()
     {
+        _loop.CheckThread(nameof(ResumeReading));
         if (_closing || !_readingPaused)
         {
             return;
