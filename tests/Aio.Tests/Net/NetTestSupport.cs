@@ -7,6 +7,15 @@ namespace Aio.Tests.Net;
 /// <summary>Runs a network test body on a fresh real-clock loop of the given back end, on its own thread, bounded in time.</summary>
 internal static class NetTest
 {
+    static NetTest()
+    {
+        // Run() blocks the calling test thread while the loop runs on its own; with two cores the pool would
+        // otherwise start with two threads, both possibly blocked, and the portable back end's completions
+        // (delivered on pool threads) would wait for the pool to grow – a harness artifact, not the product's.
+        ThreadPool.GetMinThreads(out int workers, out int io);
+        ThreadPool.SetMinThreads(Math.Max(workers, 32), Math.Max(io, 32));
+    }
+
     public static readonly string[] BackEnds = OperatingSystem.IsLinux() ? ["epoll", "portable"] : ["portable"];
 
     public static TheoryData<string> BackEndData()
