@@ -1,0 +1,311 @@
+// EventLoop.Net.cs: the loop's networking entry points (asyncio's loop.create_server, create_connection,
+// create_unix_server, create_unix_connection, create_datagram_endpoint, start_tls, getaddrinfo).
+// The machinery is in Net/Internal: SocketTransport (+ the epoll and portable back ends), Listener,
+// Connector (happy eyeballs), SslTransport, DatagramTransport. See docs/networking.md.
+using System.Net;
+using System.Net.Security;
+using System.Net.Sockets;
+using Aio.Net.Internal;
+
+namespace Aio;
+
+public sealed partial class EventLoop
+{
+    private const int ReceiveBufferSize = 64 * 1024;
+
+    private byte[]? _receiveBuffer;   // shared by every reactor read of this loop (reads are synchronous, one at a time)
+
+    /// <summary>The loop's receive buffer: a read lands here and the protocol sees a span of it during DataReceived.</summary>
+    internal byte[] ReceiveBuffer => _receiveBuffer ??= GC.AllocateUninitializedArray<byte>(ReceiveBufferSize);
+
+    /// <summary>
+    /// Listens on <paramref name="host"/>:<paramref name="port"/> and runs a protocol from
+    /// <paramref name="protocolFactory"/> for every accepted connection (asyncio's <c>create_server</c>).
+    /// </summary>
+    /// <param name="protocolFactory">Makes the protocol of one connection: an <see cref="IProtocol"/> or an <see cref="IBufferedProtocol"/>.</param>
+    /// <param name="host">An address or host name; null or empty listens on every interface (IPv4 and IPv6).</param>
+    /// <param name="port">The port; 0 lets the system choose (read it from <see cref="Server.Sockets"/>).</param>
+    /// <param name="options">Backlog, address reuse, TLS; null for the defaults.</param>
+    /// <exception cref="SocketException">Binding failed (the address is in use, say).</exception>
+    public async Task<Server> CreateServerAsync(Func<IBaseProtocol> protocolFactory, string? host, int port, ServerOptions? options = null)
+    {
+        ArgumentNullException.ThrowIfNull(protocolFactory);
+        CheckThread(nameof(CreateServerAsync));
+        CheckClosed(nameof(CreateServerAsync));
+        options ??= new ServerOptions();
+        IPAddress[] addresses = string.IsNullOrEmpty(host)
+            ? (Socket.OSSupportsIPv6 ? [IPAddress.Any, IPAddress.IPv6Any] : [IPAddress.Any])
+            : await GetAddressesAsync(host);
+        var endPoints = addresses.Distinct().Select(a => (EndPoint)new IPEndPoint(a, port)).ToList();
+        return CreateServerCore(_ => protocolFactory(), endPoints, options);
+    }
+
+    /// <summary>Listens on the Unix domain socket <paramref name="path"/> (asyncio's <c>create_unix_server</c>); a stale socket file is replaced, and the file is removed when the server closes.</summary>
+    /// <exception cref="SocketException">Binding failed (a live server already listens there, say).</exception>
+    public Task<Server> CreateUnixServerAsync(Func<IBaseProtocol> protocolFactory, string path, ServerOptions? options = null)
+    {
+        ArgumentNullException.ThrowIfNull(protocolFactory);
+        ArgumentException.ThrowIfNullOrEmpty(path);
+        CheckThread(nameof(CreateUnixServerAsync));
+        CheckClosed(nameof(CreateUnixServerAsync));
+        return Task.FromResult(CreateServerCore(_ => protocolFactory(), [new UnixDomainSocketEndPoint(path)], options ?? new ServerOptions()));
+    }
+
+    /// <summary>Internal server creation whose factory sees the server (stream servers register their handler tasks with it).</summary>
+    internal async Task<Server> CreateServerInternalAsync(Func<Server, IBaseProtocol> protocolFactory, string? host, int port, string? unixPath, ServerOptions options)
+    {
+        CheckThread(nameof(CreateServerAsync));
+        CheckClosed(nameof(CreateServerAsync));
+        if (unixPath is not null)
+        {
+            return CreateServerCore(protocolFactory, [new UnixDomainSocketEndPoint(unixPath)], options);
+        }
+        IPAddress[] addresses = string.IsNullOrEmpty(host)
+            ? (Socket.OSSupportsIPv6 ? [IPAddress.Any, IPAddress.IPv6Any] : [IPAddress.Any])
+            : await GetAddressesAsync(host);
+        return CreateServerCore(protocolFactory, addresses.Distinct().Select(a => (EndPoint)new IPEndPoint(a, port)).ToList(), options);
+    }
+
+    private Server CreateServerCore(Func<Server, IBaseProtocol> protocolFactory, List<EndPoint> endPoints, ServerOptions options)
+    {
+        SslServerAuthenticationOptions? ssl = options.Ssl;
+        double handshakeTimeout = options.SslHandshakeTimeout;
+        var server = new Server(this, (socket, srv) => AcceptConnection(socket, srv, protocolFactory, ssl, handshakeTimeout));
+        var listeners = new List<Listener>();
+        try
+        {
+            foreach (EndPoint ep in endPoints)
+            {
+                Socket socket = Connector.Listen(ep, options);
+                listeners.Add(Poller.SupportsReadiness && OperatingSystem.IsLinux()
+                    ? new ReactorListener(this, socket, server)
+                    : new PortableListener(this, socket, server));
+            }
+        }
+        catch
+        {
+            foreach (Listener l in listeners)
+            {
+                l.Close();
+            }
+            throw;
+        }
+        server.AddListeners(listeners);
+        if (options.StartServing)
+        {
+            server.StartServing();
+        }
+        return server;
+    }
+
+    private ITransport? AcceptConnection(Socket socket, Server server, Func<Server, IBaseProtocol> protocolFactory,
+        SslServerAuthenticationOptions? ssl, double handshakeTimeout)
+    {
+        if (socket.AddressFamily is AddressFamily.InterNetwork or AddressFamily.InterNetworkV6)
+        {
+            socket.NoDelay = true;
+        }
+        IBaseProtocol protocol = protocolFactory(server);
+        if (ssl is null)
+        {
+            return CreateSocketTransport(socket, protocol, server, null);
+        }
+        var tls = new SslTransport(this, protocol, ssl, handshakeTimeout, null);
+        CreateSocketTransport(socket, tls.RawProtocol, server, null);
+        return tls;
+    }
+
+    /// <summary>Wraps a connected non-blocking socket in the transport of this loop's back end.</summary>
+    internal SocketTransport CreateSocketTransport(Socket socket, IBaseProtocol protocol, Server? server, AioFuture<bool>? waiter) =>
+        Poller.SupportsReadiness && OperatingSystem.IsLinux()
+            ? new ReactorSocketTransport(this, socket, protocol, server, waiter)
+            : new PortableSocketTransport(this, socket, protocol, server, waiter);
+
+    /// <summary>
+    /// Connects to <paramref name="host"/>:<paramref name="port"/> and runs a protocol from
+    /// <paramref name="protocolFactory"/> on the connection (asyncio's <c>create_connection</c>). The host name is
+    /// resolved off the loop thread; with several addresses, happy eyeballs (RFC 8305) tries them staggered and
+    /// keeps the first that answers. Returns once the protocol's <see cref="IBaseProtocol.ConnectionMade"/> ran
+    /// (after the TLS handshake, with <see cref="ConnectionOptions.Ssl"/>).
+    /// </summary>
+    /// <exception cref="SocketException">Every address failed (refused, unreachable…), or the name did not resolve.</exception>
+    /// <exception cref="System.Security.Authentication.AuthenticationException">The TLS handshake failed.</exception>
+    public async Task<(ITransport Transport, TProtocol Protocol)> CreateConnectionAsync<TProtocol>(
+        Func<TProtocol> protocolFactory, string host, int port, ConnectionOptions? options = null)
+        where TProtocol : IBaseProtocol
+    {
+        ArgumentNullException.ThrowIfNull(protocolFactory);
+        ArgumentException.ThrowIfNullOrEmpty(host);
+        CheckThread(nameof(CreateConnectionAsync));
+        CheckClosed(nameof(CreateConnectionAsync));
+        options ??= new ConnectionOptions();
+        IPAddress[] addresses = await GetAddressesAsync(host);
+        EndPoint[] endPoints = Connector.Order(addresses, options.InterleaveFamilies).Select(a => (EndPoint)new IPEndPoint(a, port)).ToArray();
+        Socket socket = await Connector.ConnectAsync(this, endPoints, options.HappyEyeballsDelay, options.LocalEndPoint);
+        socket.NoDelay = true;
+        return await WrapClientSocketAsync(socket, protocolFactory, options, host);
+    }
+
+    /// <summary>Connects to the Unix domain socket <paramref name="path"/> (asyncio's <c>create_unix_connection</c>).</summary>
+    /// <exception cref="SocketException">Nobody listens there (refused, or no such file).</exception>
+    public async Task<(ITransport Transport, TProtocol Protocol)> CreateUnixConnectionAsync<TProtocol>(
+        Func<TProtocol> protocolFactory, string path, ConnectionOptions? options = null)
+        where TProtocol : IBaseProtocol
+    {
+        ArgumentNullException.ThrowIfNull(protocolFactory);
+        ArgumentException.ThrowIfNullOrEmpty(path);
+        CheckThread(nameof(CreateUnixConnectionAsync));
+        CheckClosed(nameof(CreateUnixConnectionAsync));
+        options ??= new ConnectionOptions();
+        Socket socket = await Connector.ConnectOneAsync(this, new UnixDomainSocketEndPoint(path), null);
+        return await WrapClientSocketAsync(socket, protocolFactory, options, "localhost");
+    }
+
+    /// <summary>Connects through the internal happy-eyeballs path to explicit addresses (tests, and callers that resolved already).</summary>
+    internal async Task<(ITransport Transport, TProtocol Protocol)> CreateConnectionToEndPointsAsync<TProtocol>(
+        Func<TProtocol> protocolFactory, EndPoint[] endPoints, ConnectionOptions? options = null)
+        where TProtocol : IBaseProtocol
+    {
+        options ??= new ConnectionOptions();
+        Socket socket = await Connector.ConnectAsync(this, endPoints, options.HappyEyeballsDelay, options.LocalEndPoint);
+        if (socket.AddressFamily != AddressFamily.Unix)
+        {
+            socket.NoDelay = true;
+        }
+        return await WrapClientSocketAsync(socket, protocolFactory, options, "localhost");
+    }
+
+    private async Task<(ITransport Transport, TProtocol Protocol)> WrapClientSocketAsync<TProtocol>(
+        Socket socket, Func<TProtocol> protocolFactory, ConnectionOptions options, string host)
+        where TProtocol : IBaseProtocol
+    {
+        TProtocol protocol;
+        try
+        {
+            protocol = protocolFactory();
+        }
+        catch
+        {
+            socket.Dispose();
+            throw;
+        }
+        var waiter = CreateFuture<bool>();
+        if (options.Ssl is { } ssl)
+        {
+            var tls = new SslTransport(this, protocol, SslTransport.WithTargetHost(ssl, host), options.SslHandshakeTimeout, waiter);
+            CreateSocketTransport(socket, tls.RawProtocol, null, null);
+            await waiter;
+            return (tls, protocol);
+        }
+        SocketTransport transport = CreateSocketTransport(socket, protocol, null, waiter);
+        try
+        {
+            await waiter;
+        }
+        catch
+        {
+            transport.Abort();
+            throw;
+        }
+        return (transport, protocol);
+    }
+
+    /// <summary>
+    /// Upgrades an open connection to TLS as a client (asyncio's <c>start_tls</c>): the transport's protocol
+    /// is switched to the TLS layer, the handshake runs, and the returned transport carries
+    /// <paramref name="protocol"/>'s plaintext. Do not use the old transport afterwards.
+    /// </summary>
+    /// <exception cref="System.Security.Authentication.AuthenticationException">The handshake failed (the connection is aborted).</exception>
+    public Task<ITransport> StartTlsAsync(ITransport transport, IBaseProtocol protocol, SslClientAuthenticationOptions options, double handshakeTimeout = 60.0)
+    {
+        ArgumentNullException.ThrowIfNull(options);
+        return StartTlsCoreAsync(transport, protocol, options, handshakeTimeout);
+    }
+
+    /// <summary>Upgrades an open connection to TLS as a server; see <see cref="StartTlsAsync(ITransport, IBaseProtocol, SslClientAuthenticationOptions, double)"/>.</summary>
+    public Task<ITransport> StartTlsAsync(ITransport transport, IBaseProtocol protocol, SslServerAuthenticationOptions options, double handshakeTimeout = 60.0)
+    {
+        ArgumentNullException.ThrowIfNull(options);
+        return StartTlsCoreAsync(transport, protocol, options, handshakeTimeout);
+    }
+
+    private async Task<ITransport> StartTlsCoreAsync(ITransport transport, IBaseProtocol protocol, object options, double handshakeTimeout)
+    {
+        ArgumentNullException.ThrowIfNull(transport);
+        ArgumentNullException.ThrowIfNull(protocol);
+        CheckThread(nameof(StartTlsAsync));
+        var waiter = CreateFuture<bool>();
+        var tls = new SslTransport(this, protocol, options, handshakeTimeout, waiter, callConnectionMade: false);
+        tls.AttachToOpenTransport(transport);
+        await waiter;
+        return tls;
+    }
+
+    /// <summary>
+    /// Creates a UDP endpoint (asyncio's <c>create_datagram_endpoint</c>): bound to <paramref name="local"/>
+    /// (null: an ephemeral port), and when <paramref name="remote"/> is given connected to it (then only
+    /// datagrams from it arrive, and SendTo needs no address). Returns once the protocol's ConnectionMade ran.
+    /// </summary>
+    /// <exception cref="ArgumentException">Neither address is given.</exception>
+    /// <exception cref="SocketException">Binding or connecting failed.</exception>
+    public async Task<(IDatagramTransport Transport, TProtocol Protocol)> CreateDatagramEndpointAsync<TProtocol>(
+        Func<TProtocol> protocolFactory, IPEndPoint? local = null, IPEndPoint? remote = null, bool allowBroadcast = false)
+        where TProtocol : IDatagramProtocol
+    {
+        ArgumentNullException.ThrowIfNull(protocolFactory);
+        CheckThread(nameof(CreateDatagramEndpointAsync));
+        CheckClosed(nameof(CreateDatagramEndpointAsync));
+        if (local is null && remote is null)
+        {
+            throw new ArgumentException("Pass a local address to bind, a remote address to connect to, or both.", nameof(local));
+        }
+        AddressFamily family = (local ?? remote)!.AddressFamily;
+        var socket = new Socket(family, SocketType.Dgram, ProtocolType.Udp);
+        TProtocol protocol;
+        try
+        {
+            socket.Blocking = false;
+            if (allowBroadcast)
+            {
+                socket.EnableBroadcast = true;
+            }
+            socket.Bind(local ?? new IPEndPoint(family == AddressFamily.InterNetworkV6 ? IPAddress.IPv6Any : IPAddress.Any, 0));
+            if (remote is not null)
+            {
+                socket.Connect(remote);   // UDP connect only sets the default peer: it never blocks
+            }
+            protocol = protocolFactory();
+        }
+        catch
+        {
+            socket.Dispose();
+            throw;
+        }
+        var waiter = CreateFuture<bool>();
+        var transport = new DatagramTransport(this, socket, protocol, remote, waiter);
+        await waiter;
+        return (transport, protocol);
+    }
+
+    /// <summary>
+    /// Resolves <paramref name="host"/> off the loop thread (asyncio's <c>getaddrinfo</c>): an address literal
+    /// returns at once; a name goes to <see cref="Dns.GetHostAddressesAsync(string, CancellationToken)"/>, awaited
+    /// through the loop, cancellable by the current task.
+    /// </summary>
+    /// <exception cref="SocketException">The name does not resolve.</exception>
+    public async Task<IPAddress[]> GetAddressesAsync(string host)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(host);
+        CheckThread(nameof(GetAddressesAsync));
+        if (IPAddress.TryParse(host.Trim('[', ']'), out IPAddress? literal))
+        {
+            return [literal];
+        }
+        IPAddress[] found = await Asyncio.Cancellable(Dns.GetHostAddressesAsync(host, Asyncio.CurrentToken));
+        if (found.Length == 0)
+        {
+            NetThrowHelper.NoAddresses(host);
+        }
+        return found;
+    }
+}
