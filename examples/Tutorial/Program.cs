@@ -1,6 +1,7 @@
 // The tutorial tour: each step of the asyncio tutorial, in Aio. Offline; everything runs locally.
 //   dotnet run --project examples/Tutorial -c Release          (all steps)
 //   dotnet run --project examples/Tutorial -c Release -- 2     (one step)
+//   dotnet run --project examples/Tutorial -c Release -- 5 --wait-for-ctrl-c   (step 5, stopped by your own Ctrl+C)
 using Aio.Examples.Tutorial;
 
 var steps = new (string Title, Action Run)[]
@@ -8,9 +9,14 @@ var steps = new (string Title, Action Run)[]
     ("1. A coroutine run on a loop", Step1Greet.Run),
     ("2. Five one-second sleeps, awaited one by one (about 5 s)", Step2Sequential.Run),
     ("3. The same five sleeps awaited together (about 1 s)", Step3Together.Run),
+    ("4. Three HTTP requests made concurrently and gathered (local site, 1 s each)", Step4Http.Run),
+    ("5. A periodic HEAD check under RunForever, stopped by Ctrl+C with a graceful shutdown",
+        () => Step5Periodic.Run(waitForCtrlC: args.Contains("--wait-for-ctrl-c"))),
 };
 
-IEnumerable<int> chosen = args.Length > 0 ? args.Select(int.Parse) : Enumerable.Range(1, steps.Length);
+IEnumerable<int> chosen = args.Where(a => !a.StartsWith("--", StringComparison.Ordinal)).Select(int.Parse).DefaultIfEmpty().ToList() is var picked && picked.Any(n => n > 0)
+    ? picked.Where(n => n > 0)
+    : Enumerable.Range(1, steps.Length);
 foreach (int n in chosen)
 {
     (string title, Action run) = steps[n - 1];
