@@ -31,9 +31,9 @@ public sealed partial class EventLoop
     {
         ArgumentNullException.ThrowIfNull(callback);
         CheckClosed(nameof(CallSoonThreadSafe));
-        var h = new Handle(this, callback);
-        PostItem(new ReadyItem { Kind = ReadyKind.Handle, State = h });
-        return h;
+        var box = new HandleBox(this, callback);
+        PostItem(new ReadyItem { Kind = ReadyKind.Handle, State = box });
+        return new Handle(box);
     }
 
     /// <summary>Thread-safe post of an entry to the inbox, then a (coalesced) wake-up of the poller.</summary>
