@@ -73,7 +73,7 @@ public sealed partial class EventLoop : IDisposable
         _clock = clock;
         _virtualClock = clock as VirtualClock;
         PollerName = poller;
-        _syncContext = new LoopSynchronizationContext(this, null);
+        _syncContext = new OwnContext(this);
         _scheduler = new LoopTaskScheduler(this);
         _timeProvider = new LoopTimeProvider(this);
         Debug = DebugFromEnvironment();

@@ -476,11 +476,17 @@ public class AioTask : AioFuture
     }
 
     /// <summary>The per-task SynchronizationContext (foreign awaits come back as steps of this task) and the source of Aio's ValueTask waits.</summary>
-    internal sealed class TaskContext(AioTask task) : EventLoop.LoopSynchronizationContext(task._loop, task), IValueTaskSource
+    internal sealed class TaskContext(AioTask task) : EventLoop.LoopSynchronizationContext, IValueTaskSource
     {
+        private readonly AioTask _task = task;
+
+        public override EventLoop Loop => _task._loop;
+
+        public override AioTask Task => _task;
+
         public ValueTaskSourceStatus GetStatus(short token)
         {
-            AioTask t = Task!;
+            AioTask t = _task;
             if ((short)t._waitId != token)
             {
                 throw new InvalidOperationException($"{t}: an Aio ValueTask was awaited twice or after a newer wait; await each Aio operation once, at once.");
@@ -489,9 +495,9 @@ public class AioTask : AioFuture
         }
 
         public void OnCompleted(Action<object?> continuation, object? state, short token, ValueTaskSourceOnCompletedFlags flags) =>
-            Task!.SetContinuation(continuation, state);
+            _task.SetContinuation(continuation, state);
 
-        public void GetResult(short token) => Task!.EndWait();
+        public void GetResult(short token) => _task.EndWait();
     }
 }
 
