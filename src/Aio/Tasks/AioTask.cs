@@ -276,17 +276,22 @@ public class AioTask : AioFuture
 
     internal void SetContinuation(Action<object?> continuation, object? state)
     {
+        if (_waitObj == s_yieldMarker && _suspended)
+        {
+            // Sleep(0): resume at once, so the continuation runs on the next iteration. Nothing can wake
+            // a queued yield again (Resume needs _suspended), so the continuation need not be kept.
+            _suspended = false;
+            _waitObj = null;
+            _resumeQueued = true;
+            _loop.EnqueueStep(this, continuation, state);
+            return;
+        }
         _continuation = continuation;
         _continuationState = state;
         if (_resumeQueued)
         {
             // Woken between BeginWait and the awaiter suspending (a task that woke its own wait).
             _loop.EnqueueStep(this, continuation, state);
-        }
-        else if (_waitObj == s_yieldMarker)
-        {
-            // Sleep(0): queue the continuation now, so it runs on the next iteration.
-            Resume(_waitId, null);
         }
     }
 
