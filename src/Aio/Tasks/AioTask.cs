@@ -39,7 +39,6 @@ public class AioTask : AioFuture
 
     private protected object? _start;        // the body delegate until the first step (its type is the subclass's business); null after
     private protected Task? _body;           // the body's Task, from the first step on
-    private string? _name;                   // null: "Task-{_number}"
     private readonly int _number;
     private TaskContext? _context;           // created at the first step
 
@@ -68,6 +67,7 @@ public class AioTask : AioFuture
         public CancellationTokenSource? RootCts; // Asyncio.CurrentToken at the root, created on request
         public string? CancelMessage;            // message of the first Cancel() request
         public int Cancelling;                   // number of Cancel() requests
+        public string? Name;                     // the name given; null: "Task-{_number}" (most hot-path tasks have no name)
     }
 
     private TaskExtras Extras => _extras ??= new TaskExtras();
@@ -107,15 +107,18 @@ public class AioTask : AioFuture
     internal AioTask(EventLoop loop, object? body, string? name) : base(loop)
     {
         _start = body;
-        _name = name;
+        if (name is not null)
+        {
+            Extras.Name = name;
+        }
         _number = loop.NextTaskNumber();
     }
 
     /// <summary>The task's name; defaults to <c>Task-N</c>.</summary>
     public string Name
     {
-        get => _name ?? $"Task-{_number}";
-        set => _name = value ?? throw new ArgumentNullException(nameof(value));
+        get => _extras?.Name ?? $"Task-{_number}";
+        set => Extras.Name = value ?? throw new ArgumentNullException(nameof(value));
     }
 
     /// <summary>How many times <see cref="Cancel"/> was called on this task while it was pending.</summary>
