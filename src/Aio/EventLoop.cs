@@ -150,7 +150,7 @@ public sealed partial class EventLoop : IDisposable
         item.Kind = ReadyKind.CallSoonState;
         item.Callback = callback;
         // Rare (the caller set an AsyncLocal): the state travels with the context to run in.
-        item.State = context is null ? state : new StateInContext(state, context);
+        item.State = context is null ? state : new StateInContext(StateInvoker<TState>.Instance, callback, state, context);
         item.Arg = StateInvoker<TState>.Index;
         return NextHandle(callback);
     }
@@ -231,20 +231,12 @@ public sealed partial class EventLoop : IDisposable
 
     private static readonly ContextCallback s_runAction = static s => ((Action)s!)();
 
-    /// <summary>The state of a CallSoon&lt;TState&gt; callback scheduled outside the loop's own ExecutionContext, with that context.</summary>
-    private sealed class StateInContext(object? state, ExecutionContext context)
+    /// <summary>A CallSoon&lt;TState&gt; callback scheduled outside the loop's own ExecutionContext: all it needs to run in that context.</summary>
+    private sealed class StateInContext(StateInvoker invoker, object callback, object? state, ExecutionContext context)
     {
-        private StateInvoker? _invoker;
-        private object? _callback;
+        public void Run() => ExecutionContext.Run(context, static s => ((StateInContext)s!).Invoke(), this);
 
-        public void Run(StateInvoker invoker, object callback)
-        {
-            _invoker = invoker;
-            _callback = callback;
-            ExecutionContext.Run(context, static s => ((StateInContext)s!).Invoke(), this);
-        }
-
-        private void Invoke() => _invoker!.Invoke(_callback!, state);
+        private void Invoke() => invoker.Invoke(callback, state);
     }
 
     /// <summary>A callback's name for logs: <c>Type.Method</c>.</summary>
@@ -538,14 +530,13 @@ public sealed partial class EventLoop : IDisposable
             case ReadyKind.CallSoonState:
                 if (TakeHandleTurn())
                 {
-                    StateInvoker invoker = StateInvoker.Get(item.Arg);
                     if (item.State is StateInContext inContext)
                     {
-                        inContext.Run(invoker, item.Callback!);
+                        inContext.Run();
                     }
                     else
                     {
-                        invoker.Invoke(item.Callback!, item.State);
+                        StateInvoker.Get(item.Arg).Invoke(item.Callback!, item.State);
                     }
                 }
                 break;

@@ -11,7 +11,7 @@
 //     cancel bits: Cancel of a pending handle sets its bit, and the loop, which walks the blocks in
 //     step with the turns, skips the entry. The bit lives exactly as long as the loop still needs it
 //     or some copy of a handle refers to it: no table in the loop grows with cancellations, and a
-//     kept handle keeps ~56 bytes alive.
+//     kept handle keeps a 48-byte block alive.
 //   - CallSoonThreadSafe handles (and signal callbacks) are rare and may be cancelled from any
 //     thread: they keep a small object (HandleBox) with a volatile flag, as before.
 // Cancel after the callback's turn does nothing: Cancelled then stays false for a callback that

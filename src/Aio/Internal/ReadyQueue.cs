@@ -13,7 +13,7 @@ internal enum ReadyKind : byte
     Handle,
     /// <summary>A <see cref="EventLoop.CallSoon(Action)"/> callback: <c>Action</c> <c>Callback</c>, run in the ExecutionContext in <c>State</c> (null: the loop's own). Its handle's turn.</summary>
     CallSoon,
-    /// <summary>A <see cref="EventLoop.CallSoon{TState}(Action{TState}, TState)"/> callback: <c>Action&lt;TState&gt;</c> <c>Callback</c> with <c>State</c> (boxed with its ExecutionContext when not the loop's own), through the <see cref="StateInvoker"/> at index <c>Arg</c>. Its handle's turn.</summary>
+    /// <summary>A <see cref="EventLoop.CallSoon{TState}(Action{TState}, TState)"/> callback: <c>Action&lt;TState&gt;</c> <c>Callback</c> with <c>State</c> (or a StateInContext when scheduled outside the loop's own ExecutionContext), through the <see cref="StateInvoker"/> at index <c>Arg</c>. Its handle's turn.</summary>
     CallSoonState,
     /// <summary><c>Action&lt;AioFuture&gt;(State)</c>: a public done callback.</summary>
     DoneCallback,

@@ -36,8 +36,10 @@ internal abstract class StateInvoker
 /// <summary>The invoker for callbacks taking a <typeparamref name="TState"/>.</summary>
 internal sealed class StateInvoker<TState> : StateInvoker
 {
+    public static readonly StateInvoker<TState> Instance = new();
+
     /// <summary>This invoker's index, carried by the ring entries it runs.</summary>
-    public static readonly int Index = Register(new StateInvoker<TState>());
+    public static readonly int Index = Register(Instance);
 
     // The casts cannot fail: CallSoon<TState> stored exactly these types together with this index.
     public override void Invoke(object callback, object? state) => ((Action<TState>)callback)((TState)state!);
