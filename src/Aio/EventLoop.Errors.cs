@@ -104,7 +104,13 @@ public sealed partial class EventLoop
         {
             Message = $"Exception in callback {name}",
             Exception = e,
-            Handle = item.State as Handle,
+            Handle = item.Kind switch
+            {
+                ReadyKind.CallSoon or ReadyKind.CallSoonState => CurrentTurnHandle((Delegate)item.Callback!),
+                ReadyKind.Handle when item.State is HandleBox box => new Handle(box),
+                _ => null,
+            },
+            Source = item.State as TimerHandle,
             Future = item.Task,
         });
     }
@@ -117,8 +123,8 @@ public sealed partial class EventLoop
         }
         return item.Kind switch
         {
-            ReadyKind.Handle => ((Handle)item.State!).CallbackName,
-            _ when item.Callback is Delegate d => d.Method.DeclaringType is { } t ? $"{t.Name}.{d.Method.Name}" : d.Method.Name,
+            ReadyKind.Handle => DescribeCallback(((IScheduledCallback)item.State!).Callback),
+            _ when item.Callback is Delegate d => DescribeCallback(d),
             _ => item.Callback?.GetType().Name ?? "callback",
         };
     }

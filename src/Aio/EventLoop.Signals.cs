@@ -106,7 +106,7 @@ public sealed partial class EventLoop
             }
             context.Cancel = true;
             // A Handle, so a failing callback is reported under its own name.
-            loop.TryPostItem(new ReadyItem { Kind = ReadyKind.Handle, State = new Handle(loop, callback) });
+            loop.TryPostItem(new ReadyItem { Kind = ReadyKind.Handle, State = new HandleBox(loop, callback) });
         }
 
         public void Dispose()

@@ -31,9 +31,9 @@ public sealed partial class EventLoop
     {
         ArgumentNullException.ThrowIfNull(callback);
         CheckClosed(nameof(CallSoonThreadSafe));
-        var h = new Handle(this, callback);
-        PostItem(new ReadyItem { Kind = ReadyKind.Handle, State = h });
-        return h;
+        var box = new HandleBox(this, callback);
+        PostItem(new ReadyItem { Kind = ReadyKind.Handle, State = box });
+        return new Handle(box);
     }
 
     /// <summary>Thread-safe post of an entry to the inbox, then a (coalesced) wake-up of the poller.</summary>
@@ -105,12 +105,14 @@ public sealed partial class EventLoop
         }
     }
 
-    /// <summary>The loop's own synchronization context, and the base of each task's context.</summary>
-    internal class LoopSynchronizationContext(EventLoop loop, AioTask? task) : SynchronizationContext
+    /// <summary>The loop's own synchronization context (<see cref="OwnContext"/>), and the base of each task's context.</summary>
+    /// <remarks>Each subclass holds one field: every task has a context, so each byte counts (W3).</remarks>
+    internal abstract class LoopSynchronizationContext : SynchronizationContext
     {
-        public EventLoop Loop { get; } = loop;
+        public abstract EventLoop Loop { get; }
 
-        public AioTask? Task { get; } = task;
+        /// <summary>The task whose steps run in this context; null for the loop's own.</summary>
+        public abstract AioTask? Task { get; }
 
         public override void Post(SendOrPostCallback d, object? state)
         {
@@ -151,6 +153,14 @@ public sealed partial class EventLoop
         }
 
         public override SynchronizationContext CreateCopy() => this;
+    }
+
+    /// <summary>The context installed for plain callbacks: posts come back as plain callbacks.</summary>
+    private sealed class OwnContext(EventLoop loop) : LoopSynchronizationContext
+    {
+        public override EventLoop Loop => loop;
+
+        public override AioTask? Task => null;
     }
 
     private sealed class LoopTaskScheduler(EventLoop loop) : TaskScheduler

@@ -73,7 +73,7 @@ public sealed partial class EventLoop : IDisposable
         _clock = clock;
         _virtualClock = clock as VirtualClock;
         PollerName = poller;
-        _syncContext = new LoopSynchronizationContext(this, null);
+        _syncContext = new OwnContext(this);
         _scheduler = new LoopTaskScheduler(this);
         _timeProvider = new LoopTimeProvider(this);
         Debug = DebugFromEnvironment();
@@ -131,23 +131,119 @@ public sealed partial class EventLoop : IDisposable
         ArgumentNullException.ThrowIfNull(callback);
         CheckThread(nameof(CallSoon));
         CheckClosed(nameof(CallSoon));
-        var h = new Handle(this, callback);
-        EnqueueHandle(h);
-        return h;
+        ref ReadyItem item = ref _ready.Enqueue();
+        item.Kind = ReadyKind.CallSoon;
+        item.Callback = callback;
+        item.State = CaptureContext();
+        return NextHandle(callback);
     }
 
     /// <summary>Schedules <paramref name="callback"/> with <paramref name="state"/> to run on the loop's next iteration (FIFO).</summary>
+    /// <remarks>No allocation when <typeparamref name="TState"/> is a reference type and the caller runs in the loop's own ExecutionContext.</remarks>
     public Handle CallSoon<TState>(Action<TState> callback, TState state)
     {
         ArgumentNullException.ThrowIfNull(callback);
         CheckThread(nameof(CallSoon));
         CheckClosed(nameof(CallSoon));
-        var h = new StateHandle<TState>(this, callback, state);
-        EnqueueHandle(h);
-        return h;
+        ExecutionContext? context = CaptureContext();
+        ref ReadyItem item = ref _ready.Enqueue();
+        item.Kind = ReadyKind.CallSoonState;
+        item.Callback = callback;
+        // Rare (the caller set an AsyncLocal): the state travels with the context to run in.
+        item.State = context is null ? state : new StateInContext(StateInvoker<TState>.Instance, callback, state, context);
+        item.Arg = StateInvoker<TState>.Index;
+        return NextHandle(callback);
     }
 
-    internal void EnqueueHandle(Handle h)
+    // CallSoon handles are numbered in scheduling order and their ring entries run in that order, so the
+    // loop tracks turns with two counters and the blocks between them (Handle.cs).
+    private long _nextHandleId;          // the number of the next CallSoon handle
+    private long _handleTurn;            // the number of the CallSoon entry whose turn comes next; below it, turns have passed
+    private HandleBlock? _handleBlock;   // the block of the latest handle; a new one every HandleBlock.Size handles
+    private HandleBlock? _turnBlock;     // the block of the handle whose turn came last (or comes next); linked to later blocks by Next
+
+    private Handle NextHandle(Delegate callback)
+    {
+        long id = _nextHandleId++;
+        HandleBlock? block = _handleBlock;
+        if (block is null || id - block.FirstId >= HandleBlock.Size)
+        {
+            var next = new HandleBlock(this, id);
+            if (block is null)
+            {
+                _turnBlock = next;
+            }
+            else
+            {
+                block.Next = next;
+            }
+            _handleBlock = block = next;
+        }
+        return new Handle(block, id, callback);
+    }
+
+    /// <summary>A CallSoon entry's turn: false if its handle was cancelled (skip it).</summary>
+    private bool TakeHandleTurn()
+    {
+        long id = _handleTurn++;
+        HandleBlock block = _turnBlock!;
+        if (id - block.FirstId >= HandleBlock.Size)
+        {
+            // Leave the block; unlink it so a handle kept by the user does not keep later blocks alive.
+            _turnBlock = block.Next!;
+            block.Next = null;
+            block = _turnBlock;
+        }
+        return !block.IsCancelled(id);
+    }
+
+    /// <summary>The handle of the CallSoon entry whose turn came last (for error reports).</summary>
+    private Handle CurrentTurnHandle(Delegate callback) => new(_turnBlock!, _handleTurn - 1, callback);
+
+    internal void CancelHandle(HandleBlock block, long id)
+    {
+        CheckThread("Handle.Cancel");
+        if (id >= _handleTurn)
+        {
+            block.MarkCancelled(id); // skipped at its turn; once the turn has passed, the callback ran (or was skipped) and nothing changes
+        }
+    }
+
+    /// <summary>The caller's ExecutionContext if a callback must run in it; null when it is the loop's own (no switch needed).</summary>
+    internal ExecutionContext? CaptureContext()
+    {
+        ExecutionContext? context = ExecutionContext.Capture();
+        return ReferenceEquals(context, BaseExecutionContext) ? null : context;
+    }
+
+    /// <summary>Calls <paramref name="callback"/> in <paramref name="context"/>, or directly when null.</summary>
+    internal static void RunInContext(Action callback, ExecutionContext? context)
+    {
+        if (context is null)
+        {
+            callback();
+        }
+        else
+        {
+            ExecutionContext.Run(context, s_runAction, callback);
+        }
+    }
+
+    private static readonly ContextCallback s_runAction = static s => ((Action)s!)();
+
+    /// <summary>A CallSoon&lt;TState&gt; callback scheduled outside the loop's own ExecutionContext: all it needs to run in that context.</summary>
+    private sealed class StateInContext(StateInvoker invoker, object callback, object? state, ExecutionContext context)
+    {
+        public void Run() => ExecutionContext.Run(context, static s => ((StateInContext)s!).Invoke(), this);
+
+        private void Invoke() => invoker.Invoke(callback, state);
+    }
+
+    /// <summary>A callback's name for logs: <c>Type.Method</c>.</summary>
+    internal static string DescribeCallback(Delegate callback) =>
+        callback.Method.DeclaringType is { } t ? $"{t.Name}.{callback.Method.Name}" : callback.Method.Name;
+
+    internal void EnqueueHandle(IScheduledCallback h)
     {
         ref ReadyItem item = ref _ready.Enqueue();
         item.Kind = ReadyKind.Handle;
@@ -379,7 +475,7 @@ public sealed partial class EventLoop : IDisposable
         {
             ReadyItem item = _ready.Dequeue();
             // Heartbeat for the watchdog (EventLoop.Watchdog.cs); nothing when none is attached.
-            watchdog?.Beat(item.Task ?? (item.Kind == ReadyKind.Handle ? item.State : item.Callback));
+            watchdog?.Beat(item.Task ?? (item.Kind == ReadyKind.Handle ? ((IScheduledCallback)item.State!).Callback : item.Callback));
             if (debug)
             {
                 RunItemTimed(in item);
@@ -427,10 +523,29 @@ public sealed partial class EventLoop : IDisposable
         }
     }
 
-    internal static void Dispatch(in ReadyItem item)
+    internal void Dispatch(in ReadyItem item)
     {
         switch (item.Kind)
         {
+            case ReadyKind.CallSoonState:
+                if (TakeHandleTurn())
+                {
+                    if (item.State is StateInContext inContext)
+                    {
+                        inContext.Run();
+                    }
+                    else
+                    {
+                        StateInvoker.Get(item.Arg).Invoke(item.Callback!, item.State);
+                    }
+                }
+                break;
+            case ReadyKind.CallSoon:
+                if (TakeHandleTurn())
+                {
+                    RunInContext((Action)item.Callback!, (ExecutionContext?)item.State);
+                }
+                break;
             case ReadyKind.Action:
                 ((Action<object?>)item.Callback!)(item.State);
                 break;
@@ -438,7 +553,7 @@ public sealed partial class EventLoop : IDisposable
                 ((SendOrPostCallback)item.Callback!)(item.State);
                 break;
             case ReadyKind.Handle:
-                ((Handle)item.State!).Run();
+                ((IScheduledCallback)item.State!).Run();
                 break;
             case ReadyKind.DoneCallback:
                 ((Action<AioFuture>)item.Callback!)((AioFuture)item.State!);

@@ -9,8 +9,12 @@ internal enum ReadyKind : byte
     Action,
     /// <summary><c>SendOrPostCallback(State)</c>: a continuation posted through a SynchronizationContext.</summary>
     Post,
-    /// <summary><see cref="Handle.Run"/> on <c>State</c>.</summary>
+    /// <summary><see cref="IScheduledCallback.Run"/> on <c>State</c>: a <see cref="TimerHandle"/> or a <see cref="HandleBox"/>.</summary>
     Handle,
+    /// <summary>A <see cref="EventLoop.CallSoon(Action)"/> callback: <c>Action</c> <c>Callback</c>, run in the ExecutionContext in <c>State</c> (null: the loop's own). Its handle's turn.</summary>
+    CallSoon,
+    /// <summary>A <see cref="EventLoop.CallSoon{TState}(Action{TState}, TState)"/> callback: <c>Action&lt;TState&gt;</c> <c>Callback</c> with <c>State</c> (or a StateInContext when scheduled outside the loop's own ExecutionContext), through the <see cref="StateInvoker"/> at index <c>Arg</c>. Its handle's turn.</summary>
+    CallSoonState,
     /// <summary><c>Action&lt;AioFuture&gt;(State)</c>: a public done callback.</summary>
     DoneCallback,
     /// <summary><c>IFutureListener.OnFutureDone(State, Arg)</c>: an internal done callback.</summary>

@@ -39,7 +39,6 @@ public class AioTask : AioFuture
 
     private protected object? _start;        // the body delegate until the first step (its type is the subclass's business); null after
     private protected Task? _body;           // the body's Task, from the first step on
-    private string? _name;                   // null: "Task-{_number}"
     private readonly int _number;
     private TaskContext? _context;           // created at the first step
 
@@ -70,6 +69,7 @@ public class AioTask : AioFuture
         public CancellationTokenSource? RootCts; // Asyncio.CurrentToken at the root, created on request
         public string? CancelMessage;            // message of the first Cancel() request
         public int Cancelling;                   // number of Cancel() requests
+        public string? Name;                     // the name given; null: "Task-{_number}" (most hot-path tasks have no name)
     }
 
     private TaskExtras Extras => _extras ??= new TaskExtras();
@@ -109,15 +109,18 @@ public class AioTask : AioFuture
     internal AioTask(EventLoop loop, object? body, string? name) : base(loop)
     {
         _start = body;
-        _name = name;
+        if (name is not null)
+        {
+            Extras.Name = name;
+        }
         _number = loop.NextTaskNumber();
     }
 
     /// <summary>The task's name; defaults to <c>Task-N</c>.</summary>
     public string Name
     {
-        get => _name ?? $"Task-{_number}";
-        set => _name = value ?? throw new ArgumentNullException(nameof(value));
+        get => _extras?.Name ?? $"Task-{_number}";
+        set => Extras.Name = value ?? throw new ArgumentNullException(nameof(value));
     }
 
     /// <summary>How many times <see cref="Cancel"/> was called on this task while it was pending.</summary>
@@ -278,17 +281,22 @@ public class AioTask : AioFuture
 
     internal void SetContinuation(Action<object?> continuation, object? state)
     {
+        if (_waitObj == s_yieldMarker && _suspended)
+        {
+            // Sleep(0): resume at once, so the continuation runs on the next iteration. Nothing can wake
+            // a queued yield again (Resume needs _suspended), so the continuation need not be kept.
+            _suspended = false;
+            _waitObj = null;
+            _resumeQueued = true;
+            _loop.EnqueueStep(this, continuation, state);
+            return;
+        }
         _continuation = continuation;
         _continuationState = state;
         if (_resumeQueued)
         {
             // Woken between BeginWait and the awaiter suspending (a task that woke its own wait).
             _loop.EnqueueStep(this, continuation, state);
-        }
-        else if (_waitObj == s_yieldMarker)
-        {
-            // Sleep(0): queue the continuation now, so it runs on the next iteration.
-            Resume(_waitId, null);
         }
     }
 
@@ -478,11 +486,17 @@ public class AioTask : AioFuture
     }
 
     /// <summary>The per-task SynchronizationContext (foreign awaits come back as steps of this task) and the source of Aio's ValueTask waits.</summary>
-    internal sealed class TaskContext(AioTask task) : EventLoop.LoopSynchronizationContext(task._loop, task), IValueTaskSource
+    internal sealed class TaskContext(AioTask task) : EventLoop.LoopSynchronizationContext, IValueTaskSource
     {
+        private readonly AioTask _task = task;
+
+        public override EventLoop Loop => _task._loop;
+
+        public override AioTask Task => _task;
+
         public ValueTaskSourceStatus GetStatus(short token)
         {
-            AioTask t = Task!;
+            AioTask t = _task;
             if ((short)t._waitId != token)
             {
                 throw new InvalidOperationException($"{t}: an Aio ValueTask was awaited twice or after a newer wait; await each Aio operation once, at once.");
@@ -491,9 +505,9 @@ public class AioTask : AioFuture
         }
 
         public void OnCompleted(Action<object?> continuation, object? state, short token, ValueTaskSourceOnCompletedFlags flags) =>
-            Task!.SetContinuation(continuation, state);
+            _task.SetContinuation(continuation, state);
 
-        public void GetResult(short token) => Task!.EndWait();
+        public void GetResult(short token) => _task.EndWait();
     }
 }
 

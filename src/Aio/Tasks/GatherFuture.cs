@@ -8,6 +8,7 @@ namespace Aio;
 internal sealed class GatherFuture<T> : AioFuture<T[]>, IFutureListener
 {
     private readonly AioTask[] _children;
+    private readonly AioTask<T>[]? _typed;      // _children when it is an AioTask<T>[] (Gather<T>): results read without a type test per child
     private readonly T[] _results;
     private readonly Outcome<T>[]? _outcomes;   // settled mode (GatherSettled)
     private int _finished;
@@ -16,6 +17,7 @@ internal sealed class GatherFuture<T> : AioFuture<T[]>, IFutureListener
     public GatherFuture(EventLoop loop, AioTask[] children, bool settled) : base(loop)
     {
         _children = children;
+        _typed = children as AioTask<T>[];
         _results = new T[children.Length];
         _outcomes = settled ? new Outcome<T>[children.Length] : null;
         for (int i = 0; i < children.Length; i++)
@@ -38,7 +40,7 @@ internal sealed class GatherFuture<T> : AioFuture<T[]>, IFutureListener
         {
             _outcomes[index] = child.Cancelled
                 ? new Outcome<T> { Exception = new CancelledError() }
-                : child.IsFaulted ? new Outcome<T> { Exception = child.Exception() } : new Outcome<T> { Value = ValueOf(child) };
+                : child.IsFaulted ? new Outcome<T> { Exception = child.Exception() } : new Outcome<T> { Value = ValueOf(child, index) };
         }
         else if (child.Cancelled)
         {
@@ -52,7 +54,7 @@ internal sealed class GatherFuture<T> : AioFuture<T[]>, IFutureListener
         }
         else
         {
-            _results[index] = ValueOf(child);
+            _results[index] = ValueOf(child, index);
         }
         if (_finished == _children.Length)
         {
@@ -67,7 +69,8 @@ internal sealed class GatherFuture<T> : AioFuture<T[]>, IFutureListener
         }
     }
 
-    private static T ValueOf(AioFuture child) => child is AioTask<T> t ? t.ResultUnchecked : default!;
+    private T ValueOf(AioFuture child, int index) =>
+        _typed is { } typed ? typed[index].ResultUnchecked : child is AioTask<T> t ? t.ResultUnchecked : default!;
 
     /// <summary>Cancelling the gather cancels every child not done yet; it ends when they report back.</summary>
     public override bool Cancel(string? message = null)

@@ -127,6 +127,96 @@ public abstract class LoopTests
     }
 
     [Fact]
+    public void Handle_CancelledAfterRun_StaysNotCancelled()
+    {
+        using var loop = NewLoop();
+        int ran = 0;
+        Handle h = loop.CallSoon(() => ran++);
+        loop.Stop();
+        loop.RunForever();
+        h.Cancel();
+        Assert.Equal(1, ran);
+        Assert.False(h.Cancelled);
+    }
+
+    [Fact]
+    public void Handle_CopiesAndManyHandles_CancelExactlyTheOnesCancelled()
+    {
+        using var loop = NewLoop();
+        var ran = new List<int>();
+        var handles = new List<Handle>();
+        for (int i = 0; i < 200; i++)
+        {
+            handles.Add(loop.CallSoon(static s => s.List.Add(s.I), (List: ran, I: i)));
+        }
+        Handle copy = handles[70];
+        copy.Cancel();
+        handles[0].Cancel();
+        handles[199].Cancel();
+        handles[0].Cancel(); // idempotent
+        Assert.True(handles[70].Cancelled);
+        Assert.Equal(copy, handles[70]);
+        Assert.NotEqual(handles[70], handles[71]);
+        loop.Stop();
+        loop.RunForever();
+        Assert.Equal(Enumerable.Range(1, 198).Where(i => i != 70), ran);
+        Assert.True(handles[0].Cancelled && handles[70].Cancelled && handles[199].Cancelled);
+        Assert.False(handles[1].Cancelled);
+        Assert.StartsWith("<Handle cancelled ", handles[0].ToString());
+    }
+
+    [Fact]
+    public void Handle_CancelFromAnotherThread_Throws()
+    {
+        using var loop = NewLoop();
+        Handle h = loop.CallSoon(() => { });
+        Exception? error = null;
+        var t = new Thread(() => error = Record.Exception(h.Cancel));
+        t.Start();
+        t.Join();
+        Assert.IsType<InvalidOperationException>(error);
+        Assert.False(h.Cancelled);
+    }
+
+    private static readonly AsyncLocal<string?> s_flow = new();
+
+    [Fact]
+    public void CallSoon_AsyncLocalSetByCaller_FlowsToTheCallback()
+    {
+        using var loop = NewLoop();
+        var seen = new List<string?>();
+        s_flow.Value = "outer";
+        try
+        {
+            loop.CallSoon(() => seen.Add(s_flow.Value));
+            loop.CallSoon(static s => s.Add(s_flow.Value), seen);
+            s_flow.Value = null;
+            loop.CallSoon(() => seen.Add(s_flow.Value));
+            loop.CallSoon(loop.Stop);
+            loop.RunForever();
+        }
+        finally
+        {
+            s_flow.Value = null;
+        }
+        Assert.Equal(new[] { "outer", "outer", null }, seen);
+    }
+
+    [Fact]
+    public void CallSoon_CallbackThrows_ContextNamesTheCallbackAndItsHandle()
+    {
+        using var loop = NewLoop();
+        var contexts = new List<ExceptionContext>();
+        loop.ExceptionHandler = (_, c) => contexts.Add(c);
+        Handle h = loop.CallSoon(static _ => throw new InvalidOperationException("boom"), 1);
+        loop.CallSoon(loop.Stop);
+        loop.RunForever();
+        ExceptionContext c = Assert.Single(contexts);
+        Assert.Contains(nameof(CallSoon_CallbackThrows_ContextNamesTheCallbackAndItsHandle), c.Message);
+        Assert.Equal(h, c.Handle);
+    }
+
+    [Fact]
     public void CallLater_EqualDeadlines_RunInSchedulingOrder()
     {
         using var loop = NewLoop(new VirtualClock());
