@@ -258,6 +258,79 @@ public class ProcessTests
     }
 
     [Fact]
+    public void Stdout_IsAnAioStreamReader_ReadUntilAndReadExactlyBehaveAsOnSockets()
+    {
+        Asyncio.Run(async () =>
+        {
+            AioProcess p = await Asyncio.CreateSubprocessShellAsync("printf 'key=value;rest'", new ProcessOptions { Stdout = ProcessStdio.Pipe });
+            AioStreamReader stdout = Assert.IsType<AioStreamReader>(p.Stdout);
+            Assert.Equal("key=", Encoding.UTF8.GetString(await stdout.ReadUntilAsync("="u8.ToArray())));
+            Assert.Equal("value;", Encoding.UTF8.GetString(await stdout.ReadUntilAsync(";"u8.ToArray())));
+            var incomplete = await Assert.ThrowsAsync<IncompleteReadError>(() => stdout.ReadExactlyAsync(100));
+            Assert.Equal("rest", Encoding.UTF8.GetString(incomplete.Partial));
+            Assert.True(stdout.AtEof);
+            Assert.Empty(await stdout.ReadAsync());
+            Assert.Equal(0, await p.WaitAsync());
+        });
+    }
+
+    [Fact]
+    public void Stdout_ChattyChildNotRead_TransportPausesAtTwiceTheLimit()
+    {
+        Asyncio.Run(async () =>
+        {
+            const int limit = 16 * 1024;
+            AioProcess p = await Asyncio.CreateSubprocessShellAsync("head -c 1048576 /dev/zero",
+                new ProcessOptions { Stdout = ProcessStdio.Pipe, Limit = limit });
+            await Asyncio.Sleep(0.3);
+            // Unread: the reader paused the pipe just past 2 × limit; the rest waits in the kernel (and the child).
+            Assert.InRange(p.Stdout!.BufferedCount, 2 * limit, 2 * limit + 256 * 1024);
+            Assert.Contains("paused", p.Stdout.ToString());
+            byte[] all = await p.Stdout.ReadAsync();
+            Assert.Equal(1048576, all.Length);
+            Assert.Equal(0, await p.WaitAsync());
+        });
+    }
+
+    [Fact]
+    public void Stdin_ChildDoesNotRead_DrainWaitsThenFailsWhenTheChildExits()
+    {
+        Asyncio.Run(async () =>
+        {
+            AioProcess p = await Asyncio.CreateSubprocessExecAsync("sleep", ["30"], new ProcessOptions { Stdin = ProcessStdio.Pipe });
+            AioStreamWriter stdin = Assert.IsType<AioStreamWriter>(p.Stdin);
+            stdin.Write(new byte[1024 * 1024]);   // the pipe takes 64 KiB; the rest stays buffered, over the high-water mark
+            Assert.True(stdin.Transport.GetWriteBufferSize() > 64 * 1024);
+            AioTask drain = Asyncio.CreateTask(() => stdin.DrainAsync(), "drain");
+            await Asyncio.Sleep(0.2);
+            Assert.False(drain.Done);             // back-pressure: the child does not read
+            p.Kill();
+            await p.WaitAsync();
+            var e = await Assert.ThrowsAsync<IOException>(() => Asyncio.Timeout(10, async () => await drain));
+            Assert.Contains("Broken pipe", e.Message);
+            Assert.True(stdin.IsClosing);
+            await Assert.ThrowsAsync<IOException>(() => stdin.DrainAsync());   // and every later drain
+        });
+    }
+
+    [Fact]
+    public void Stdin_WriteEof_ChildReadsEofAndStdinCloses()
+    {
+        string output = Asyncio.Run(async () =>
+        {
+            AioProcess p = await Asyncio.CreateSubprocessExecAsync("cat", null, Pipes);
+            p.Stdin!.Write("one\ntwo\n"u8);
+            await p.Stdin.DrainAsync();
+            p.Stdin.WriteEof();
+            await p.Stdin.WaitClosedAsync();
+            byte[] o = await p.Stdout!.ReadAsync();
+            await p.WaitAsync();
+            return Encoding.UTF8.GetString(o);
+        });
+        Assert.Equal("one\ntwo\n", output);
+    }
+
+    [Fact]
     public void ToString_RunningAndExited_DescribesPidAndState()
     {
         Asyncio.Run(async () =>
