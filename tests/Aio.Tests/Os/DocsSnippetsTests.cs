@@ -33,6 +33,21 @@ public class DocsSnippetsTests
         });
     }
 
+    static async Task<string> SortAsync(IEnumerable<string> lines)
+    {
+        AioProcess sort = await CreateSubprocessExecAsync("sort", null, ProcessOptions.AllPipes);
+        foreach (string line in lines)
+        {
+            sort.Stdin!.Write(Encoding.UTF8.GetBytes(line + "\n"));
+            await sort.Stdin.DrainAsync();   // back-pressure: waits while the child is behind
+        }
+        sort.Stdin!.WriteEof();
+        byte[] first = await sort.Stdout!.ReadUntilAsync("\n"u8.ToArray());
+        await sort.Stdout.ReadAsync();       // the rest, to EOF
+        await sort.WaitAsync();
+        return Encoding.UTF8.GetString(first).TrimEnd('\n');
+    }
+
     // ---- docs/signals-and-shutdown.md
     static async Task ReloadOnSighupAsync(Action reload)
     {
@@ -70,6 +85,7 @@ public class DocsSnippetsTests
         Assert.NotNull(compiled);
         var watch = Stopwatch.StartNew();
         Assert.False(Run(RunWithDeadlineAsync));
+        Assert.Equal("apple", Run(() => SortAsync(["pear", "apple", "zucchini"])));
         Assert.True(watch.Elapsed < TimeSpan.FromSeconds(20));
     }
 
