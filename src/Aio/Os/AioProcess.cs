@@ -1,7 +1,8 @@
 // AioProcess: a child process bound to the scope that started it.
 //
-// Design note. The child is started with posix_spawn (Internal/ProcessSpawner.cs), its pipes are read and
-// written through the loop's epoll reactor (AioPipeReader/AioPipeWriter), and its exit is observed with a
+// Design note. The child is started with posix_spawn (Internal/ProcessSpawner.cs), its pipes are stream
+// transports on the loop's epoll reactor (Internal/PipeTransport.cs) under the same StreamReaderProtocol as a
+// socket, so Stdout/Stderr are AioStreamReaders and Stdin is an AioStreamWriter; its exit is observed with a
 // pidfd registered on the same poller (Internal/ChildWatcher.cs); everything happens on the loop thread.
 //
 // Scope binding (Trio's rule for child processes, on asyncio's API). At creation the process registers on the
@@ -15,6 +16,7 @@
 using System.Diagnostics;
 using System.Runtime.Versioning;
 using Aio.LowLevel;
+using Aio.Net.Internal;
 using Aio.Os.Internal;
 using Aio.Os.Interop;
 using Microsoft.Extensions.Logging;
@@ -44,6 +46,7 @@ public sealed class AioProcess
     private CancellationTokenRegistration _scopeRegistration;
     private bool _terminating;                    // the binding scope was cancelled: SIGTERM sent
     private TimerHandle? _killTimer;              // SIGKILL after the grace period
+    private readonly PipeTransport?[] _pipes;     // stdin, stdout, stderr transports (null when not a pipe)
 
     [SupportedOSPlatform("linux")]
     internal AioProcess(EventLoop loop, string program, ProcessOptions options, ProcessSpawner.Spawned spawned, CancellationToken scopeToken)
@@ -52,15 +55,31 @@ public sealed class AioProcess
         _program = program;
         _grace = options.TerminateGracePeriod;
         Pid = spawned.Pid;
-        Stdin = spawned.Stdin is { } i ? new AioPipeWriter(loop, i) : null;
-        Stdout = spawned.Stdout is { } o ? new AioPipeReader(loop, o, "stdout", options.Limit) : null;
-        Stderr = spawned.Stderr is { } e ? new AioPipeReader(loop, e, "stderr", options.Limit) : null;
+        _pipes = new PipeTransport?[3];
+        if (spawned.Stdin is { } i)
+        {
+            var protocol = new StreamReaderProtocol(loop, reader: null, handler: null, server: null);
+            var transport = new PipeTransport(loop, i, isWriteEnd: true, "stdin", protocol);
+            _pipes[0] = transport;
+            Stdin = protocol.CreateWriterEarly(transport);
+        }
+        Stdout = spawned.Stdout is { } o ? ConnectReadPipe(loop, o, "stdout", options.Limit, 1) : null;
+        Stderr = spawned.Stderr is { } e ? ConnectReadPipe(loop, e, "stderr", options.Limit, 2) : null;
         _watcher = ChildWatcher.Start(loop, Pid, OnExited);
         loop.OnClosed += OnLoopClosed;
         if (scopeToken.CanBeCanceled)
         {
             _scopeRegistration = scopeToken.UnsafeRegister(static s => ((AioProcess)s!).OnScopeCancelled(), this);
         }
+    }
+
+    [SupportedOSPlatform("linux")]
+    private AioStreamReader ConnectReadPipe(EventLoop loop, SafeFileHandle fd, string name, int limit, int index)
+    {
+        var reader = new AioStreamReader(loop, limit);
+        var protocol = new StreamReaderProtocol(loop, reader, handler: null, server: null);
+        _pipes[index] = new PipeTransport(loop, fd, isWriteEnd: false, name, protocol);
+        return reader;
     }
 
     /// <summary>The child's process id.</summary>
@@ -72,14 +91,24 @@ public sealed class AioProcess
     /// </summary>
     public int? ReturnCode => _returnCode;
 
-    /// <summary>The child's standard input, when started with <see cref="ProcessOptions.Stdin"/> = <see cref="ProcessStdio.Pipe"/>; otherwise null.</summary>
-    public AioPipeWriter? Stdin { get; }
+    /// <summary>
+    /// The child's standard input, when started with <see cref="ProcessOptions.Stdin"/> = <see cref="ProcessStdio.Pipe"/>;
+    /// otherwise null. The same writer as a socket's: <see cref="AioStreamWriter.Write"/>, then
+    /// <see cref="AioStreamWriter.DrainAsync"/> (waits while more than 64 KiB are unsent; throws
+    /// <see cref="IOException"/> "broken pipe" once the child closed its input or exited); <see cref="AioStreamWriter.Close"/>
+    /// or <see cref="AioStreamWriter.WriteEof"/> sends EOF once the buffer is written.
+    /// </summary>
+    public AioStreamWriter? Stdin { get; }
 
-    /// <summary>The child's standard output, when started with <see cref="ProcessOptions.Stdout"/> = <see cref="ProcessStdio.Pipe"/>; otherwise null.</summary>
-    public AioPipeReader? Stdout { get; }
+    /// <summary>
+    /// The child's standard output, when started with <see cref="ProcessOptions.Stdout"/> = <see cref="ProcessStdio.Pipe"/>;
+    /// otherwise null. The same reader as a socket's (limit <see cref="ProcessOptions.Limit"/>): reading stops taking
+    /// data from the pipe while more than twice the limit is buffered, so back-pressure reaches the child.
+    /// </summary>
+    public AioStreamReader? Stdout { get; }
 
-    /// <summary>The child's standard error, when started with <see cref="ProcessOptions.Stderr"/> = <see cref="ProcessStdio.Pipe"/>; otherwise null.</summary>
-    public AioPipeReader? Stderr { get; }
+    /// <summary>The child's standard error, when started with <see cref="ProcessOptions.Stderr"/> = <see cref="ProcessStdio.Pipe"/>; otherwise null. See <see cref="Stdout"/>.</summary>
+    public AioStreamReader? Stderr { get; }
 
     /// <summary>
     /// Waits for the child to exit and returns <see cref="ReturnCode"/>. With pipes, read them while waiting (or use
@@ -166,7 +195,7 @@ public sealed class AioProcess
         return (stdout, stderr);
     }
 
-    private static async Task FeedAsync(AioPipeWriter writer, byte[]? input)
+    private static async Task FeedAsync(AioStreamWriter writer, byte[]? input)
     {
         try
         {
@@ -279,9 +308,13 @@ public sealed class AioProcess
             _watcher.KillAndReapNow();
             _returnCode = -9;
         }
-        Stdin?.Abort();
-        Stdout?.CloseUnsynchronized();
-        Stderr?.CloseUnsynchronized();
+        if (OperatingSystem.IsLinux())
+        {
+            foreach (PipeTransport? pipe in _pipes)
+            {
+                pipe?.ReleaseOnLoopClosed();
+            }
+        }
     }
 
     /// <summary>asyncio-style description: <c>&lt;AioProcess 1234 sleep running&gt;</c>, <c>&lt;AioProcess 1234 sleep returncode=-9&gt;</c>.</summary>

@@ -241,13 +241,13 @@ public class ProcessTests
     }
 
     [Fact]
-    public void ReadLinesAsync_ManyLines_YieldsEachLine()
+    public void AwaitForeachOnStdout_ManyLines_YieldsEachLine()
     {
         List<string> lines = Asyncio.Run(async () =>
         {
             AioProcess p = await Asyncio.CreateSubprocessShellAsync("for i in 1 2 3; do echo line$i; done", new ProcessOptions { Stdout = ProcessStdio.Pipe });
             var list = new List<string>();
-            await foreach (byte[] line in p.Stdout!.ReadLinesAsync())
+            await foreach (byte[] line in p.Stdout!)
             {
                 list.Add(Encoding.UTF8.GetString(line).TrimEnd('\n'));
             }

@@ -15,6 +15,10 @@ internal static class NetThrowHelper
         throw new InvalidOperationException($"Cannot write to {transport} after WriteEof(); the sending half is closed.");
 
     [DoesNotReturn]
+    public static void ReadOnlyTransport(ITransport transport) =>
+        throw new NotSupportedException($"{transport} is the read end of a pipe: it cannot be written to. Write to the process's Stdin instead.");
+
+    [DoesNotReturn]
     public static void EmptyProtocolBuffer(IBufferedProtocol protocol) =>
         throw new InvalidOperationException($"{protocol}.GetBuffer() returned an empty buffer; return at least one byte of memory.");
 

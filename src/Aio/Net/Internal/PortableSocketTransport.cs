@@ -44,7 +44,7 @@ internal sealed class PortableSocketTransport : SocketTransport
 
     private protected override void UpdateIo()
     {
-        if (WantsRead && !_receivePending && !_socketClosed)
+        if (WantsRead && !_receivePending && !_ioClosed)
         {
             _receivePending = true;
             _loop._pendingExternal++;
@@ -104,7 +104,7 @@ internal sealed class PortableSocketTransport : SocketTransport
     {
         _receivePending = false;
         _loop._pendingExternal--;
-        if (_socketClosed)
+        if (_ioClosed)
         {
             DisposeIfIdle();
             return;
@@ -126,7 +126,7 @@ internal sealed class PortableSocketTransport : SocketTransport
     {
         _sendPending = false;
         _loop._pendingExternal--;
-        if (_socketClosed)
+        if (_ioClosed)
         {
             DisposeIfIdle();
             return;

@@ -43,7 +43,7 @@ internal sealed class ReactorSocketTransport : SocketTransport, IIoHandler
         {
             ReadReady();
         }
-        if ((events & (IoEvents.Write | IoEvents.Error | IoEvents.HangUp)) != 0 && _buffer.Length > 0 && !_socketClosed)
+        if ((events & (IoEvents.Write | IoEvents.Error | IoEvents.HangUp)) != 0 && _buffer.Length > 0 && !_ioClosed)
         {
             WriteReady();
         }

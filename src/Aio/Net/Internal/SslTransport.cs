@@ -381,7 +381,7 @@ internal sealed class SslTransport : ITransport
 
     public int GetWriteBufferSize() => (_raw?.GetWriteBufferSize() ?? 0) + _early.Length;
 
-    public (int Low, int High) GetWriteBufferLimits() => _raw?.GetWriteBufferLimits() ?? (SocketTransport.DefaultHighWater / 4, SocketTransport.DefaultHighWater);
+    public (int Low, int High) GetWriteBufferLimits() => _raw?.GetWriteBufferLimits() ?? (StreamTransport.DefaultHighWater / 4, StreamTransport.DefaultHighWater);
 
     public void SetWriteBufferLimits(int? high = null, int? low = null) => _raw?.SetWriteBufferLimits(high, low);
 

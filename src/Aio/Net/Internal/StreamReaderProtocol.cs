@@ -6,7 +6,7 @@ namespace Aio.Net.Internal;
 /// <summary>
 /// The protocol under a stream pair (asyncio's StreamReaderProtocol + FlowControlMixin): feeds the reader,
 /// tracks write flow control for <see cref="AioStreamWriter.DrainAsync"/>, and on a server starts the
-/// handler task of the connection.
+/// handler task of the connection. Without a reader it serves a write-only transport (a subprocess's stdin).
 /// </summary>
 internal sealed class StreamReaderProtocol : IProtocol
 {
@@ -23,7 +23,7 @@ internal sealed class StreamReaderProtocol : IProtocol
     private Exception? _lostError;                 // the ConnectionLost exception (null after a clean close)
     private AioTask? _handlerTask;
 
-    public StreamReaderProtocol(EventLoop loop, AioStreamReader reader, Func<AioStreamReader, AioStreamWriter, Task>? handler, Server? server)
+    public StreamReaderProtocol(EventLoop loop, AioStreamReader? reader, Func<AioStreamReader, AioStreamWriter, Task>? handler, Server? server)
     {
         _loop = loop;
         Reader = reader;
@@ -33,7 +33,7 @@ internal sealed class StreamReaderProtocol : IProtocol
         _closeWaiters = new ParkingLot(this);
     }
 
-    public AioStreamReader Reader { get; }
+    public AioStreamReader? Reader { get; }
 
     public AioStreamWriter? Writer { get; private set; }
 
@@ -48,11 +48,11 @@ internal sealed class StreamReaderProtocol : IProtocol
     public void ConnectionMade(ITransport transport)
     {
         Transport = transport;
-        Reader.SetTransport(transport);
-        Writer = new AioStreamWriter(_loop, transport, this, Reader);
+        Reader?.SetTransport(transport);
+        Writer ??= new AioStreamWriter(_loop, transport, this, Reader);
         if (_handler is not null)
         {
-            AioStreamReader reader = Reader;
+            AioStreamReader reader = Reader!;
             AioStreamWriter writer = Writer;
             Func<AioStreamReader, AioStreamWriter, Task> handler = _handler;
             _handlerTask = _loop.CreateTask(() => handler(reader, writer), "stream handler");
@@ -82,18 +82,28 @@ internal sealed class StreamReaderProtocol : IProtocol
         }
     }
 
+    /// <summary>
+    /// Creates the writer now, before ConnectionMade (which is call-soon): a subprocess's stdin must exist as soon
+    /// as the process object does. ConnectionMade then keeps it.
+    /// </summary>
+    internal AioStreamWriter CreateWriterEarly(ITransport transport)
+    {
+        Transport = transport;
+        return Writer = new AioStreamWriter(_loop, transport, this, Reader);
+    }
+
     /// <summary>Points the stream pair at a new transport (after a TLS upgrade).</summary>
     internal void ReplaceTransport(ITransport transport)
     {
         Transport = transport;
-        Reader.SetTransport(transport);
+        Reader?.SetTransport(transport);
     }
 
-    public void DataReceived(ReadOnlySpan<byte> data) => Reader.FeedData(data);
+    public void DataReceived(ReadOnlySpan<byte> data) => Reader?.FeedData(data);
 
     public bool EofReceived()
     {
-        Reader.FeedEof();
+        Reader?.FeedEof();
         // Keep the transport open: the writer may still answer (half-close). Over TLS the transport closes.
         return Transport is not SslTransport;
     }
@@ -104,11 +114,11 @@ internal sealed class StreamReaderProtocol : IProtocol
         _lostError = exception is SocketException se ? NetThrowHelper.ConnectionLost(se) : exception;
         if (_lostError is null)
         {
-            Reader.FeedEof();
+            Reader?.FeedEof();
         }
         else
         {
-            Reader.SetException(_lostError);
+            Reader?.SetException(_lostError);
         }
         // Drains waiting on a paused transport: wake them; they see the lost connection and throw.
         _paused = false;
@@ -137,14 +147,17 @@ internal sealed class StreamReaderProtocol : IProtocol
         }
     }
 
-    /// <summary>asyncio's _drain_helper: throws if the connection is lost; waits while writing is paused.</summary>
+    /// <summary>
+    /// asyncio's _drain_helper: throws if the connection is lost (the I/O error that ended it – a reset, a broken
+    /// pipe – or a generic "connection lost"); waits while writing is paused.
+    /// </summary>
     public async ValueTask DrainHelperAsync()
     {
         while (true)
         {
             if (_connectionLost)
             {
-                throw NetThrowHelper.ConnectionLost(_lostError);
+                throw _lostError as IOException ?? NetThrowHelper.ConnectionLost(_lostError);
             }
             if (!_paused)
             {
@@ -159,7 +172,7 @@ internal sealed class StreamReaderProtocol : IProtocol
     {
         if (_connectionLost)
         {
-            throw NetThrowHelper.ConnectionLost(_lostError);
+            throw _lostError as IOException ?? NetThrowHelper.ConnectionLost(_lostError);
         }
         if (!_paused)
         {

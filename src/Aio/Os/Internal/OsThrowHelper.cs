@@ -6,6 +6,8 @@ namespace Aio.Os.Internal;
 /// <summary>The error messages of the operating-system layer, in one place (see <c>Aio.Internal.ThrowHelper</c>).</summary>
 internal static class OsThrowHelper
 {
+    private const int EPIPE = 32;   // Linux
+
     [DoesNotReturn]
     public static void ExecutorShutDown(EventLoop loop) =>
         throw new InvalidOperationException(
@@ -54,17 +56,9 @@ internal static class OsThrowHelper
         throw new InvalidOperationException(
             $"The process's {pipe} is not a pipe; start it with ProcessOptions {{ {pipe} = ProcessStdio.Pipe }} to use it.");
 
-    [DoesNotReturn]
-    public static void ConcurrentRead(object reader) =>
-        throw new InvalidOperationException($"{reader} is already being read by another task; read a pipe from one task at a time.");
-
-    [DoesNotReturn]
-    public static void ConcurrentDrain(object writer) =>
-        throw new InvalidOperationException($"{writer} is already being drained by another task; drain a pipe from one task at a time.");
-
-    [DoesNotReturn]
-    public static void WriteAfterClose(object writer) =>
-        throw new InvalidOperationException($"{writer} is closed (Close or WriteEof was called); it cannot take more data.");
+    public static IOException BrokenPipe(string pipe) =>
+        new($"Broken pipe ({pipe}): the child process closed its standard input or exited, so it will not read what was written. " +
+            "Stop writing to it (CommunicateAsync ignores this error); check the child's exit code with WaitAsync.", EPIPE);
 
     public static string Describe(PosixSignal signal) => (int)signal switch
     {
