@@ -77,6 +77,25 @@ internal static class Measure
         }
     }
 
+    /// <summary>
+    /// The shape every throughput workload shares: one in-process warm-up at n/10 (unless --warmup 0),
+    /// then the timed run, then the RESULT line with n/elapsed in <paramref name="unit"/>.
+    /// <paramref name="once"/> runs the workload for a given n and returns its elapsed seconds.
+    /// </summary>
+    public static int Throughput(BenchArgs args, string workload, string unit, int defaultN, Func<int, double> once)
+    {
+        int n = args.Int("n", defaultN);
+        if (args.Int("warmup", 1) == 1)
+        {
+            once(Math.Max(1, n / 10));
+        }
+        double cpu0 = CpuSeconds();
+        double elapsed = once(n);
+        double cpu = CpuSeconds() - cpu0;
+        Console.WriteLine(Result(workload, n / elapsed, unit, n, elapsed, cpu));
+        return 0;
+    }
+
     public static string Result(string workload, double value, string unit, long n, double elapsed, double cpu, string extra = "") =>
         string.Create(CultureInfo.InvariantCulture,
             $"RESULT workload={workload} peer=aio value={value:0.###} unit={unit} n={n} elapsed_s={elapsed:0.######} cpu_s={cpu:0.###}{(extra.Length > 0 ? " " + extra : "")}");

@@ -16,7 +16,7 @@ public static partial class Asyncio
         {
             return [];
         }
-        return await new GatherFuture<T>(tasks[0].Loop, tasks, settled: false);
+        return await new GatherFuture<T>(CommonLoop(tasks), tasks, settled: false);
     }
 
     /// <summary>Waits for every task (no results); see <see cref="Gather{T}(AioTask{T}[])"/>.</summary>
@@ -27,7 +27,7 @@ public static partial class Asyncio
         {
             return;
         }
-        await new GatherFuture<object?>(tasks[0].Loop, tasks, settled: false);
+        await new GatherFuture<object?>(CommonLoop(tasks), tasks, settled: false);
     }
 
     /// <summary>Waits for every task and returns how each ended, in argument order, never throwing for a task's failure (asyncio's <c>return_exceptions=True</c>).</summary>
@@ -38,9 +38,24 @@ public static partial class Asyncio
         {
             return [];
         }
-        var gather = new GatherFuture<T>(tasks[0].Loop, tasks, settled: true);
+        var gather = new GatherFuture<T>(CommonLoop(tasks), tasks, settled: true);
         await gather;
         return gather.Outcomes;
+    }
+
+    /// <summary>The loop all <paramref name="tasks"/> belong to; mixing loops is an error (a task can only be awaited on its own loop).</summary>
+    private static EventLoop CommonLoop(AioTask[] tasks)
+    {
+        EventLoop loop = tasks[0].Loop;
+        foreach (AioTask task in tasks)
+        {
+            ArgumentNullException.ThrowIfNull(task, nameof(tasks));
+            if (!ReferenceEquals(task.Loop, loop))
+            {
+                throw new ArgumentException($"{task} belongs to {task.Loop}, not to {loop} like {tasks[0]}: Gather takes tasks of one loop.", nameof(tasks));
+            }
+        }
+        return loop;
     }
 
     /// <summary>

@@ -9,19 +9,7 @@ internal sealed class W1Callbacks : IBenchCommand
 
     public string Description => "CallSoon throughput (callbacks/s)";
 
-    public int Run(BenchArgs args)
-    {
-        int n = args.Int("n", 1_000_000);
-        if (args.Int("warmup", 1) == 1)
-        {
-            Once(n / 10);
-        }
-        double cpu0 = Measure.CpuSeconds();
-        double elapsed = Once(n);
-        double cpu = Measure.CpuSeconds() - cpu0;
-        Console.WriteLine(Measure.Result("W1", n / elapsed, "callbacks/s", n, elapsed, cpu));
-        return 0;
-    }
+    public int Run(BenchArgs args) => Measure.Throughput(args, "W1", "callbacks/s", 1_000_000, Once);
 
     private sealed class State
     {
@@ -65,19 +53,7 @@ internal sealed class W2Spawn : IBenchCommand
 
     public string Description => "task spawn + 2 yields + gather (tasks/s)";
 
-    public int Run(BenchArgs args)
-    {
-        int n = args.Int("n", 100_000);
-        if (args.Int("warmup", 1) == 1)
-        {
-            Once(n / 10);
-        }
-        double cpu0 = Measure.CpuSeconds();
-        double elapsed = Once(n);
-        double cpu = Measure.CpuSeconds() - cpu0;
-        Console.WriteLine(Measure.Result("W2", n / elapsed, "tasks/s", n, elapsed, cpu));
-        return 0;
-    }
+    public int Run(BenchArgs args) => Measure.Throughput(args, "W2", "tasks/s", 100_000, Once);
 
     private static double Once(int n)
     {

@@ -9,19 +9,7 @@ internal sealed class W4Queue : IBenchCommand
 
     public string Description => "AioQueue(100) producer/consumer (items/s)";
 
-    public int Run(BenchArgs args)
-    {
-        int n = args.Int("n", 1_000_000);
-        if (args.Int("warmup", 1) == 1)
-        {
-            Once(n / 10);
-        }
-        double cpu0 = Measure.CpuSeconds();
-        double elapsed = Once(n);
-        double cpu = Measure.CpuSeconds() - cpu0;
-        Console.WriteLine(Measure.Result("W4", n / elapsed, "items/s", n, elapsed, cpu));
-        return 0;
-    }
+    public int Run(BenchArgs args) => Measure.Throughput(args, "W4", "items/s", 1_000_000, Once);
 
     private static double Once(int n)
     {
@@ -65,21 +53,8 @@ internal sealed class W5Lock : IBenchCommand
 
     public string Description => "AioLock contention, 1000 tasks x 100 (acquisitions/s)";
 
-    public int Run(BenchArgs args)
-    {
-        int tasks = 1000;
-        int per = args.Int("n", 100_000) / tasks;
-        if (args.Int("warmup", 1) == 1)
-        {
-            Once(tasks, Math.Max(1, per / 10));
-        }
-        double cpu0 = Measure.CpuSeconds();
-        double elapsed = Once(tasks, per);
-        double cpu = Measure.CpuSeconds() - cpu0;
-        long n = (long)tasks * per;
-        Console.WriteLine(Measure.Result("W5", n / elapsed, "acquisitions/s", n, elapsed, cpu));
-        return 0;
-    }
+    // n acquisitions as n/100 tasks × 100 each (1,000 × 100 at the default n), as every peer splits them.
+    public int Run(BenchArgs args) => Measure.Throughput(args, "W5", "acquisitions/s", 100_000, n => Once(Math.Max(n / 100, 1), 100));
 
     private sealed class State
     {

@@ -195,17 +195,19 @@ public class AioFuture : IWaitAbort
         }
     }
 
-    private int RemoveCallbacks(object target)
+    private int RemoveCallbacks(object target) => RemoveCallbacksWhere(t => ReferenceEquals(t, target));
+
+    private protected int RemoveCallbacksWhere(Func<object?, bool> match)
     {
         int removed = 0;
-        if (ReferenceEquals(_first.Target, target))
+        if (_first.Target is not null && match(_first.Target))
         {
             _first = default;
             removed++;
         }
         if (_more is not null)
         {
-            removed += _more.RemoveAll(c => ReferenceEquals(c.Target, target));
+            removed += _more.RemoveAll(c => match(c.Target));
         }
         return removed;
     }

@@ -64,7 +64,22 @@ public class AioFuture<T> : AioFuture
     public void AddDoneCallback(Action<AioFuture<T>> callback)
     {
         ArgumentNullException.ThrowIfNull(callback);
-        base.AddDoneCallback(f => callback((AioFuture<T>)f));
+        base.AddDoneCallback(new TypedCallback(callback).Invoke);
+    }
+
+    /// <summary>Removes every registration of the typed <paramref name="callback"/>; returns how many were removed.</summary>
+    public int RemoveDoneCallback(Action<AioFuture<T>> callback)
+    {
+        _loop.CheckThread(nameof(RemoveDoneCallback));
+        return RemoveCallbacksWhere(target => target is Action<AioFuture> { Target: TypedCallback t } && t.Callback == callback);
+    }
+
+    /// <summary>A typed done callback adapted to the base signature; remembers the original so it can be removed.</summary>
+    private sealed class TypedCallback(Action<AioFuture<T>> callback)
+    {
+        public Action<AioFuture<T>> Callback { get; } = callback;
+
+        public void Invoke(AioFuture future) => Callback((AioFuture<T>)future);
     }
 
     /// <summary>Lets <c>await future</c> suspend the current task until the value is there.</summary>

@@ -15,10 +15,10 @@ public static class AioTest
     /// body leaves tasks pending or an error reaches the loop's exception handler (a failing callback, a
     /// task exception nobody retrieved); rethrows the body's own exception.
     /// </summary>
-    public static void Run(Func<Task> body, bool virtualTime = true) =>
-        Run(async () => { await body(); return true; }, virtualTime);
+    public static void Run(Func<Task> body, bool virtualTime = true, string? poller = null) =>
+        Run(async () => { await body(); return true; }, virtualTime, poller);
 
-    /// <summary>Runs <paramref name="body"/> like <see cref="Run(Func{Task}, bool)"/> and returns its result.</summary>
+    /// <summary>Runs <paramref name="body"/> like <see cref="Run(Func{Task}, bool, string?)"/> and returns its result.</summary>
     public static T Run<T>(Func<Task<T>> body, bool virtualTime = true, string? poller = null)
     {
         ArgumentNullException.ThrowIfNull(body);
@@ -27,7 +27,7 @@ public static class AioTest
         return RunOn(loop, body);
     }
 
-    /// <summary>Runs <paramref name="body"/> on <paramref name="loop"/> with the checks of <see cref="Run(Func{Task}, bool)"/>, then closes the loop.</summary>
+    /// <summary>Runs <paramref name="body"/> on <paramref name="loop"/> with the checks of <see cref="Run(Func{Task}, bool, string?)"/>, then closes the loop.</summary>
     public static T RunOn<T>(EventLoop loop, Func<Task<T>> body)
     {
         ArgumentNullException.ThrowIfNull(loop);

@@ -98,6 +98,38 @@ public sealed class TaskTests
     }
 
     [Fact]
+    public void RemoveDoneCallback_TypedCallback_IsRemoved()
+    {
+        var events = new List<string>();
+        AioTest.Run(async () =>
+        {
+            AioFuture<int> f = EventLoop.GetRunningLoop().CreateFuture<int>();
+            Action<AioFuture<int>> typed = _ => events.Add("typed");
+            f.AddDoneCallback(typed);
+            f.AddDoneCallback(_ => events.Add("kept"));
+            Assert.Equal(1, f.RemoveDoneCallback(typed));
+            f.SetResult(1);
+            await Sleep(0);
+        });
+        Assert.Equal(new[] { "kept" }, events);
+    }
+
+    [Fact]
+    public void Gather_TasksOfTwoLoops_ThrowsNamingBoth()
+    {
+        using var other = new EventLoop(new VirtualClock());
+        AioTask<int> foreign = other.CreateTask(async () => { await Task.CompletedTask; return 1; });
+        AioTest.Run(async () =>
+        {
+            AioTask<int> mine = CreateTask(async () => { await Sleep(0); return 2; });
+            var e = await Assert.ThrowsAsync<ArgumentException>(() => Gather(mine, foreign));
+            Assert.Contains("one loop", e.Message);
+            await mine;
+        });
+        other.RunUntilComplete(foreign);
+    }
+
+    [Fact]
     public void Future_SetResultTwice_ThrowsInvalidState()
     {
         AioTest.Run(async () =>
