@@ -253,7 +253,14 @@ public class AioFuture : IWaitAbort
                 ((AioTask)cb.Target!).Resume(cb.Arg, null);
                 break;
             case CallbackKind.Listener:
-                _loop.EnqueueListener((IFutureListener)cb.Target!, this, cb.Arg);
+                if (cb.Target is IInlineFutureListener inline)
+                {
+                    inline.OnFutureDone(this, cb.Arg);
+                }
+                else
+                {
+                    _loop.EnqueueListener((IFutureListener)cb.Target!, this, cb.Arg);
+                }
                 break;
             case CallbackKind.Done:
                 _loop.EnqueueDoneCallback((Action<AioFuture>)cb.Target!, this);

@@ -7,6 +7,14 @@ internal interface IFutureListener
     void OnFutureDone(AioFuture future, int arg);
 }
 
+/// <summary>
+/// An internal listener that runs no user code (pure bookkeeping that at most completes another future,
+/// whose own callbacks go through the ring): the future calls it at once when done instead of queueing it.
+/// </summary>
+internal interface IInlineFutureListener : IFutureListener
+{
+}
+
 /// <summary>What a suspended task's wait does when the task's scope is cancelled while it waits.</summary>
 internal interface IWaitAbort
 {
