@@ -60,25 +60,10 @@ public sealed partial class EventLoop
     /// </summary>
     public bool TaskDumpOnSignal { get; set; } = !OperatingSystem.IsWindows();
 
-    /// <summary>A one-line-per-task description of every pending task, for dumps. Loop thread only.</summary>
-    internal string FormatTaskDump()
-    {
-        var sb = new StringBuilder();
-        foreach (AioTask task in AllTasks())
-        {
-            sb.AppendLine().Append("  ").Append(task.ToString());
-            if (ReferenceEquals(task, _currentTask))
-            {
-                sb.Append(" (running)");
-            }
-        }
-        return sb.ToString();
-    }
-
     /// <summary>Writes the task dump to the logger (or standard error). Loop thread only.</summary>
     internal void WriteTaskDump()
     {
-        string dump = FormatTaskDump();
+        string dump = "\n" + DumpTasks(); // the hang detector's report: what each task waits on, and who holds it
         int count = _liveCount;
         string self = ToString();
         try

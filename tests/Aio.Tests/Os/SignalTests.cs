@@ -93,7 +93,7 @@ public class SignalTests
         });
         string? dump = logger.WaitFor(120, TimeSpan.Zero);
         Assert.NotNull(dump);
-        Assert.Contains("name='sleeper'", dump);
-        Assert.Contains("name='main'", dump);
+        Assert.Contains("Task 'sleeper'", dump);
+        Assert.Contains("Task 'main'", dump);
     }
 }
