@@ -32,6 +32,33 @@ public class GracefulShutdownExampleTests
         Assert.Equal(130, code);
     }
 
+    [Fact]
+    public void GracefulShutdown_SecondSigint_EndsTheProcessAtOnce()
+    {
+        string dll = FindExample();
+        string dotnet = Environment.GetEnvironmentVariable("DOTNET_HOST_PATH") is { Length: > 0 } host ? host : "dotnet";
+        var (output, code) = Asyncio.Run(async () =>
+        {
+            AioProcess p = await Asyncio.CreateSubprocessExecAsync(dotnet, [dll],
+                new ProcessOptions { Stdout = ProcessStdio.Pipe, Stderr = ProcessStdio.Null, TerminateGracePeriod = 1 });
+            await Asyncio.Timeout(60, () => p.Stdout!.ReadLineAsync()); // ready
+            await Asyncio.Timeout(60, () => p.Stdout!.ReadLineAsync()); // check 1: start (it holds its connection 0.5 s)
+            p.SendSignal(Posix.SIGINT);                                  // first Ctrl+C: graceful shutdown begins
+            AioTask<byte[]> rest = Asyncio.CreateTask(() => p.Stdout!.ReadAsync());
+            // Second Ctrl+C. Signals sent close together may merge into one, so repeat until the process is gone.
+            AioTask<int> exited = Asyncio.CreateTask(() => p.WaitAsync());
+            for (int i = 0; i < 200 && !exited.Done; i++)
+            {
+                await Asyncio.Sleep(0.05);
+                p.SendSignal(Posix.SIGINT);
+            }
+            int rc = await Asyncio.Timeout(60, async () => await exited);
+            return (Encoding.UTF8.GetString(await rest), rc);
+        });
+        Assert.Equal(-2, code);                            // ended by SIGINT's default action, not by the graceful path
+        Assert.DoesNotContain("exit: interrupted", output);
+    }
+
     private static string Line(byte[] line) => Encoding.UTF8.GetString(line).TrimEnd('\n');
 
     private static string FindExample()
