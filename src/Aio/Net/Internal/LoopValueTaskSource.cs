@@ -33,44 +33,52 @@ internal sealed class LoopValueTaskSource<T> : IValueTaskSource<T>
 
     public void SetResult(T value)
     {
-        if (!Pending)
+        if (TryBeginCompletion(out SynchronizationContext? saved))
         {
-            return;
-        }
-        Pending = false;
-        _registration.Dispose();
-        _registration = default;
-        SynchronizationContext? saved = SynchronizationContext.Current;
-        SynchronizationContext.SetSynchronizationContext(null);
-        try
-        {
-            _core.SetResult(value);
-        }
-        finally
-        {
-            SynchronizationContext.SetSynchronizationContext(saved);
+            try
+            {
+                _core.SetResult(value);
+            }
+            finally
+            {
+                SynchronizationContext.SetSynchronizationContext(saved);
+            }
         }
     }
 
     public void SetException(Exception error)
     {
+        if (TryBeginCompletion(out SynchronizationContext? saved))
+        {
+            try
+            {
+                _core.SetException(error);
+            }
+            finally
+            {
+                SynchronizationContext.SetSynchronizationContext(saved);
+            }
+        }
+    }
+
+    /// <summary>
+    /// Starts completing the pending operation (once): drops the cancellation registration and clears the
+    /// thread's SynchronizationContext so the core queues the continuation instead of running it inline; the
+    /// caller restores <paramref name="saved"/>. False when nothing is pending.
+    /// </summary>
+    private bool TryBeginCompletion(out SynchronizationContext? saved)
+    {
+        saved = null;
         if (!Pending)
         {
-            return;
+            return false;
         }
         Pending = false;
         _registration.Dispose();
         _registration = default;
-        SynchronizationContext? saved = SynchronizationContext.Current;
+        saved = SynchronizationContext.Current;
         SynchronizationContext.SetSynchronizationContext(null);
-        try
-        {
-            _core.SetException(error);
-        }
-        finally
-        {
-            SynchronizationContext.SetSynchronizationContext(saved);
-        }
+        return true;
     }
 
     public T GetResult(short token) => _core.GetResult(token);
