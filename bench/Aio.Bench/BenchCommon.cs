@@ -90,9 +90,18 @@ internal static class Measure
             once(Math.Max(1, n / 10));
         }
         double cpu0 = CpuSeconds();
+        long allocated0 = GC.GetTotalAllocatedBytes(precise: true);
+        int gen0 = GC.CollectionCount(0), gen1 = GC.CollectionCount(1), gen2 = GC.CollectionCount(2);
+        TimeSpan pause0 = GC.GetTotalPauseDuration();
         double elapsed = once(n);
         double cpu = CpuSeconds() - cpu0;
         Console.WriteLine(Result(workload, n / elapsed, unit, n, elapsed, cpu));
+        if (args.Flag("gc", false))
+        {
+            // Where the time went: allocation per operation and the collections it caused (not part of the RESULT contract).
+            Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
+                $"GC bytes_per_op={(GC.GetTotalAllocatedBytes(precise: true) - allocated0) / (double)n:0.#} gen0={GC.CollectionCount(0) - gen0} gen1={GC.CollectionCount(1) - gen1} gen2={GC.CollectionCount(2) - gen2} pause_s={(GC.GetTotalPauseDuration() - pause0).TotalSeconds:0.######}"));
+        }
         return 0;
     }
 

@@ -9,6 +9,8 @@ public static class TasksGuide
     public static void Run()
     {
         Show(CreateTaskDefersTheBody);
+        Show(CoroutinesAreTasks);
+        Show(HelpersRunConcurrentlyInOneTask);
         Show(NamesAndTheRegistry);
         Show(DoneCallbacksGoThroughTheRing);
         Show(FuturesAreSetOnce);
@@ -44,6 +46,40 @@ public static class TasksGuide
         int result = await task;
         events.Add($"result {result}");
         Console.WriteLine(string.Join(" -> ", events));   // task created -> body starts -> result 42
+    }
+
+    // An async AioTask method: calling it is asyncio's create_task(fetch(...)).
+    static async AioTask<string> Fetch(string path, double seconds)
+    {
+        await Sleep(seconds);
+        return $"{path}: 200";
+    }
+
+    static async Task CoroutinesAreTasks()
+    {
+        AioTask<string> a = Fetch("/a", 2), b = Fetch("/b", 1);   // two tasks; their bodies start on the next iteration
+        Console.WriteLine(a);                                      // <Task pending name='Task-2' coro=Fetch>
+        string[] pages = await Gather(a, b);
+        Console.WriteLine($"{string.Join(", ", pages)} at t={EventLoop.GetRunningLoop().Time()}");   // /a: 200, /b: 200 at t=2
+        await TaskGroup.Run(async g =>
+        {
+            AioTask<string> c = g.CreateTask(Fetch("/c", 1));     // the group's child, cancelled if a sibling fails
+            Console.WriteLine(await c);                            // /c: 200
+        });
+    }
+
+    static async Task HelpersRunConcurrentlyInOneTask()
+    {
+        var log = new List<string>();
+        Task slow = Step("slow", 2, log), quick = Step("quick", 1, log);   // plain async helpers, not awaited yet
+        await Task.WhenAll(slow, quick);
+        Console.WriteLine(string.Join(", ", log));   // quick at t=1, slow at t=2
+
+        static async Task Step(string name, double seconds, List<string> log)
+        {
+            await Sleep(seconds);
+            log.Add($"{name} at t={EventLoop.GetRunningLoop().Time()}");
+        }
     }
 
     static async Task NamesAndTheRegistry()

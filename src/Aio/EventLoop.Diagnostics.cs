@@ -115,7 +115,7 @@ public sealed partial class EventLoop
         }
         if (!t._suspended)
         {
-            return ("is ready to run", "", []);
+            return t.IsParked ? ("waits in Aio operations of async methods it runs concurrently", "", []) : ("is ready to run", "", []);
         }
         if (t.IsSleepingOn(t._waitId))
         {

@@ -137,13 +137,15 @@ public sealed partial class EventLoop
     // ----------------------------------------------------------------- steps
 
     /// <summary>Queues a step of <paramref name="task"/> on the ready ring.</summary>
-    internal void EnqueueStep(AioTask task, Action<object?> continuation, object? state)
+    /// <summary>Queues a step of <paramref name="task"/> on the ready ring; <paramref name="waitId"/>: the main wait it resumes, or 0.</summary>
+    internal void EnqueueStep(AioTask task, Action<object?> continuation, object? state, int waitId)
     {
         ref ReadyItem item = ref _ready.Enqueue();
         item.Kind = ReadyKind.Action;
         item.Callback = continuation;
         item.State = state;
         item.Task = task;
+        item.Arg = waitId;
     }
 
     private void RunTaskStep(AioTask task, in ReadyItem item)
@@ -164,7 +166,7 @@ public sealed partial class EventLoop
             _foreignWaits--;
         }
         task._loopTimerThisStep = false;
-        task.ClearResumeQueued(); // this step is the resumption; a future await does not pass through EndWait
+        task.OnMainWaitStep(item.Arg);
         try
         {
             Dispatch(in item);
@@ -179,17 +181,17 @@ public sealed partial class EventLoop
     /// <summary>After a step: finish the task if its body completed; deliver a pending cancellation to its new wait; track foreign waits.</summary>
     private void AfterStep(AioTask task)
     {
-        Task? body = task.Body;
-        if (task.Done || body is null)
+        if (task.Done || !task.Started)
         {
-            return;
+            return; // a coroutine finishes inside its step (the builder's SetResult/SetException)
         }
-        if (body.IsCompleted)
+        Task? body = task.Body;
+        if (body is { IsCompleted: true })
         {
             task.Finish();
             return;
         }
-        if (task._suspended)
+        if (task.IsParked)
         {
             task.DeliverCancelIfParked();
             return;
@@ -204,7 +206,7 @@ public sealed partial class EventLoop
             task._foreignSuspended = true;
             _foreignWaits++;
         }
-        if (!task._bodyHooked)
+        if (body is not null && !task._bodyHooked)
         {
             // A body that left the loop (ConfigureAwait(false)) completes elsewhere: post its completion back.
             task._bodyHooked = true;

@@ -41,6 +41,15 @@ internal static class ThrowHelper
         throw new InvalidOperationException(
             $"{member} needs a running event loop on this thread, and there is none. Start one with Asyncio.Run(main) or loop.RunUntilComplete(main).");
 
+    public static InvalidOperationException StaleAioWait(AioTask task) =>
+        new($"{task}: an Aio ValueTask was awaited twice, or after its wait had ended; await each Aio operation once, at once.");
+
+    [DoesNotReturn]
+    public static EventLoop NoLoopForCoroutine() =>
+        throw new InvalidOperationException(
+            "An async AioTask method was called with no event loop running on this thread: calling it creates a task, and a task needs " +
+            "a running loop. Call it from code the loop runs (a task or a callback), or start it with Asyncio.Run(async () => await Method()).");
+
     [DoesNotReturn]
     public static void NotInTask(string member) =>
         throw new InvalidOperationException(

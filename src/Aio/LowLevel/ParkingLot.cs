@@ -140,7 +140,7 @@ public sealed class ParkingLot : IWaitAbort
             for (int i = 0; i < _size; i++)
             {
                 Entry e = _ring[(_head + i) % _ring.Length];
-                if (e.Task._suspended && e.Task._waitId == e.WaitId)
+                if (e.Task.IsWaiting(e.WaitId))
                 {
                     list.Add(e.Task);
                 }

@@ -324,7 +324,7 @@ public class AioFuture : IWaitAbort
             return;
         }
         int waitId = task.BeginWait(this, levelTriggered: false);
-        task.SetContinuation(s_invokeAction, continuation);
+        task.SetContinuation((short)waitId, s_invokeAction, continuation);
         AddCallback(new FutureCallback { Target = task, Arg = waitId, Kind = CallbackKind.Waiter });
     }
 

@@ -32,25 +32,27 @@ namespace Aio;
 /// exception nobody retrieves is reported to the loop's exception handler.
 /// </remarks>
 [DebuggerDisplay("{ToString(),nq}")]
+[AsyncMethodBuilder(typeof(AioTaskMethodBuilder))]
 public class AioTask : AioFuture
 {
     private static readonly object s_sleepMarker = new();   // _waitObj of a sleep
     private static readonly object s_yieldMarker = new();   // _waitObj of a Sleep(0)
 
-    private protected object? _start;        // the body delegate until the first step (its type is the subclass's business); null after
-    private protected Task? _body;           // the body's Task, from the first step on
+    private protected object? _start;        // delegate body: the delegate until the first step; coroutine: its MoveNext action, once needed
+    private protected Task? _body;           // delegate body: the body's Task, from the first step on; coroutine: null
+    private bool _started;                   // the first step ran (or found the task cancelled)
     private readonly int _number;
     private TaskContext? _context;           // created at the first step
 
     // The current wait. A task waits in at most one Aio wait at a time.
-    internal int _waitId;                    // incremented by every BeginWait; identifies the wait to its waker
+    internal int _waitId;                    // id of the main wait (see "waits" below); identifies the wait to its waker
+    private int _waitSeq;                    // last wait id handed out
     internal bool _suspended;                // parked in wait _waitId and not yet rescheduled
     internal bool _waitLevelTriggered;       // resuming normally still throws CancelledError if the scope is cancelled
     private bool _resumeQueued;              // the continuation is on the ready ring (or would be, once set)
 
     internal bool ResumeQueued => _resumeQueued;
 
-    internal void ClearResumeQueued() => _resumeQueued = false;
     private Action<object?>? _continuation;  // what to run to resume; set when the awaiter suspends
     private object? _continuationState;
     internal object? _waitObj;               // while parked: IWaitAbort, a marker, or null; once resumed: the Exception to throw, or null
@@ -70,6 +72,7 @@ public class AioTask : AioFuture
         public string? CancelMessage;            // message of the first Cancel() request
         public int Cancelling;                   // number of Cancel() requests
         public string? Name;                     // the name given; null: "Task-{_number}" (most hot-path tasks have no name)
+        public SideWait? SideWaits;              // waits begun while the main wait was taken, newest first
     }
 
     private TaskExtras Extras => _extras ??= new TaskExtras();
@@ -162,18 +165,24 @@ public class AioTask : AioFuture
 
     internal TaskContext Context => _context ??= new TaskContext(this);
 
-    internal bool Started => _body is not null;
+    internal bool Started => _started;
 
     /// <summary>The first step: runs the body up to its first suspension (or not at all if cancelled before).</summary>
     internal void Start()
     {
+        _started = true;
         if (_cancelRequested || IsEffectivelyCancelled())
         {
             _start = null;
-            _body = Task.CompletedTask;
             FinishCancelled(_cancelMessage ?? FindCancelMessage());
             return;
         }
+        StartBody();
+    }
+
+    /// <summary>Runs the body to its first suspension: a delegate body is invoked; a coroutine overrides this.</summary>
+    private protected virtual void StartBody()
+    {
         try
         {
             _body = InvokeBody();
@@ -188,25 +197,37 @@ public class AioTask : AioFuture
 
     private protected virtual Task InvokeBody() => ((Func<Task>)_start!)();
 
+    /// <summary>The Task of a delegate body; null before the first step and for a coroutine (an <c>async AioTask</c> method).</summary>
     internal Task? Body => _body;
 
-    /// <summary>Finishes the task from its completed body (asyncio's rules for what counts as cancelled).</summary>
+    /// <summary>Finishes the task from its completed body Task (asyncio's rules for what counts as cancelled).</summary>
     internal void Finish()
     {
         Task body = _body!;
         if (body.IsCompletedSuccessfully)
         {
-            if (!_cancelDelivered && IsEffectivelyCancelled())
-            {
-                // Cancellation was requested but the body returned without another Aio await: cancelled, as in asyncio.
-                FinishCancelled(_cancelMessage ?? FindCancelMessage());
-                return;
-            }
             CaptureResult(body);
-            Complete(FutureState.Succeeded);
+            FinishSucceeded();
             return;
         }
-        Exception error = ExtractException(body);
+        FinishFaulted(ExtractException(body));
+    }
+
+    /// <summary>The body returned: the task succeeds, unless a cancellation it never saw makes it cancelled (as in asyncio).</summary>
+    private protected void FinishSucceeded()
+    {
+        if (!_cancelDelivered && IsEffectivelyCancelled())
+        {
+            // Cancellation was requested but the body returned without another Aio await: cancelled, as in asyncio.
+            FinishCancelled(_cancelMessage ?? FindCancelMessage());
+            return;
+        }
+        Complete(FutureState.Succeeded);
+    }
+
+    /// <summary>The body threw <paramref name="error"/>: the task fails, or is cancelled if that is what the error means.</summary>
+    private protected void FinishFaulted(Exception error)
+    {
         if (error is OperationCanceledException && (error is CancelledError || IsEffectivelyCancelled()))
         {
             _error = error as CancelledError;
@@ -215,6 +236,43 @@ public class AioTask : AioFuture
         }
         _error = error;
         Complete(FutureState.Faulted);
+    }
+
+    // ----------------------------------------------------------------- coroutines (async AioTask methods)
+
+    /// <summary>A coroutine's next step: its state machine's MoveNext (see <see cref="AioTaskMethodBuilder"/>).</summary>
+    private protected virtual void MoveNextCoroutine() => throw new UnreachableException("Only a coroutine task has a state machine.");
+
+    /// <summary>The method of a coroutine body, for descriptions; null for a delegate body.</summary>
+    private protected virtual string? CoroutineName => null;
+
+    private static readonly SendOrPostCallback s_resumeCoroutine = static s => ((AioTask)s!).MoveNextCoroutine();
+
+    /// <summary>
+    /// The coroutine's continuation: inside a step of this task (how the loop runs an Aio wake-up), the
+    /// next MoveNext runs at once; from anywhere else – another thread, a ConfigureAwait(false) await,
+    /// another task's step – it is posted as a step of this task.
+    /// </summary>
+    private protected void ResumeCoroutine()
+    {
+        if (Environment.CurrentManagedThreadId == _loop.OwnerThreadId && ReferenceEquals(_loop.CurrentTaskInternal, this))
+        {
+            MoveNextCoroutine();
+            return;
+        }
+        _loop.PostFromContext(s_resumeCoroutine, this, this);
+    }
+
+    /// <summary>The coroutine returned (builder's SetResult).</summary>
+    internal void OnCoroutineReturned() => FinishSucceeded();
+
+    /// <summary>The coroutine threw (builder's SetException).</summary>
+    internal void OnCoroutineThrew(Exception error)
+    {
+        if (!Done)
+        {
+            FinishFaulted(error);
+        }
     }
 
     private void FinishCancelled(string? message)
@@ -250,14 +308,24 @@ public class AioTask : AioFuture
         _continuation = null;
         _continuationState = null;
         _waitObj = null;
-        if (_extras?.RootCts is { } cts)
+        if (_extras is { } extras)
         {
-            cts.Dispose();
-            _extras.RootCts = null;
+            extras.SideWaits = null;
+            extras.RootCts?.Dispose();
+            extras.RootCts = null;
         }
     }
 
     // ----------------------------------------------------------------- waits
+    //
+    // A task's waits normally come one at a time: its body awaits one Aio awaitable, resumes, awaits the
+    // next. They use the task's own fields (the main wait: _waitId, _suspended, _continuation, …), so a
+    // wait allocates nothing. But one task may run several async methods at once – `Task a = F();
+    // await Sleep(1); await a;`, or Task.WhenAll over helpers that await Aio operations – and then a
+    // wait begins while the main one is still taken (parked with its continuation, or resumed with its
+    // step queued). Such a wait becomes a side wait: a small object on the task's side list, found by
+    // its id (the ValueTask token carries it), resumed, cancelled and ended exactly like the main wait,
+    // and dropped when its step has run.
 
     /// <summary>
     /// Starts a wait of this (the current) task on an Aio awaitable: records how to abort it and returns its id.
@@ -265,45 +333,64 @@ public class AioTask : AioFuture
     /// </summary>
     internal int BeginWait(object? abort, bool levelTriggered)
     {
+        int id = ++_waitSeq;
+        if (id == 0)
+        {
+            id = ++_waitSeq; // 0 marks ready items that are not wait resumptions
+        }
+        if (_continuation is not null && (_suspended || _resumeQueued))
+        {
+            TaskExtras extras = Extras;
+            extras.SideWaits = new SideWait(this, id, abort, levelTriggered) { Next = extras.SideWaits };
+            return id;
+        }
         if (_suspended && _waitObj == s_sleepMarker)
         {
             // A Sleep that was created but never awaited: its timer entry is dead now.
             _loop.OnSleepAbandoned();
         }
+        _waitId = id;
         _suspended = true;
         _resumeQueued = false;
         _waitLevelTriggered = levelTriggered;
         _waitObj = abort;
         _continuation = null;
         _continuationState = null;
-        return ++_waitId;
+        return id;
     }
 
-    internal void SetContinuation(Action<object?> continuation, object? state)
+    /// <summary>The awaiter of wait <paramref name="token"/> suspended: <paramref name="continuation"/> resumes it.</summary>
+    internal void SetContinuation(short token, Action<object?> continuation, object? state)
     {
-        if (_waitObj == s_yieldMarker && _suspended)
+        if ((short)_waitId != token)
         {
-            // Sleep(0): resume at once, so the continuation runs on the next iteration. Nothing can wake
-            // a queued yield again (Resume needs _suspended), so the continuation need not be kept.
-            _suspended = false;
-            _waitObj = null;
-            _resumeQueued = true;
-            _loop.EnqueueStep(this, continuation, state);
+            FindSideWait(token, TokenMask)?.SetContinuation(continuation, state);
             return;
         }
         _continuation = continuation;
         _continuationState = state;
+        if (_waitObj == s_yieldMarker && _suspended)
+        {
+            // Sleep(0): resume at once, so the continuation runs on the next iteration.
+            _suspended = false;
+            _waitObj = null;
+            _resumeQueued = true;
+        }
         if (_resumeQueued)
         {
-            // Woken between BeginWait and the awaiter suspending (a task that woke its own wait).
-            _loop.EnqueueStep(this, continuation, state);
+            // A yield, or woken between BeginWait and the awaiter suspending (a task that woke its own wait).
+            _loop.EnqueueStep(this, continuation, state, _waitId);
         }
     }
 
     /// <summary>Resumes the parked task (called by whoever completes its wait); returns false for a stale wait id.</summary>
     internal bool Resume(int waitId, Exception? error)
     {
-        if (!_suspended || _waitId != waitId)
+        if (_waitId != waitId)
+        {
+            return FindSideWait(waitId, ExactMask)?.Resume(error) ?? false;
+        }
+        if (!_suspended)
         {
             return false;
         }
@@ -312,19 +399,40 @@ public class AioTask : AioFuture
         _resumeQueued = true;
         if (_continuation is not null)
         {
-            _loop.EnqueueStep(this, _continuation, _continuationState);
+            _loop.EnqueueStep(this, _continuation, _continuationState, waitId);
         }
         return true;
     }
 
-    /// <summary>Ends the current wait when the awaiter's GetResult runs: throws what the waker or a cancellation left.</summary>
-    internal void EndWait()
+    /// <summary>A ready item with this wait id is running: it is the main wait's resumption.</summary>
+    internal void OnMainWaitStep(int waitId)
     {
+        if (waitId == _waitId)
+        {
+            _resumeQueued = false; // a future's await does not pass through EndWait
+        }
+    }
+
+    /// <summary>Ends wait <paramref name="token"/> when the awaiter's GetResult runs: throws what the waker or a cancellation left.</summary>
+    internal void EndWait(short token)
+    {
+        if ((short)_waitId != token)
+        {
+            SideWait side = FindSideWait(token, TokenMask) ?? throw ThrowHelper.StaleAioWait(this);
+            RemoveSideWait(side);
+            ThrowOutcome(side.WaitObj, side.LevelTriggered);
+            return;
+        }
         object? outcome = _waitObj;
         _waitObj = null;
         _resumeQueued = false;
         _continuation = null;
         _continuationState = null;
+        ThrowOutcome(outcome, _waitLevelTriggered);
+    }
+
+    private void ThrowOutcome(object? outcome, bool levelTriggered)
+    {
         if (outcome is Exception e)
         {
             if (e is OperationCanceledException)
@@ -333,10 +441,17 @@ public class AioTask : AioFuture
             }
             throw e;
         }
-        if (_waitLevelTriggered)
+        if (levelTriggered)
         {
             ThrowIfCancelled();
         }
+    }
+
+    /// <summary>The status of wait <paramref name="token"/> for its ValueTask.</summary>
+    private ValueTaskSourceStatus GetWaitStatus(short token)
+    {
+        bool suspended = (short)_waitId == token ? _suspended : (FindSideWait(token, TokenMask) ?? throw ThrowHelper.StaleAioWait(this)).Suspended;
+        return suspended ? ValueTaskSourceStatus.Pending : ValueTaskSourceStatus.Succeeded;
     }
 
     /// <summary>Level-triggered check: throws <see cref="CancelledError"/> if this task's scope is cancelled.</summary>
@@ -349,7 +464,16 @@ public class AioTask : AioFuture
         }
     }
 
-    internal bool IsSleepingOn(int waitId) => _suspended && _waitId == waitId && _waitObj == s_sleepMarker;
+    /// <summary>Whether wait <paramref name="waitId"/> is still parked (not resumed, not cancelled).</summary>
+    internal bool IsWaiting(int waitId) => _waitId == waitId ? _suspended : FindSideWait(waitId, ExactMask) is { Suspended: true };
+
+    /// <summary>Whether wait <paramref name="waitId"/> is a sleep still parked on its timer.</summary>
+    internal bool IsSleepingOn(int waitId) => _waitId == waitId
+        ? _suspended && _waitObj == s_sleepMarker
+        : FindSideWait(waitId, ExactMask) is { Suspended: true } side && side.WaitObj == s_sleepMarker;
+
+    /// <summary>True while any wait of this task is parked or has its resumption queued (Aio will wake it; not a foreign wait).</summary>
+    internal bool IsParked => _suspended || _extras?.SideWaits is not null;
 
     /// <summary>Starts a sleep until <paramref name="when"/>: arms a loop timer, or for a delay of 0 or less, a one-iteration yield.</summary>
     internal ValueTask Sleep(double when, bool yieldOnly)
@@ -374,26 +498,138 @@ public class AioTask : AioFuture
         return new ValueTask(Context, (short)waitId);
     }
 
-    /// <summary>The wait's abort when this task's scope is cancelled while it is parked.</summary>
+    /// <summary>This task's scope is cancelled: abort every wait it is parked in (each resumes with CancelledError).</summary>
     internal void DeliverCancelIfParked()
     {
-        if (!_suspended || Done || !TryGetCancellation(out string? message))
+        if (Done || !IsParked || !TryGetCancellation(out string? message))
         {
             return;
         }
-        object? wait = _waitObj;
+        if (_suspended)
+        {
+            AbortWait(_waitId, _waitObj, message);
+        }
+        for (SideWait? side = _extras?.SideWaits; side is not null; side = side.Next)
+        {
+            if (side.Suspended)
+            {
+                AbortWait(side.Id, side.WaitObj, message);
+            }
+        }
+    }
+
+    private void AbortWait(int waitId, object? wait, string? message)
+    {
         if (wait is IWaitAbort abort)
         {
-            if (!abort.AbortWait(this, _waitId, message))
+            if (!abort.AbortWait(this, waitId, message))
             {
-                return;
+                return; // the abort resumed the wait itself (a cancelled future wakes its waiters), or keeps it
             }
         }
         else if (wait == s_sleepMarker)
         {
             _loop.OnSleepAbandoned();
         }
-        Resume(_waitId, new CancelledError(message));
+        Resume(waitId, new CancelledError(message));
+    }
+
+    private const int ExactMask = -1;      // match a whole wait id
+    private const int TokenMask = 0xFFFF;  // match the 16 bits a ValueTask token carries
+
+    private SideWait? FindSideWait(int id, int mask)
+    {
+        for (SideWait? side = _extras?.SideWaits; side is not null; side = side.Next)
+        {
+            if (((side.Id ^ id) & mask) == 0)
+            {
+                return side;
+            }
+        }
+        return null;
+    }
+
+    private void RemoveSideWait(SideWait wait)
+    {
+        if (_extras is not { } extras)
+        {
+            return;
+        }
+        if (ReferenceEquals(extras.SideWaits, wait))
+        {
+            extras.SideWaits = wait.Next;
+            return;
+        }
+        for (SideWait? side = extras.SideWaits; side is not null; side = side.Next)
+        {
+            if (ReferenceEquals(side.Next, wait))
+            {
+                side.Next = wait.Next;
+                return;
+            }
+        }
+    }
+
+    /// <summary>A wait begun while the main one was taken (see the note above): the main wait's fields, in an object.</summary>
+    private sealed class SideWait(AioTask owner, int id, object? waitObj, bool levelTriggered)
+    {
+        public readonly AioTask Owner = owner;
+        public readonly int Id = id;
+        public readonly bool LevelTriggered = levelTriggered;
+        public object? WaitObj = waitObj;   // like _waitObj
+        public bool Suspended = true;
+        public bool ResumeQueued;
+        public Action<object?>? Continuation;
+        public object? State;
+        public SideWait? Next;
+
+        public void SetContinuation(Action<object?> continuation, object? state)
+        {
+            Continuation = continuation;
+            State = state;
+            if (WaitObj == s_yieldMarker && Suspended)
+            {
+                Suspended = false;
+                WaitObj = null;
+                ResumeQueued = true;
+            }
+            if (ResumeQueued)
+            {
+                Enqueue();
+            }
+        }
+
+        public bool Resume(Exception? error)
+        {
+            if (!Suspended)
+            {
+                return false;
+            }
+            Suspended = false;
+            WaitObj = error;
+            ResumeQueued = true;
+            if (Continuation is not null)
+            {
+                Enqueue();
+            }
+            return true;
+        }
+
+        private void Enqueue() => Owner._loop.EnqueueStep(Owner, s_runStep, this, 0);
+
+        /// <summary>Runs the continuation as a step of the task; afterwards the wait is gone (a future's await never calls EndWait).</summary>
+        private static readonly Action<object?> s_runStep = static s =>
+        {
+            var side = (SideWait)s!;
+            try
+            {
+                side.Continuation!(side.State);
+            }
+            finally
+            {
+                side.Owner.RemoveSideWait(side);
+            }
+        };
     }
 
     // ----------------------------------------------------------------- cancellation state
@@ -478,11 +714,14 @@ public class AioTask : AioFuture
 
     private protected override string TypeName => "Task";
 
-    /// <summary>asyncio-style description: <c>&lt;Task pending name='Task-1'&gt;</c>, <c>&lt;Task finished name='worker'&gt;</c>.</summary>
+    /// <summary>
+    /// asyncio-style description: <c>&lt;Task pending name='Task-1'&gt;</c>, <c>&lt;Task finished name='worker'&gt;</c>;
+    /// a coroutine's names its method: <c>&lt;Task pending name='Task-2' coro=Fetch&gt;</c>.
+    /// </summary>
     public override string ToString()
     {
         string state = Done ? StateText : _cancelRequested ? "cancelling" : "pending";
-        return $"<Task {state} name='{Name}'>";
+        return CoroutineName is { } coro ? $"<Task {state} name='{Name}' coro={coro}>" : $"<Task {state} name='{Name}'>";
     }
 
     /// <summary>The per-task SynchronizationContext (foreign awaits come back as steps of this task) and the source of Aio's ValueTask waits.</summary>
@@ -494,29 +733,22 @@ public class AioTask : AioFuture
 
         public override AioTask Task => _task;
 
-        public ValueTaskSourceStatus GetStatus(short token)
-        {
-            AioTask t = _task;
-            if ((short)t._waitId != token)
-            {
-                throw new InvalidOperationException($"{t}: an Aio ValueTask was awaited twice or after a newer wait; await each Aio operation once, at once.");
-            }
-            return t._suspended ? ValueTaskSourceStatus.Pending : ValueTaskSourceStatus.Succeeded;
-        }
+        public ValueTaskSourceStatus GetStatus(short token) => _task.GetWaitStatus(token);
 
         public void OnCompleted(Action<object?> continuation, object? state, short token, ValueTaskSourceOnCompletedFlags flags) =>
-            _task.SetContinuation(continuation, state);
+            _task.SetContinuation(token, continuation, state);
 
-        public void GetResult(short token) => _task.EndWait();
+        public void GetResult(short token) => _task.EndWait(token);
     }
 }
 
 /// <summary>A task whose body returns a value of type <typeparamref name="T"/>; <c>await</c> it for the value.</summary>
 /// <typeparam name="T">The type of the body's result.</typeparam>
 /// <remarks>Belongs to its loop: use it on the loop's thread only. See <see cref="AioTask"/>.</remarks>
+[AsyncMethodBuilder(typeof(AioTaskMethodBuilder<>))]
 public class AioTask<T> : AioTask
 {
-    private T _result = default!;
+    private protected T _result = default!;
 
     internal AioTask(EventLoop loop, object? body, string? name) : base(loop, body, name) { }
 
@@ -533,6 +765,13 @@ public class AioTask<T> : AioTask
     }
 
     internal T ResultUnchecked => _result;
+
+    /// <summary>The coroutine returned <paramref name="result"/> (builder's SetResult).</summary>
+    internal void OnCoroutineReturned(T result)
+    {
+        _result = result;
+        OnCoroutineReturned();
+    }
 
     /// <summary>Lets <c>await task</c> suspend the current task until this one is done, and gives its result.</summary>
     public new AioTaskAwaiter<T> GetAwaiter() => new(this);

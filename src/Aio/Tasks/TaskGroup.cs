@@ -140,6 +140,29 @@ public sealed class TaskGroup : IFutureListener, IWaitAbort
         return Adopt(_loop.StartTask(new StatefulTask<TState, T>(_loop, body, state, name), _scope));
     }
 
+    /// <summary>
+    /// Makes <paramref name="task"/> – just returned by an <c>async AioTask&lt;T&gt;</c> method, not started yet –
+    /// a child of the group (asyncio's <c>tg.create_task(coro())</c>): <c>g.CreateTask(Fetch(url))</c>.
+    /// </summary>
+    /// <exception cref="InvalidOperationException">The task has already started, belongs to another group or loop, or the group cannot start tasks.</exception>
+    public AioTask<T> CreateTask<T>(AioTask<T> task) => (AioTask<T>)CreateTask((AioTask)task);
+
+    /// <summary>Makes <paramref name="task"/> (an <c>async AioTask</c> method's task, not started yet) a child of the group; see <see cref="CreateTask{T}(AioTask{T})"/>.</summary>
+    /// <exception cref="InvalidOperationException">The task has already started, belongs to another group or loop, or the group cannot start tasks.</exception>
+    public AioTask CreateTask(AioTask task)
+    {
+        ArgumentNullException.ThrowIfNull(task);
+        CheckCanStart();
+        if (task.Started || task.Done || task._parentScope is not null || !ReferenceEquals(task.Loop, _loop))
+        {
+            throw new InvalidOperationException(
+                $"{task} cannot join {this}: it has already started, belongs to another group, or runs on another loop. " +
+                "Pass the task an async AioTask method has just returned (g.CreateTask(Work())), or use g.CreateTask(async () => ...).");
+        }
+        task._parentScope = _scope;
+        return Adopt(task);
+    }
+
     private void CheckCanStart()
     {
         _loop.CheckThread(nameof(CreateTask));

@@ -83,7 +83,7 @@ public static class AioTest
         while (true)
         {
             await Asyncio.Yield();
-            if (loop.ReadyCount == 0 && loop.AllTasks().All(t => ReferenceEquals(t, self) || t._suspended))
+            if (loop.ReadyCount == 0 && loop.AllTasks().All(t => ReferenceEquals(t, self) || t.IsParked))
             {
                 return;
             }

@@ -1,0 +1,252 @@
+// Coroutines: `async AioTask` and `async AioTask<T>` methods.
+//
+// Design note. Calling such a method is asyncio's `create_task(coro())`: it returns a pending task at
+// once and the body starts on the loop's next iteration. The builder makes the task itself the box of
+// the compiler's state machine: Start copies the state machine into a CoroutineTask (one object per
+// task: no Task, no delegate body, no separate box) and queues its first step. Every await suspends
+// the task the same way a delegate body does (Aio awaitables park it on the ready ring; a foreign await
+// posts back through the task's SynchronizationContext), and the continuation the awaiters get is one
+// Action per task, created at the first suspension, that runs MoveNext as a step of the task on the
+// loop thread – from any other thread, or from outside the task's step, it posts the step instead, so
+// even ConfigureAwait(false) cannot move a coroutine off its loop. SetResult and SetException finish
+// the task inside its last step. The ExecutionContext flows as with any async method: captured when
+// the task is created and at each suspension, restored around each step, never leaked into the loop.
+using System.ComponentModel;
+using System.Diagnostics.CodeAnalysis;
+using System.Runtime.CompilerServices;
+using Aio.Internal;
+
+namespace Aio;
+
+/// <summary>
+/// The async method builder of <c>async AioTask</c> methods (used by the compiler, not called directly):
+/// calling such a method creates a task on the running loop whose body starts on the next iteration.
+/// </summary>
+[EditorBrowsable(EditorBrowsableState.Never)]
+public struct AioTaskMethodBuilder
+{
+    private AioTask? _task;
+
+    /// <summary>Creates a builder (compiler use).</summary>
+    public static AioTaskMethodBuilder Create() => default;
+
+    /// <summary>The task the method returns.</summary>
+    public readonly AioTask Task => _task!;
+
+    /// <summary>Creates the task around <paramref name="stateMachine"/> and schedules its first step (compiler use).</summary>
+    /// <exception cref="InvalidOperationException">No event loop is running on this thread.</exception>
+    public void Start<TStateMachine>(ref TStateMachine stateMachine) where TStateMachine : IAsyncStateMachine
+    {
+        var task = new CoroutineTask<TStateMachine>(Coroutines.RunningLoop());
+        _task = task;
+        task.StateMachine = stateMachine; // copied after _task is set: the copy's builder points at the task
+        task.Schedule();
+    }
+
+    /// <summary>Not used: the state machine lives in the task from <see cref="Start{TStateMachine}"/> on (compiler use).</summary>
+    [SuppressMessage("Performance", "CA1822", Justification = "The compiler's builder pattern calls it on the instance.")]
+    public readonly void SetStateMachine(IAsyncStateMachine stateMachine)
+    {
+    }
+
+    /// <summary>The body returned: the task succeeds (compiler use).</summary>
+    public readonly void SetResult() => _task!.OnCoroutineReturned();
+
+    /// <summary>The body threw <paramref name="exception"/>: the task fails or is cancelled (compiler use).</summary>
+    public readonly void SetException(Exception exception) => _task!.OnCoroutineThrew(exception);
+
+    /// <summary>Suspends the task on <paramref name="awaiter"/> (compiler use).</summary>
+    public readonly void AwaitOnCompleted<TAwaiter, TStateMachine>(ref TAwaiter awaiter, ref TStateMachine stateMachine)
+        where TAwaiter : INotifyCompletion where TStateMachine : IAsyncStateMachine =>
+        Coroutines.Suspend(Unsafe.As<CoroutineTask<TStateMachine>>(_task!), ref awaiter);
+
+    /// <summary>Suspends the task on <paramref name="awaiter"/> (compiler use).</summary>
+    public readonly void AwaitUnsafeOnCompleted<TAwaiter, TStateMachine>(ref TAwaiter awaiter, ref TStateMachine stateMachine)
+        where TAwaiter : ICriticalNotifyCompletion where TStateMachine : IAsyncStateMachine =>
+        Coroutines.SuspendUnsafe(Unsafe.As<CoroutineTask<TStateMachine>>(_task!), ref awaiter);
+}
+
+/// <summary>
+/// The async method builder of <c>async AioTask&lt;T&gt;</c> methods (used by the compiler, not called
+/// directly): calling such a method creates a task on the running loop whose body starts on the next iteration.
+/// </summary>
+/// <typeparam name="T">The method's result type.</typeparam>
+[EditorBrowsable(EditorBrowsableState.Never)]
+public struct AioTaskMethodBuilder<T>
+{
+    private AioTask<T>? _task;
+
+    /// <summary>Creates a builder (compiler use).</summary>
+    [SuppressMessage("Design", "CA1000", Justification = "The compiler's builder pattern requires a static Create on the builder type.")]
+    public static AioTaskMethodBuilder<T> Create() => default;
+
+    /// <summary>The task the method returns.</summary>
+    public readonly AioTask<T> Task => _task!;
+
+    /// <summary>Creates the task around <paramref name="stateMachine"/> and schedules its first step (compiler use).</summary>
+    /// <exception cref="InvalidOperationException">No event loop is running on this thread.</exception>
+    public void Start<TStateMachine>(ref TStateMachine stateMachine) where TStateMachine : IAsyncStateMachine
+    {
+        var task = new CoroutineTask<T, TStateMachine>(Coroutines.RunningLoop());
+        _task = task;
+        task.StateMachine = stateMachine; // copied after _task is set: the copy's builder points at the task
+        task.Schedule();
+    }
+
+    /// <summary>Not used: the state machine lives in the task from <see cref="Start{TStateMachine}"/> on (compiler use).</summary>
+    [SuppressMessage("Performance", "CA1822", Justification = "The compiler's builder pattern calls it on the instance.")]
+    public readonly void SetStateMachine(IAsyncStateMachine stateMachine)
+    {
+    }
+
+    /// <summary>The body returned <paramref name="result"/>: the task succeeds with it (compiler use).</summary>
+    public readonly void SetResult(T result) => _task!.OnCoroutineReturned(result);
+
+    /// <summary>The body threw <paramref name="exception"/>: the task fails or is cancelled (compiler use).</summary>
+    public readonly void SetException(Exception exception) => _task!.OnCoroutineThrew(exception);
+
+    /// <summary>Suspends the task on <paramref name="awaiter"/> (compiler use).</summary>
+    public readonly void AwaitOnCompleted<TAwaiter, TStateMachine>(ref TAwaiter awaiter, ref TStateMachine stateMachine)
+        where TAwaiter : INotifyCompletion where TStateMachine : IAsyncStateMachine =>
+        Coroutines.Suspend(Unsafe.As<CoroutineTask<T, TStateMachine>>(_task!), ref awaiter);
+
+    /// <summary>Suspends the task on <paramref name="awaiter"/> (compiler use).</summary>
+    public readonly void AwaitUnsafeOnCompleted<TAwaiter, TStateMachine>(ref TAwaiter awaiter, ref TStateMachine stateMachine)
+        where TAwaiter : ICriticalNotifyCompletion where TStateMachine : IAsyncStateMachine =>
+        Coroutines.SuspendUnsafe(Unsafe.As<CoroutineTask<T, TStateMachine>>(_task!), ref awaiter);
+}
+
+/// <summary>What the coroutine boxes share: a task whose body is a state machine it holds itself.</summary>
+internal interface ICoroutineBox
+{
+    /// <summary>The ExecutionContext the next step runs in (captured at creation and at each suspension).</summary>
+    ExecutionContext? Flow { get; set; }
+
+    /// <summary>The one continuation handed to every awaiter this task suspends on.</summary>
+    Action Continuation { get; }
+}
+
+/// <summary>The box of an <c>async AioTask</c> method: the task holds the compiler's state machine.</summary>
+internal sealed class CoroutineTask<TStateMachine>(EventLoop loop) : AioTask(loop, null, null), ICoroutineBox
+    where TStateMachine : IAsyncStateMachine
+{
+    public TStateMachine StateMachine = default!;
+
+    public ExecutionContext? Flow { get; set; } = ExecutionContext.Capture();
+
+    public Action Continuation => (Action)(_start ??= new Action(ResumeCoroutine));
+
+    internal void Schedule() => _loop.StartTask(this, null);
+
+    private protected override void StartBody() => MoveNextCoroutine();
+
+    private protected override void MoveNextCoroutine()
+    {
+        if (!Done)
+        {
+            Coroutines.MoveNext(ref StateMachine, this);
+        }
+    }
+
+    private protected override string CoroutineName => Coroutines.MethodName(typeof(TStateMachine));
+}
+
+/// <summary>The box of an <c>async AioTask&lt;T&gt;</c> method: the task holds the compiler's state machine.</summary>
+internal sealed class CoroutineTask<T, TStateMachine>(EventLoop loop) : AioTask<T>(loop, null, null), ICoroutineBox
+    where TStateMachine : IAsyncStateMachine
+{
+    public TStateMachine StateMachine = default!;
+
+    public ExecutionContext? Flow { get; set; } = ExecutionContext.Capture();
+
+    public Action Continuation => (Action)(_start ??= new Action(ResumeCoroutine));
+
+    internal void Schedule() => _loop.StartTask(this, null);
+
+    private protected override void StartBody() => MoveNextCoroutine();
+
+    private protected override void MoveNextCoroutine()
+    {
+        if (!Done)
+        {
+            Coroutines.MoveNext(ref StateMachine, this);
+        }
+    }
+
+    private protected override string CoroutineName => Coroutines.MethodName(typeof(TStateMachine));
+}
+
+/// <summary>The steps both coroutine boxes take, written once.</summary>
+internal static class Coroutines
+{
+    public static EventLoop RunningLoop() => EventLoop.TryGetRunningLoop() ?? ThrowHelper.NoLoopForCoroutine();
+
+    /// <summary>One step: MoveNext in the task's ExecutionContext, then the loop thread's own context back.</summary>
+    public static void MoveNext<TStateMachine, TBox>(ref TStateMachine stateMachine, TBox box)
+        where TStateMachine : IAsyncStateMachine where TBox : ICoroutineBox
+    {
+        ExecutionContext? outer = ExecutionContext.Capture();
+        ExecutionContext? flow = box.Flow;
+        if (flow is not null && !ReferenceEquals(flow, outer))
+        {
+            ExecutionContext.Restore(flow);
+        }
+        stateMachine.MoveNext();
+        if (outer is not null && !ReferenceEquals(ExecutionContext.Capture(), outer))
+        {
+            ExecutionContext.Restore(outer);
+        }
+    }
+
+    public static void Suspend<TAwaiter, TBox>(TBox box, ref TAwaiter awaiter)
+        where TAwaiter : INotifyCompletion where TBox : AioTask, ICoroutineBox
+    {
+        box.Flow = ExecutionContext.Capture();
+        try
+        {
+            awaiter.OnCompleted(box.Continuation);
+        }
+        catch (Exception e)
+        {
+            // An awaiter that cannot take the continuation would leave the task pending forever: it fails instead.
+            box.OnCoroutineThrew(e);
+        }
+    }
+
+    public static void SuspendUnsafe<TAwaiter, TBox>(TBox box, ref TAwaiter awaiter)
+        where TAwaiter : ICriticalNotifyCompletion where TBox : AioTask, ICoroutineBox
+    {
+        box.Flow = ExecutionContext.Capture();
+        try
+        {
+            awaiter.UnsafeOnCompleted(box.Continuation);
+        }
+        catch (Exception e)
+        {
+            box.OnCoroutineThrew(e);
+        }
+    }
+
+    /// <summary>
+    /// The method a compiler state machine type belongs to: <c>&lt;Work&gt;d__3</c> → <c>Work</c>; a local
+    /// function's <c>&lt;&lt;Outer&gt;g__Work|2_0&gt;d</c> → <c>Work</c>; a lambda's → <c>Outer.lambda</c>.
+    /// </summary>
+    public static string MethodName(Type stateMachine)
+    {
+        string name = stateMachine.Name;
+        int local = name.LastIndexOf("g__", StringComparison.Ordinal);
+        if (local >= 0)
+        {
+            int end = name.IndexOf('|', local);
+            return end > local + 3 ? name[(local + 3)..end] : name;
+        }
+        int open = name.LastIndexOf('<');
+        int close = name.IndexOf('>', open + 1);
+        if (open < 0 || close <= open + 1)
+        {
+            return name;
+        }
+        string method = name[(open + 1)..close];
+        return name.Contains(">b__", StringComparison.Ordinal) ? method + ".lambda" : method;
+    }
+}

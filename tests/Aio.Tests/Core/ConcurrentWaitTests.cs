@@ -1,0 +1,146 @@
+using Aio.Testing;
+using static Aio.Asyncio;
+
+namespace Aio.Tests.Core;
+
+/// <summary>
+/// One task running several async methods at once, each awaiting Aio operations: <c>Task a = F(); await
+/// Sleep(1); await a;</c>, or Task.WhenAll over helpers. Every wait must resume, cancel and end on its own.
+/// </summary>
+public sealed class ConcurrentWaitTests
+{
+    private static async Task Helper(string name, double delay, List<string> log)
+    {
+        await Sleep(delay);
+        log.Add($"{name}1@{EventLoop.GetRunningLoop().Time() % 1000:0.00}");
+        await Sleep(delay);
+        log.Add($"{name}2");
+    }
+
+    [Fact]
+    public void WhenAll_OfHelpersAwaitingSleeps_InOneTask_AllResumeAtTheirTimes()
+    {
+        var log = new List<string>();
+        double elapsed = AioTest.Run(async () =>
+        {
+            EventLoop loop = EventLoop.GetRunningLoop();
+            double t0 = loop.Time();
+            await Task.WhenAll(Helper("a", 2, log), Helper("b", 1, log), Helper("c", 1.5, log));
+            return loop.Time() - t0;
+        });
+        Assert.InRange(elapsed, 4.0, 4.01);
+        Assert.Equal(6, log.Count);
+        Assert.Equal(new[] { "b", "c", "a", "b", "c", "a" }, log.Select(s => s[..1]));
+    }
+
+    [Fact]
+    public void Gather_HeldWhileTheTaskSleeps_ThenAwaited_GivesTheResults()
+    {
+        int[] results = AioTest.Run(async () =>
+        {
+            AioTask<int> a = CreateTask(async () => { await Sleep(1); return 1; });
+            AioTask<int> b = CreateTask(async () => { await Sleep(2); return 2; });
+            Task<int[]> both = Gather(a, b);
+            await Sleep(0.5);
+            await Sleep(0);
+            return await both;
+        });
+        Assert.Equal(new[] { 1, 2 }, results);
+    }
+
+    [Fact]
+    public void Helper_ParkedOnAnEvent_WhileTheTaskSleeps_ResumesWhenSet()
+    {
+        var log = new List<string>();
+        AioTest.Run(async () =>
+        {
+            var ev = new AioEvent();
+            Task waiter = WaitFor(ev, log);
+            await Sleep(1);
+            log.Add("setting");
+            ev.Set();
+            await Sleep(1);     // the helper resumes while this task sleeps again
+            log.Add("slept");
+            await waiter;
+        });
+        Assert.Equal(new[] { "setting", "event", "slept" }, log);
+
+        static async Task WaitFor(AioEvent ev, List<string> log)
+        {
+            await ev.WaitAsync();
+            log.Add("event");
+        }
+    }
+
+    [Fact]
+    public void Cancel_ATaskParkedInSeveralWaits_ThrowsCancelledErrorIntoEach()
+    {
+        var log = new List<string>();
+        AioTest.Run(async () =>
+        {
+            AioTask t = CreateTask(async () =>
+            {
+                var q = new AioQueue<int>();
+                Task a = Catch("sleep", () => Sleep(100).AsTask(), log);
+                Task b = Catch("queue", () => q.GetAsync().AsTask(), log);
+                Task c = Catch("yield", () => Sleep(0).AsTask(), log);
+                await Task.WhenAll(a, b, c);
+                await Sleep(0); // level-triggered: the task ends cancelled
+            });
+            await Sleep(1);
+            t.Cancel("stop");
+            await Assert.ThrowsAsync<CancelledError>(async () => await t);
+        });
+        Assert.Equal(new[] { "yield ok", "sleep cancelled: stop", "queue cancelled: stop" }, log);
+
+        static async Task Catch(string name, Func<Task> wait, List<string> log)
+        {
+            try
+            {
+                await wait();
+                log.Add($"{name} ok");
+            }
+            catch (CancelledError e)
+            {
+                log.Add($"{name} cancelled: {e.Message}");
+            }
+        }
+    }
+
+    [Fact]
+    public void AnAioValueTask_AwaitedTwice_ThrowsAClearError_InsteadOfHanging()
+    {
+        AioTest.Run(async () =>
+        {
+            ValueTask first = Sleep(1);
+            ValueTask second = Sleep(2); // begins while the first is not awaited: the first is abandoned
+            await second;
+            var e = await Assert.ThrowsAsync<InvalidOperationException>(async () => await first);
+            Assert.Contains("await each Aio operation once, at once", e.Message, StringComparison.Ordinal);
+        });
+    }
+
+    [Fact]
+    public void WaitAllTasksBlocked_CountsATaskParkedOnlyInConcurrentWaits()
+    {
+        AioTest.Run(async () =>
+        {
+            var ev = new AioEvent();
+            AioTask t = CreateTask(async () =>
+            {
+                Task a = ev.WaitAsync().AsTask();
+                await Task.WhenAll(a, WaitTwice(ev));
+            });
+            await AioTest.WaitAllTasksBlocked();
+            Assert.False(t.Done);
+            ev.Set();
+            await t;
+        });
+
+        static async Task WaitTwice(AioEvent ev)
+        {
+            await ev.WaitAsync();
+            await Sleep(0);
+        }
+    }
+}

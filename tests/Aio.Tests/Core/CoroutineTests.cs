@@ -1,0 +1,316 @@
+using Aio.Testing;
+using static Aio.Asyncio;
+
+namespace Aio.Tests.Core;
+
+/// <summary><c>async AioTask</c> methods: calling one is asyncio's <c>create_task(coro())</c>.</summary>
+public sealed class CoroutineTests
+{
+    private static readonly AsyncLocal<string?> s_flow = new();
+
+    private static async AioTask<int> Twice(int x, List<string> log)
+    {
+        log.Add($"start {x}");
+        await Sleep(1);
+        log.Add($"end {x}");
+        return 2 * x;
+    }
+
+    private static async AioTask Fail(string message)
+    {
+        await Sleep(0);
+        throw new InvalidOperationException(message);
+    }
+
+    private static async AioTask FailAtOnce(string message)
+    {
+        await Task.CompletedTask;
+        throw new InvalidOperationException(message);
+    }
+
+    private static async AioTask<int> NoAwait(int x)
+    {
+        await Task.CompletedTask;
+        return x + 1;
+    }
+
+    private static async AioTask<long> Nested(int depth) => depth == 0 ? 1 : 1 + await Nested(depth - 1);
+
+    [Fact]
+    public void Call_ReturnsPendingTask_BodyStartsOnNextIteration()
+    {
+        var log = new List<string>();
+        AioTest.Run(async () =>
+        {
+            AioTask<int> t = Twice(21, log);
+            log.Add("called");
+            Assert.False(t.Done);
+            Assert.Contains(t, AllTasks());
+            await Sleep(0);
+            log.Add("after-yield");
+            Assert.Equal(42, await t);
+        });
+        Assert.Equal(new[] { "called", "start 21", "after-yield", "end 21" }, log);
+    }
+
+    [Fact]
+    public void Result_IsTheReturnedValue_AndTimeIsTheLoopsTime()
+    {
+        var log = new List<string>();
+        (int Value, double Elapsed) r = AioTest.Run(async () =>
+        {
+            EventLoop loop = EventLoop.GetRunningLoop();
+            double t0 = loop.Time();
+            int v = await Twice(5, log);
+            return (v, loop.Time() - t0);
+        });
+        Assert.Equal(10, r.Value);
+        Assert.InRange(r.Elapsed, 1.0, 1.01);
+    }
+
+    [Fact]
+    public void Body_WithoutAwaits_CompletesInItsFirstStep()
+    {
+        AioTest.Run(async () =>
+        {
+            AioTask<int> t = NoAwait(1);
+            await Sleep(0);
+            Assert.True(t.Done);
+            Assert.Equal(2, t.Result());
+        });
+    }
+
+    [Fact]
+    public void Exception_FailsTheTask_AndAwaitRethrowsIt()
+    {
+        AioTest.Run(async () =>
+        {
+            AioTask t = Fail("bad");
+            var e = await Assert.ThrowsAsync<InvalidOperationException>(async () => await t);
+            Assert.Equal("bad", e.Message);
+            Assert.Same(e, t.Exception());
+        });
+    }
+
+    [Fact]
+    public void Exception_BeforeFirstAwait_IsNotThrownByTheCall()
+    {
+        AioTest.Run(async () =>
+        {
+            AioTask t = FailAtOnce("early"); // returns the task; the body has not run yet
+            Assert.False(t.Done);
+            var e = await Assert.ThrowsAsync<InvalidOperationException>(async () => await t);
+            Assert.Equal("early", e.Message);
+        });
+    }
+
+    [Fact]
+    public void Cancel_BeforeFirstStep_BodyNeverRuns()
+    {
+        var log = new List<string>();
+        AioTest.Run(async () =>
+        {
+            AioTask<int> t = Twice(1, log);
+            Assert.True(t.Cancel("stop"));
+            var e = await Assert.ThrowsAsync<CancelledError>(async () => await t);
+            Assert.Equal("stop", e.Message);
+            Assert.True(t.Cancelled);
+        });
+        Assert.Empty(log);
+    }
+
+    private static async AioTask<string> CatchCancelThenAwaitAgain()
+    {
+        try
+        {
+            await Sleep(10);
+        }
+        catch (CancelledError)
+        {
+        }
+        try
+        {
+            await Sleep(0);
+            return "second await did not throw";
+        }
+        catch (CancelledError)
+        {
+            return "level-triggered";
+        }
+    }
+
+    [Fact]
+    public void Cancel_IsLevelTriggered_ASecondAwaitThrowsAgain()
+    {
+        AioTest.Run(async () =>
+        {
+            AioTask<string> t = CatchCancelThenAwaitAgain();
+            await Sleep(1);
+            t.Cancel();
+            // Cancellation requested and delivered, but the body returned a value: asyncio reports the task succeeded.
+            Assert.Equal("level-triggered", await t);
+        });
+    }
+
+    private static async AioTask<(int Thread, bool SameTask)> AwaitForeignWithoutContext(int loopThread)
+    {
+        AioTask? me = CurrentTask();
+        await Task.Run(() => Thread.Yield()).ConfigureAwait(false);
+        return (Environment.CurrentManagedThreadId == loopThread ? 1 : 0, ReferenceEquals(CurrentTask(), me));
+    }
+
+    [Fact]
+    public void ForeignAwait_EvenWithConfigureAwaitFalse_ResumesOnTheLoopAsTheTask()
+    {
+        AioTest.Run(async () =>
+        {
+            (int onLoop, bool sameTask) = await AwaitForeignWithoutContext(Environment.CurrentManagedThreadId);
+            Assert.Equal(1, onLoop);
+            Assert.True(sameTask);
+        }, virtualTime: false);
+    }
+
+    private static async AioTask<string?> SetFlowAndSleep()
+    {
+        s_flow.Value = "inside";
+        await Sleep(1);
+        return s_flow.Value;
+    }
+
+    [Fact]
+    public void AsyncLocal_FlowsThroughTheCoroutine_AndDoesNotLeakIntoItsCaller()
+    {
+        AioTest.Run(async () =>
+        {
+            s_flow.Value = "caller";
+            AioTask<string?> t = SetFlowAndSleep();
+            await Sleep(0.5);
+            Assert.Equal("caller", s_flow.Value);
+            Assert.Equal("inside", await t);
+            Assert.Equal("caller", s_flow.Value);
+        });
+    }
+
+    [Fact]
+    public void Call_WithNoRunningLoop_ThrowsAnErrorThatSaysHowToStartIt()
+    {
+        var e = Assert.Throws<InvalidOperationException>(() => NoAwait(1));
+        Assert.Contains("no event loop running", e.Message, StringComparison.Ordinal);
+        Assert.Contains("Asyncio.Run", e.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void AsMainOfRun_ViaALambda()
+    {
+        var log = new List<string>();
+        Assert.Equal(6, AioTest.Run(async () => await Twice(3, log)));
+    }
+
+    [Fact]
+    public void CurrentTask_InsideIsTheReturnedTask_AndToStringNamesTheMethod()
+    {
+        AioTest.Run(async () =>
+        {
+            AioTask? inside = null;
+            AioTask<int> t = Capture(v => inside = v);
+            Assert.Matches(@"^<Task pending name='Task-\d+' coro=Capture>$", t.ToString());
+            await t;
+            Assert.Same(t, inside);
+            Assert.Matches(@"^<Task finished name='Task-\d+' coro=Capture>$", t.ToString());
+        });
+
+        static async AioTask<int> Capture(Action<AioTask?> report)
+        {
+            await Sleep(0);
+            report(CurrentTask());
+            return 0;
+        }
+    }
+
+    [Fact]
+    public void Gather_OfCoroutines_ReturnsResultsInArgumentOrder()
+    {
+        var log = new List<string>();
+        int[] results = AioTest.Run(async () => await Gather(Twice(1, log), Twice(2, log), Twice(3, log)));
+        Assert.Equal(new[] { 2, 4, 6 }, results);
+        Assert.Equal(new[] { "start 1", "start 2", "start 3", "end 1", "end 2", "end 3" }, log);
+    }
+
+    [Fact]
+    public void Nested_CoroutinesAwaitingCoroutines_Unwind()
+    {
+        Assert.Equal(101, AioTest.Run(async () => await Nested(100)));
+    }
+
+    private static async AioTask<int> Consume(AioQueue<int> queue, AioLock gate)
+    {
+        int sum = 0;
+        while (true)
+        {
+            int item = await queue.GetAsync();
+            if (item < 0)
+            {
+                return sum;
+            }
+            using (await gate.AcquireAsync())
+            {
+                await Sleep(0.1);
+                sum += item;
+            }
+        }
+    }
+
+    [Fact]
+    public void Primitives_WorkInsideCoroutines()
+    {
+        int total = AioTest.Run(async () =>
+        {
+            var queue = new AioQueue<int>();
+            var gate = new AioLock();
+            AioTask<int> a = Consume(queue, gate), b = Consume(queue, gate);
+            for (int i = 1; i <= 10; i++)
+            {
+                await queue.PutAsync(i);
+            }
+            await queue.PutAsync(-1);
+            await queue.PutAsync(-1);
+            int[] sums = await Gather(a, b);
+            return sums.Sum();
+        });
+        Assert.Equal(55, total);
+    }
+
+    [Fact]
+    public void TaskGroup_ChildFailure_CancelsACoroutineChild()
+    {
+        var log = new List<string>();
+        AioTest.Run(async () =>
+        {
+            var e = await Assert.ThrowsAsync<AggregateException>(() => TaskGroup.Run(async g =>
+            {
+                AioTask<int> slow = g.CreateTask(Twice(7, log));
+                _ = g.CreateTask(async () => { await Sleep(0.5); throw new InvalidOperationException("boom"); });
+                await Sleep(0);
+                Assert.False(slow.Done);
+            }));
+            Assert.IsType<InvalidOperationException>(Assert.Single(e.InnerExceptions));
+        });
+        Assert.Equal(new[] { "start 7" }, log);
+    }
+
+    [Fact]
+    public void TaskGroup_AdoptingAStartedTask_ThrowsAClearError()
+    {
+        AioTest.Run(async () =>
+        {
+            AioTask<int> t = NoAwait(1);
+            await Sleep(0);
+            await TaskGroup.Run(g =>
+            {
+                var e = Assert.Throws<InvalidOperationException>(() => g.CreateTask(t));
+                Assert.Contains("already started", e.Message, StringComparison.Ordinal);
+                return Task.CompletedTask;
+            });
+        });
+    }
+}
