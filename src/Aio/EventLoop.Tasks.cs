@@ -8,6 +8,7 @@ public sealed partial class EventLoop
     private AioTask? _liveHead;           // registry of pending tasks: intrusive doubly linked list
     private int _liveCount;
     private int _taskNumbers;
+    private int _waitIds;                 // last wait id handed out (AioTask.BeginWait)
     internal int _foreignWaits;           // tasks suspended on a foreign await (see ComputeTimeoutMs)
     internal int _pendingExternal;        // executor items and other tracked outside work in flight
 
@@ -26,6 +27,13 @@ public sealed partial class EventLoop
     }
 
     internal int NextTaskNumber() => ++_taskNumbers;
+
+    /// <summary>A fresh wait id (never 0: ready items that resume no wait carry 0).</summary>
+    internal int NextWaitId()
+    {
+        int id = ++_waitIds;
+        return id != 0 ? id : ++_waitIds;
+    }
 
     /// <summary>Creates a pending future on this loop.</summary>
     public AioFuture<T> CreateFuture<T>()

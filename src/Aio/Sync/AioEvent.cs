@@ -1,5 +1,6 @@
 using System.Diagnostics;
 using System.Threading.Tasks.Sources;
+using Aio.Internal;
 using Aio.LowLevel;
 using Aio.Sync.Internal;
 
@@ -11,7 +12,7 @@ namespace Aio;
 /// </summary>
 /// <remarks>An event belongs to the loop it is first used on: use it on that loop's thread only.</remarks>
 [DebuggerDisplay("{ToString(),nq}")]
-public sealed class AioEvent : IValueTaskSource, IWaitTarget
+public sealed class AioEvent : IValueTaskSource, IWaitTarget, ITaskStepSource
 {
     // Invariant: _isSet => nobody is parked in _waiters (Set wakes them all; nobody parks while set).
     private readonly ParkingLot _waiters;  // tasks waiting for Set, oldest first

@@ -15,6 +15,7 @@
 using System.Diagnostics;
 using System.Text;
 using System.Threading.Tasks.Sources;
+using Aio.Internal;
 using Aio.LowLevel;
 using Aio.Sync.Internal;
 
@@ -34,7 +35,7 @@ namespace Aio;
 /// </remarks>
 [DebuggerDisplay("{ToString(),nq}")]
 [System.Diagnostics.CodeAnalysis.SuppressMessage("Naming", "CA1711", Justification = "asyncio's name with the Aio prefix (DESIGN §8 API map).")]
-public class AioQueue<T> : IAsyncEnumerable<T>, IValueTaskSource<T>, IValueTaskSource, IWaitTarget
+public class AioQueue<T> : IAsyncEnumerable<T>, IValueTaskSource<T>, IValueTaskSource, IWaitTarget, ITaskStepSource
 {
     // Invariants (checked by AssertInvariants):
     //   getters parked  =>  the buffer is empty (a put hands its item to a parked getter instead);

@@ -33,7 +33,10 @@ public class AioFuture : IWaitAbort
     private bool _unretrieved;                       // Faulted and the exception not retrieved yet (its tracker is in the loop's table)
 
     // Callbacks, in registration order: the first inline (most futures have one waiter), the rest in a list.
-    private FutureCallback _first;
+    // The first callback's fields, stored flat: a FutureCallback field would be padded to 16 bytes on every task.
+    private object? _firstTarget;
+    private int _firstArg;
+    private CallbackKind _firstKind;
     private List<FutureCallback>? _more;
 
     internal AioFuture(EventLoop loop) => _loop = loop;
@@ -185,9 +188,9 @@ public class AioFuture : IWaitAbort
             Schedule(in cb);
             return;
         }
-        if (_first.Target is null && _more is null)
+        if (_firstTarget is null && _more is null)
         {
-            _first = cb;
+            (_firstTarget, _firstArg, _firstKind) = (cb.Target, cb.Arg, cb.Kind);
         }
         else
         {
@@ -200,9 +203,9 @@ public class AioFuture : IWaitAbort
     private protected int RemoveCallbacksWhere(Func<object?, bool> match)
     {
         int removed = 0;
-        if (_first.Target is not null && match(_first.Target))
+        if (_firstTarget is not null && match(_firstTarget))
         {
-            _first = default;
+            _firstTarget = null;
             removed++;
         }
         if (_more is not null)
@@ -222,10 +225,10 @@ public class AioFuture : IWaitAbort
             _unretrieved = true;
             _loop.TrackUnretrieved(this, _error!);
         }
-        if (_first.Target is not null)
+        if (_firstTarget is not null)
         {
-            FutureCallback first = _first;
-            _first = default;
+            var first = new FutureCallback { Target = _firstTarget, Arg = _firstArg, Kind = _firstKind };
+            _firstTarget = null;
             Schedule(in first);
         }
         if (_more is not null)
@@ -345,9 +348,9 @@ public class AioFuture : IWaitAbort
 
     private void RemoveWaiter(AioTask task, int waitId)
     {
-        if (ReferenceEquals(_first.Target, task) && _first.Arg == waitId)
+        if (ReferenceEquals(_firstTarget, task) && _firstArg == waitId)
         {
-            _first = default;
+            _firstTarget = null;
         }
         _more?.RemoveAll(c => ReferenceEquals(c.Target, task) && c.Arg == waitId);
     }

@@ -38,15 +38,13 @@ public class AioTask : AioFuture
     private static readonly object s_sleepMarker = new();   // _waitObj of a sleep
     private static readonly object s_yieldMarker = new();   // _waitObj of a Sleep(0)
 
-    private protected object? _start;        // delegate body: the delegate until the first step; coroutine: its MoveNext action, once needed
-    private protected Task? _body;           // delegate body: the body's Task, from the first step on; coroutine: null
+    private protected object? _body;         // delegate body: the delegate until the first step, then the body's Task; coroutine: its continuation Action, once needed
     private bool _started;                   // the first step ran (or found the task cancelled)
     private readonly int _number;
     private TaskContext? _context;           // created at the first step
 
     // The current wait. A task waits in at most one Aio wait at a time.
     internal int _waitId;                    // id of the main wait (see "waits" below); identifies the wait to its waker
-    private int _waitSeq;                    // last wait id handed out
     internal bool _suspended;                // parked in wait _waitId and not yet rescheduled
     internal bool _waitLevelTriggered;       // resuming normally still throws CancelledError if the scope is cancelled
     private bool _resumeQueued;              // the continuation is on the ready ring (or would be, once set)
@@ -107,11 +105,12 @@ public class AioTask : AioFuture
     internal bool _foreignSuspended;         // suspended on a foreign await (counted in the loop's _foreignWaits)
     internal bool _loopTimerThisStep;        // this step created a TimeProvider timer on the loop
     internal bool _bodyHooked;               // a completion hook is registered on _body (for ConfigureAwait(false) bodies)
+    private protected bool _coroutineSuspended; // coroutine: the current step ended in a suspension (kept here, in the task's padding)
     internal AioTask? _prevLive, _nextLive;  // the loop's registry of pending tasks (intrusive list)
 
     internal AioTask(EventLoop loop, object? body, string? name) : base(loop)
     {
-        _start = body;
+        _body = body;
         if (name is not null)
         {
             Extras.Name = name;
@@ -173,7 +172,7 @@ public class AioTask : AioFuture
         _started = true;
         if (_cancelRequested || IsEffectivelyCancelled())
         {
-            _start = null;
+            _body = null;
             FinishCancelled(_cancelMessage ?? FindCancelMessage());
             return;
         }
@@ -183,27 +182,28 @@ public class AioTask : AioFuture
     /// <summary>Runs the body to its first suspension: a delegate body is invoked; a coroutine overrides this.</summary>
     private protected virtual void StartBody()
     {
+        Task body;
         try
         {
-            _body = InvokeBody();
+            body = InvokeBody();
         }
         catch (Exception e)
         {
             // A non-async delegate threw before returning a Task: the task fails with it.
-            _body = Task.FromException(e);
+            body = Task.FromException(e);
         }
-        _start = null;
+        _body = body;
     }
 
-    private protected virtual Task InvokeBody() => ((Func<Task>)_start!)();
+    private protected virtual Task InvokeBody() => ((Func<Task>)_body!)();
 
     /// <summary>The Task of a delegate body; null before the first step and for a coroutine (an <c>async AioTask</c> method).</summary>
-    internal Task? Body => _body;
+    internal Task? Body => _body as Task;
 
     /// <summary>Finishes the task from its completed body Task (asyncio's rules for what counts as cancelled).</summary>
     internal void Finish()
     {
-        Task body = _body!;
+        Task body = (Task)_body!;
         if (body.IsCompletedSuccessfully)
         {
             CaptureResult(body);
@@ -241,7 +241,7 @@ public class AioTask : AioFuture
     // ----------------------------------------------------------------- coroutines (async AioTask methods)
 
     /// <summary>A coroutine's next step: its state machine's MoveNext (see <see cref="AioTaskMethodBuilder"/>).</summary>
-    private protected virtual void MoveNextCoroutine() => throw new UnreachableException("Only a coroutine task has a state machine.");
+    internal virtual void MoveNextCoroutine() => throw new UnreachableException("Only a coroutine task has a state machine.");
 
     /// <summary>The method of a coroutine body, for descriptions; null for a delegate body.</summary>
     private protected virtual string? CoroutineName => null;
@@ -333,11 +333,7 @@ public class AioTask : AioFuture
     /// </summary>
     internal int BeginWait(object? abort, bool levelTriggered)
     {
-        int id = ++_waitSeq;
-        if (id == 0)
-        {
-            id = ++_waitSeq; // 0 marks ready items that are not wait resumptions
-        }
+        int id = _loop.NextWaitId();
         if (_continuation is not null && (_suspended || _resumeQueued))
         {
             TaskExtras extras = Extras;
@@ -725,7 +721,7 @@ public class AioTask : AioFuture
     }
 
     /// <summary>The per-task SynchronizationContext (foreign awaits come back as steps of this task) and the source of Aio's ValueTask waits.</summary>
-    internal sealed class TaskContext(AioTask task) : EventLoop.LoopSynchronizationContext, IValueTaskSource
+    internal sealed class TaskContext(AioTask task) : EventLoop.LoopSynchronizationContext, ITaskStepSource
     {
         private readonly AioTask _task = task;
 
@@ -752,7 +748,7 @@ public class AioTask<T> : AioTask
 
     internal AioTask(EventLoop loop, object? body, string? name) : base(loop, body, name) { }
 
-    private protected override Task InvokeBody() => ((Func<Task<T>>)_start!)();
+    private protected override Task InvokeBody() => ((Func<Task<T>>)_body!)();
 
     private protected override void CaptureResult(Task body) => _result = ((Task<T>)body).Result;
 
@@ -806,7 +802,7 @@ internal sealed class StatefulTask<TState, T>(EventLoop loop, Func<TState, Task<
     {
         TState arg = _arg;
         _arg = default!;
-        return ((Func<TState, Task<T>>)_start!)(arg);
+        return ((Func<TState, Task<T>>)_body!)(arg);
     }
 }
 

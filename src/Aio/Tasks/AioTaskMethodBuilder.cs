@@ -14,6 +14,7 @@
 using System.ComponentModel;
 using System.Diagnostics.CodeAnalysis;
 using System.Runtime.CompilerServices;
+using System.Threading.Tasks.Sources;
 using Aio.Internal;
 
 namespace Aio;
@@ -122,7 +123,10 @@ internal interface ICoroutineBox
     /// <summary>The ExecutionContext the next step runs in (captured at creation and at each suspension).</summary>
     ExecutionContext? Flow { get; set; }
 
-    /// <summary>The one continuation handed to every awaiter this task suspends on.</summary>
+    /// <summary>The current step ended in a suspension (so <see cref="Flow"/> is the context it left with).</summary>
+    bool SuspendedThisStep { get; set; }
+
+    /// <summary>The continuation handed to awaiters that are not Aio's own: one Action per task, created on first use.</summary>
     Action Continuation { get; }
 }
 
@@ -134,17 +138,23 @@ internal sealed class CoroutineTask<TStateMachine>(EventLoop loop) : AioTask(loo
 
     public ExecutionContext? Flow { get; set; } = ExecutionContext.Capture();
 
-    public Action Continuation => (Action)(_start ??= new Action(ResumeCoroutine));
+    public bool SuspendedThisStep
+    {
+        get => _coroutineSuspended;
+        set => _coroutineSuspended = value;
+    }
+
+    public Action Continuation => (Action)(_body ??= new Action(ResumeCoroutine));
 
     internal void Schedule() => _loop.StartTask(this, null);
 
     private protected override void StartBody() => MoveNextCoroutine();
 
-    private protected override void MoveNextCoroutine()
+    internal override void MoveNextCoroutine()
     {
         if (!Done)
         {
-            Coroutines.MoveNext(ref StateMachine, this);
+            Coroutines.MoveNext(ref StateMachine, this, _loop.BaseExecutionContext);
         }
     }
 
@@ -159,17 +169,23 @@ internal sealed class CoroutineTask<T, TStateMachine>(EventLoop loop) : AioTask<
 
     public ExecutionContext? Flow { get; set; } = ExecutionContext.Capture();
 
-    public Action Continuation => (Action)(_start ??= new Action(ResumeCoroutine));
+    public bool SuspendedThisStep
+    {
+        get => _coroutineSuspended;
+        set => _coroutineSuspended = value;
+    }
+
+    public Action Continuation => (Action)(_body ??= new Action(ResumeCoroutine));
 
     internal void Schedule() => _loop.StartTask(this, null);
 
     private protected override void StartBody() => MoveNextCoroutine();
 
-    private protected override void MoveNextCoroutine()
+    internal override void MoveNextCoroutine()
     {
         if (!Done)
         {
-            Coroutines.MoveNext(ref StateMachine, this);
+            Coroutines.MoveNext(ref StateMachine, this, _loop.BaseExecutionContext);
         }
     }
 
@@ -181,20 +197,25 @@ internal static class Coroutines
 {
     public static EventLoop RunningLoop() => EventLoop.TryGetRunningLoop() ?? ThrowHelper.NoLoopForCoroutine();
 
-    /// <summary>One step: MoveNext in the task's ExecutionContext, then the loop thread's own context back.</summary>
-    public static void MoveNext<TStateMachine, TBox>(ref TStateMachine stateMachine, TBox box)
+    /// <summary>
+    /// One step: MoveNext in the task's ExecutionContext, then the loop's own context back. Steps start in the
+    /// loop's base context (every callback and step leaves it as it found it), so only a step whose context
+    /// differs pays for a switch; a step that suspended read its context at the suspension already.
+    /// </summary>
+    public static void MoveNext<TStateMachine, TBox>(ref TStateMachine stateMachine, TBox box, ExecutionContext? loopContext)
         where TStateMachine : IAsyncStateMachine where TBox : ICoroutineBox
     {
-        ExecutionContext? outer = ExecutionContext.Capture();
         ExecutionContext? flow = box.Flow;
-        if (flow is not null && !ReferenceEquals(flow, outer))
+        if (flow is not null && !ReferenceEquals(flow, loopContext))
         {
             ExecutionContext.Restore(flow);
         }
+        box.SuspendedThisStep = false;
         stateMachine.MoveNext();
-        if (outer is not null && !ReferenceEquals(ExecutionContext.Capture(), outer))
+        ExecutionContext? after = box.SuspendedThisStep ? box.Flow : ExecutionContext.Capture();
+        if (loopContext is not null && !ReferenceEquals(after, loopContext))
         {
-            ExecutionContext.Restore(outer);
+            ExecutionContext.Restore(loopContext);
         }
     }
 
@@ -202,9 +223,13 @@ internal static class Coroutines
         where TAwaiter : INotifyCompletion where TBox : AioTask, ICoroutineBox
     {
         box.Flow = ExecutionContext.Capture();
+        box.SuspendedThisStep = true;
         try
         {
-            awaiter.OnCompleted(box.Continuation);
+            if (typeof(TAwaiter) != typeof(ValueTaskAwaiter) || !TryParkOnAioWait(box, ref Unsafe.As<TAwaiter, ValueTaskAwaiter>(ref awaiter)))
+            {
+                awaiter.OnCompleted(box.Continuation);
+            }
         }
         catch (Exception e)
         {
@@ -217,13 +242,82 @@ internal static class Coroutines
         where TAwaiter : ICriticalNotifyCompletion where TBox : AioTask, ICoroutineBox
     {
         box.Flow = ExecutionContext.Capture();
+        box.SuspendedThisStep = true;
         try
         {
-            awaiter.UnsafeOnCompleted(box.Continuation);
+            if (typeof(TAwaiter) != typeof(ValueTaskAwaiter) || !TryParkOnAioWait(box, ref Unsafe.As<TAwaiter, ValueTaskAwaiter>(ref awaiter)))
+            {
+                awaiter.UnsafeOnCompleted(box.Continuation);
+            }
         }
         catch (Exception e)
         {
             box.OnCoroutineThrew(e);
+        }
+    }
+
+    // An Aio wait (Sleep, Yield, a primitive's ValueTask) queues its continuation as a step of the current
+    // task itself, so a coroutine parked on one needs no delegate of its own: the source gets a static
+    // step with the task as its state. Finding the source means reading the ValueTask inside the awaiter
+    // (private fields, read through UnsafeAccessor; checked once at start-up, else every await takes the
+    // general path). Foreign sources keep the general path, which brings the step back to the loop.
+
+    private static readonly Action<object?> s_step = static s => ((AioTask)s!).MoveNextCoroutine();
+
+    private static readonly bool s_canReadValueTask = ProbeValueTaskAccess();
+
+    [SuppressMessage("Reliability", "CA2012", Justification = "Reads the awaited ValueTask's fields; it is not consumed here.")]
+    private static bool TryParkOnAioWait(AioTask box, ref ValueTaskAwaiter awaiter)
+    {
+        if (!s_canReadValueTask)
+        {
+            return false;
+        }
+        ref ValueTask task = ref AwaiterValue(ref awaiter);
+        if (ValueTaskObject(ref task) is not ITaskStepSource source)
+        {
+            return false;
+        }
+        source.OnCompleted(s_step, box, ValueTaskToken(ref task), ValueTaskSourceOnCompletedFlags.None);
+        return true;
+    }
+
+    [UnsafeAccessor(UnsafeAccessorKind.Field, Name = "_value")]
+    private static extern ref ValueTask AwaiterValue(ref ValueTaskAwaiter awaiter);
+
+    [UnsafeAccessor(UnsafeAccessorKind.Field, Name = "_obj")]
+    private static extern ref object? ValueTaskObject(ref ValueTask task);
+
+    [UnsafeAccessor(UnsafeAccessorKind.Field, Name = "_token")]
+    private static extern ref short ValueTaskToken(ref ValueTask task);
+
+    [SuppressMessage("Design", "CA1031", Justification = "Any failure means the runtime's layout differs: take the general path.")]
+    [SuppressMessage("Reliability", "CA2012", Justification = "A probe ValueTask whose fields are read, never awaited.")]
+    private static bool ProbeValueTaskAccess()
+    {
+        try
+        {
+            var probe = new ProbeSource();
+            ValueTaskAwaiter awaiter = new ValueTask(probe, 12345).GetAwaiter();
+            ref ValueTask task = ref AwaiterValue(ref awaiter);
+            return ReferenceEquals(ValueTaskObject(ref task), probe) && ValueTaskToken(ref task) == 12345;
+        }
+        catch (Exception)
+        {
+            return false;
+        }
+    }
+
+    private sealed class ProbeSource : IValueTaskSource
+    {
+        public ValueTaskSourceStatus GetStatus(short token) => ValueTaskSourceStatus.Pending;
+
+        public void OnCompleted(Action<object?> continuation, object? state, short token, ValueTaskSourceOnCompletedFlags flags)
+        {
+        }
+
+        public void GetResult(short token)
+        {
         }
     }
 

@@ -192,6 +192,57 @@ public sealed class CoroutineTests
     }
 
     [Fact]
+    public void AsyncLocal_SetOnlyInsideTheCoroutine_IsNeverSeenByTheLoopOrOtherTasks()
+    {
+        AioTest.Run(async () =>
+        {
+            AioTask<string?> t = SetFlowAndSleep();
+            AioTask<string?> other = CreateTask(async () => { await Sleep(0.5); return s_flow.Value; });
+            await Sleep(0.25);
+            Assert.Null(s_flow.Value);
+            Assert.Equal("inside", await t);
+            Assert.Null(await other);
+            Assert.Null(s_flow.Value);
+        });
+    }
+
+    private static async AioTask<int> PutAllThenWait(AioQueue<int> queue, AioEvent done, int count)
+    {
+        for (int i = 0; i < count; i++)
+        {
+            await queue.PutAsync(i);   // the queue is bounded: most puts park until the consumer takes
+        }
+        await done.WaitAsync();
+        return count;
+    }
+
+    [Fact]
+    public void ParkedOnAioWaits_AQueuePutAndAnEvent_ResumeInOrder_AndCancelCleanly()
+    {
+        AioTest.Run(async () =>
+        {
+            var queue = new AioQueue<int>(maxsize: 1);
+            var done = new AioEvent();
+            AioTask<int> producer = PutAllThenWait(queue, done, 5);
+            var got = new List<int>();
+            for (int i = 0; i < 5; i++)
+            {
+                got.Add(await queue.GetAsync());
+            }
+            Assert.Equal(new[] { 0, 1, 2, 3, 4 }, got);
+            done.Set();
+            Assert.Equal(5, await producer);
+
+            AioTask<int> stuck = PutAllThenWait(queue, new AioEvent(), 3);
+            await Sleep(1);
+            stuck.Cancel("enough");
+            await Assert.ThrowsAsync<CancelledError>(async () => await stuck);
+            Assert.Equal(1, queue.Count);   // the first put went in; the parked second one left cleanly
+            Assert.Equal(0, await queue.GetAsync());
+        });
+    }
+
+    [Fact]
     public void Call_WithNoRunningLoop_ThrowsAnErrorThatSaysHowToStartIt()
     {
         var e = Assert.Throws<InvalidOperationException>(() => NoAwait(1));
