@@ -81,13 +81,19 @@ public sealed partial class EventLoop
         CheckThread(nameof(CreateTask));
         CheckClosed(nameof(CreateTask));
         task._parentScope = parentScope;
+        ScheduleFirstStep(task);
+        return task;
+    }
+
+    /// <summary>Registers a new task and queues its first step; the caller has checked the thread and that the loop is open.</summary>
+    internal void ScheduleFirstStep(AioTask task)
+    {
         RegisterLive(task);
         ref ReadyItem item = ref _ready.Enqueue();
         item.Kind = ReadyKind.Action;
         item.Callback = s_startTask;
         item.State = task;
         item.Task = task;
-        return task;
     }
 
     /// <summary>Every task of this loop that is not done yet.</summary>

@@ -146,7 +146,7 @@ internal sealed class CoroutineTask<TStateMachine>(EventLoop loop) : AioTask(loo
 
     public Action Continuation => (Action)(_body ??= new Action(ResumeCoroutine));
 
-    internal void Schedule() => _loop.StartTask(this, null);
+    internal void Schedule() => _loop.ScheduleFirstStep(this); // on the running loop's thread (Coroutines.RunningLoop), which is open
 
     private protected override void StartBody() => MoveNextCoroutine();
 
@@ -177,7 +177,7 @@ internal sealed class CoroutineTask<T, TStateMachine>(EventLoop loop) : AioTask<
 
     public Action Continuation => (Action)(_body ??= new Action(ResumeCoroutine));
 
-    internal void Schedule() => _loop.StartTask(this, null);
+    internal void Schedule() => _loop.ScheduleFirstStep(this); // on the running loop's thread (Coroutines.RunningLoop), which is open
 
     private protected override void StartBody() => MoveNextCoroutine();
 
