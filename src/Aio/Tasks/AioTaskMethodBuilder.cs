@@ -41,6 +41,7 @@ public struct AioTaskMethodBuilder
         var task = new CoroutineTask<TStateMachine>(Coroutines.RunningLoop());
         _task = task;
         task.StateMachine = stateMachine; // copied after _task is set: the copy's builder points at the task
+        _ = task.Context;                 // allocated next to the task: every step touches both
         task.Schedule();
     }
 
@@ -91,6 +92,7 @@ public struct AioTaskMethodBuilder<T>
         var task = new CoroutineTask<T, TStateMachine>(Coroutines.RunningLoop());
         _task = task;
         task.StateMachine = stateMachine; // copied after _task is set: the copy's builder points at the task
+        _ = task.Context;                 // allocated next to the task: every step touches both
         task.Schedule();
     }
 
