@@ -154,12 +154,17 @@ public sealed partial class EventLoop
     /// <summary>Queues a step of <paramref name="task"/> on the ready ring; <paramref name="waitId"/>: the main wait it resumes, or 0.</summary>
     internal void EnqueueStep(AioTask task, Action<object?> continuation, object? state, int waitId)
     {
-        ref ReadyItem item = ref _ready.Enqueue();
+        ref ReadyItem item = ref _ready.Enqueue(); // a cleared slot
+        item.Task = task;
+        item.Arg = waitId;
+        if (ReferenceEquals(continuation, Coroutines.Step) && ReferenceEquals(state, task))
+        {
+            item.Kind = ReadyKind.CoroutineStep;
+            return;
+        }
         item.Kind = ReadyKind.Action;
         item.Callback = continuation;
         item.State = state;
-        item.Task = task;
-        item.Arg = waitId;
     }
 
     private void RunTaskStep(AioTask task, in ReadyItem item)

@@ -561,6 +561,9 @@ public sealed partial class EventLoop : IDisposable
             case ReadyKind.Listener:
                 ((IFutureListener)item.Callback!).OnFutureDone((AioFuture)item.State!, item.Arg);
                 break;
+            case ReadyKind.CoroutineStep:
+                item.Task!.MoveNextCoroutine();
+                break;
         }
     }
 

@@ -19,6 +19,8 @@ internal enum ReadyKind : byte
     DoneCallback,
     /// <summary><c>IFutureListener.OnFutureDone(State, Arg)</c>: an internal done callback.</summary>
     Listener,
+    /// <summary><c>Task.MoveNextCoroutine()</c>: the next step of a coroutine woken from an Aio wait (no delegate, no state).</summary>
+    CoroutineStep,
 }
 
 /// <summary>One entry of the ready ring: a callback, its state, and the task it is a step of (null for plain callbacks).</summary>

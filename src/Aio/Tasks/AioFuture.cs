@@ -32,12 +32,12 @@ public class AioFuture : IWaitAbort
     private protected Exception? _error;             // Faulted: the exception; Cancelled: a CancelledError carrying the message
     private bool _unretrieved;                       // Faulted and the exception not retrieved yet (its tracker is in the loop's table)
 
-    // Callbacks, in registration order: the first inline (most futures have one waiter), the rest in a list.
-    // The first callback's fields, stored flat: a FutureCallback field would be padded to 16 bytes on every task.
+    // Callbacks, in registration order. Most futures have one waiter: it is stored inline, field by field (a
+    // FutureCallback field would be padded to 16 bytes on every task). From the second on, _firstTarget
+    // holds a List<FutureCallback> of all of them and _firstKind is Many.
     private object? _firstTarget;
     private int _firstArg;
     private CallbackKind _firstKind;
-    private List<FutureCallback>? _more;
 
     internal AioFuture(EventLoop loop) => _loop = loop;
 
@@ -188,31 +188,33 @@ public class AioFuture : IWaitAbort
             Schedule(in cb);
             return;
         }
-        if (_firstTarget is null && _more is null)
+        if (_firstTarget is null)
         {
             (_firstTarget, _firstArg, _firstKind) = (cb.Target, cb.Arg, cb.Kind);
+            return;
         }
-        else
+        if (_firstKind != CallbackKind.Many)
         {
-            (_more ??= new List<FutureCallback>(2)).Add(cb);
+            _firstTarget = new List<FutureCallback>(2) { new() { Target = _firstTarget, Arg = _firstArg, Kind = _firstKind } };
+            _firstKind = CallbackKind.Many;
         }
+        ((List<FutureCallback>)_firstTarget).Add(cb);
     }
 
     private int RemoveCallbacks(object target) => RemoveCallbacksWhere(t => ReferenceEquals(t, target));
 
     private protected int RemoveCallbacksWhere(Func<object?, bool> match)
     {
-        int removed = 0;
+        if (_firstKind == CallbackKind.Many)
+        {
+            return ((List<FutureCallback>)_firstTarget!).RemoveAll(c => match(c.Target));
+        }
         if (_firstTarget is not null && match(_firstTarget))
         {
             _firstTarget = null;
-            removed++;
+            return 1;
         }
-        if (_more is not null)
-        {
-            removed += _more.RemoveAll(c => match(c.Target));
-        }
-        return removed;
+        return 0;
     }
 
     /// <summary>Moves the future to a final state and schedules every callback, in registration order.</summary>
@@ -225,20 +227,22 @@ public class AioFuture : IWaitAbort
             _unretrieved = true;
             _loop.TrackUnretrieved(this, _error!);
         }
-        if (_firstTarget is not null)
+        object? first = _firstTarget;
+        if (first is not null)
         {
-            var first = new FutureCallback { Target = _firstTarget, Arg = _firstArg, Kind = _firstKind };
             _firstTarget = null;
-            Schedule(in first);
-        }
-        if (_more is not null)
-        {
-            List<FutureCallback> more = _more;
-            _more = null;
-            foreach (FutureCallback cb in more)
+            if (_firstKind == CallbackKind.Many)
             {
-                Schedule(in cb);
+                foreach (FutureCallback cb in (List<FutureCallback>)first)
+                {
+                    Schedule(in cb);
+                }
             }
+            else
+            {
+                Schedule(new FutureCallback { Target = first, Arg = _firstArg, Kind = _firstKind });
+            }
+            _firstKind = CallbackKind.None;
         }
         OnCompleted();
     }
@@ -348,11 +352,14 @@ public class AioFuture : IWaitAbort
 
     private void RemoveWaiter(AioTask task, int waitId)
     {
-        if (ReferenceEquals(_firstTarget, task) && _firstArg == waitId)
+        if (_firstKind == CallbackKind.Many)
+        {
+            ((List<FutureCallback>)_firstTarget!).RemoveAll(c => ReferenceEquals(c.Target, task) && c.Arg == waitId);
+        }
+        else if (ReferenceEquals(_firstTarget, task) && _firstArg == waitId)
         {
             _firstTarget = null;
         }
-        _more?.RemoveAll(c => ReferenceEquals(c.Target, task) && c.Arg == waitId);
     }
 
     /// <summary>A <see cref="Task"/> that completes like this future; for APIs that need a <see cref="Task"/>.</summary>
@@ -400,6 +407,7 @@ internal enum CallbackKind : byte
     Listener,
     Done,
     Continuation,
+    Many,   // AioFuture._firstTarget holds a List<FutureCallback>
 }
 
 internal struct FutureCallback

@@ -56,7 +56,6 @@ public class AioTask : AioFuture
     internal object? _waitObj;               // while parked: IWaitAbort, a marker, or null; once resumed: the Exception to throw, or null
 
     // Cancellation (see the design note).
-    internal CancelScope? _innermost;        // innermost entered scope of this task; null: the task root
     internal bool _cancelRequested;          // Cancel() was called (the root scope is cancelled)
     internal bool _cancelDelivered;          // a CancelledError was thrown into the body since the last request
     private TaskExtras? _extras;             // rarely used state, allocated on first use (most tasks never need it)
@@ -64,6 +63,7 @@ public class AioTask : AioFuture
     /// <summary>Task state most tasks never use, kept out of the task object to keep it small (W3: bytes per sleeping task).</summary>
     private sealed class TaskExtras
     {
+        public CancelScope? Innermost;           // innermost entered scope of the task; null: the task root
         public CancelScope? Outermost;           // outermost entered scope of the task; null when none
         public CancelScope? ParentScope;         // for a TaskGroup child: the group's scope; null otherwise
         public CancellationTokenSource? RootCts; // Asyncio.CurrentToken at the root, created on request
@@ -74,6 +74,19 @@ public class AioTask : AioFuture
     }
 
     private TaskExtras Extras => _extras ??= new TaskExtras();
+
+    /// <summary>The innermost entered scope of this task; null: the task root. Kept in the extras: most tasks never enter one.</summary>
+    internal CancelScope? _innermost
+    {
+        get => _extras?.Innermost;
+        set
+        {
+            if (value is not null || _extras is not null)
+            {
+                Extras.Innermost = value;
+            }
+        }
+    }
 
     internal CancelScope? _outermost
     {

@@ -264,7 +264,8 @@ internal static class Coroutines
     // (private fields, read through UnsafeAccessor; checked once at start-up, else every await takes the
     // general path). Foreign sources keep the general path, which brings the step back to the loop.
 
-    private static readonly Action<object?> s_step = static s => ((AioTask)s!).MoveNextCoroutine();
+    /// <summary>The continuation of a coroutine parked on an Aio wait, with the task as state (the loop queues it as a <c>CoroutineStep</c>).</summary>
+    internal static readonly Action<object?> Step = static s => ((AioTask)s!).MoveNextCoroutine();
 
     private static readonly bool s_canReadValueTask = ProbeValueTaskAccess();
 
@@ -280,7 +281,7 @@ internal static class Coroutines
         {
             return false;
         }
-        source.OnCompleted(s_step, box, ValueTaskToken(ref task), ValueTaskSourceOnCompletedFlags.None);
+        source.OnCompleted(Step, box, ValueTaskToken(ref task), ValueTaskSourceOnCompletedFlags.None);
         return true;
     }
 
