@@ -118,6 +118,13 @@ internal sealed class W3Timers : IBenchCommand
         return 0;
     }
 
+    // A coroutine: calling it creates the sleeping task (asyncio's create_task(sleeper(ms))).
+    private static async AioTask<int> Sleeper(int ms)
+    {
+        await Asyncio.Sleep(ms / 1000.0);
+        return ms;
+    }
+
     private static double Once(int n, out long peakKiB)
     {
         using var loop = new EventLoop();
@@ -133,11 +140,7 @@ internal sealed class W3Timers : IBenchCommand
                 x ^= x >> 17;
                 x ^= x << 5;
                 int ms = (int)(x % 1001);
-                tasks[i] = loop.CreateTask(static async (int ms) =>
-                {
-                    await Asyncio.Sleep(ms / 1000.0);
-                    return ms;
-                }, ms);
+                tasks[i] = Sleeper(ms);
             }
             await Asyncio.Sleep(0);
             await Asyncio.Sleep(0);
