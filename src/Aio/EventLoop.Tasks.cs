@@ -1,3 +1,4 @@
+using System.Runtime.CompilerServices;
 using Aio.Internal;
 
 namespace Aio;
@@ -29,6 +30,7 @@ public sealed partial class EventLoop
     internal int NextTaskNumber() => ++_taskNumbers;
 
     /// <summary>A fresh wait id (never 0: ready items that resume no wait carry 0).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     internal int NextWaitId()
     {
         int id = ++_waitIds;
@@ -150,15 +152,16 @@ public sealed partial class EventLoop
 
     // ----------------------------------------------------------------- steps
 
-    /// <summary>Queues a step of <paramref name="task"/> on the ready ring.</summary>
     /// <summary>Queues a step of <paramref name="task"/> on the ready ring; <paramref name="waitId"/>: the main wait it resumes, or 0.</summary>
     internal void EnqueueStep(AioTask task, Action<object?> continuation, object? state, int waitId)
     {
         ref ReadyItem item = ref _ready.Enqueue(); // a cleared slot
         item.Task = task;
         item.Arg = waitId;
-        if (ReferenceEquals(continuation, Coroutines.Step) && ReferenceEquals(state, task))
+        if (ReferenceEquals(state, task))
         {
+            // Only a coroutine's own step passes the task as state (Coroutines.Step): no delegate to store or call.
+            System.Diagnostics.Debug.Assert(ReferenceEquals(continuation, Coroutines.Step), "state == task marks a coroutine step");
             item.Kind = ReadyKind.CoroutineStep;
             return;
         }

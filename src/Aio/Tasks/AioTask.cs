@@ -118,6 +118,7 @@ public class AioTask : AioFuture
     internal bool _foreignSuspended;         // suspended on a foreign await (counted in the loop's _foreignWaits)
     internal bool _loopTimerThisStep;        // this step created a TimeProvider timer on the loop
     internal bool _bodyHooked;               // a completion hook is registered on _body (for ConfigureAwait(false) bodies)
+    private protected bool _isCoroutine;        // the body is an async AioTask method's state machine (CoroutineTask)
     private protected bool _coroutineSuspended; // coroutine: the current step ended in a suspension (kept here, in the task's padding)
     internal AioTask? _prevLive, _nextLive;  // the loop's registry of pending tasks (intrusive list)
 
@@ -211,12 +212,12 @@ public class AioTask : AioFuture
     private protected virtual Task InvokeBody() => ((Func<Task>)_body!)();
 
     /// <summary>The Task of a delegate body; null before the first step and for a coroutine (an <c>async AioTask</c> method).</summary>
-    internal Task? Body => _body as Task;
+    internal Task? Body => _started && !_isCoroutine ? Unsafe.As<Task?>(_body) : null; // from the first step on, a delegate task's _body is its Task
 
     /// <summary>Finishes the task from its completed body Task (asyncio's rules for what counts as cancelled).</summary>
     internal void Finish()
     {
-        Task body = (Task)_body!;
+        Task body = Body!;
         if (body.IsCompletedSuccessfully)
         {
             CaptureResult(body);
@@ -262,9 +263,10 @@ public class AioTask : AioFuture
     private static readonly SendOrPostCallback s_resumeCoroutine = static s => ((AioTask)s!).MoveNextCoroutine();
 
     /// <summary>
-    /// The coroutine's continuation: inside a step of this task (how the loop runs an Aio wake-up), the
-    /// next MoveNext runs at once; from anywhere else – another thread, a ConfigureAwait(false) await,
-    /// another task's step – it is posted as a step of this task.
+    /// The coroutine's continuation for awaiters that are not Aio's own (a foreign Task, a custom awaitable;
+    /// Aio waits queue a <c>CoroutineStep</c> instead): inside a step of this task, the next MoveNext runs at
+    /// once; from anywhere else – another thread, a ConfigureAwait(false) completion, another task's step –
+    /// it is posted as a step of this task.
     /// </summary>
     private protected void ResumeCoroutine()
     {
@@ -397,7 +399,7 @@ public class AioTask : AioFuture
     {
         if (_waitId != waitId)
         {
-            return FindSideWait(waitId, ExactMask)?.Resume(error) ?? false;
+            return ResumeSideWait(waitId, error);
         }
         if (!_suspended)
         {
@@ -413,7 +415,10 @@ public class AioTask : AioFuture
         return true;
     }
 
+    private bool ResumeSideWait(int waitId, Exception? error) => FindSideWait(waitId, ExactMask)?.Resume(error) ?? false;
+
     /// <summary>A ready item with this wait id is running: it is the main wait's resumption.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     internal void OnMainWaitStep(int waitId)
     {
         if (waitId == _waitId)
@@ -427,9 +432,7 @@ public class AioTask : AioFuture
     {
         if ((short)_waitId != token)
         {
-            SideWait side = FindSideWait(token, TokenMask) ?? throw ThrowHelper.StaleAioWait(this);
-            RemoveSideWait(side);
-            ThrowOutcome(side.WaitObj, side.LevelTriggered);
+            EndSideWait(token);
             return;
         }
         object? outcome = _waitObj;
@@ -437,7 +440,17 @@ public class AioTask : AioFuture
         _resumeQueued = false;
         _continuation = null;
         _continuationState = null;
-        ThrowOutcome(outcome, _waitLevelTriggered);
+        if (outcome is not null || _waitLevelTriggered)
+        {
+            ThrowOutcome(outcome, _waitLevelTriggered);
+        }
+    }
+
+    private void EndSideWait(short token)
+    {
+        SideWait side = FindSideWait(token, TokenMask) ?? throw ThrowHelper.StaleAioWait(this);
+        RemoveSideWait(side);
+        ThrowOutcome(side.WaitObj, side.LevelTriggered);
     }
 
     private void ThrowOutcome(object? outcome, bool levelTriggered)
@@ -457,11 +470,12 @@ public class AioTask : AioFuture
     }
 
     /// <summary>The status of wait <paramref name="token"/> for its ValueTask.</summary>
-    private ValueTaskSourceStatus GetWaitStatus(short token)
-    {
-        bool suspended = (short)_waitId == token ? _suspended : (FindSideWait(token, TokenMask) ?? throw ThrowHelper.StaleAioWait(this)).Suspended;
-        return suspended ? ValueTaskSourceStatus.Pending : ValueTaskSourceStatus.Succeeded;
-    }
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private ValueTaskSourceStatus GetWaitStatus(short token) =>
+        (short)_waitId != token ? GetSideWaitStatus(token) : _suspended ? ValueTaskSourceStatus.Pending : ValueTaskSourceStatus.Succeeded;
+
+    private ValueTaskSourceStatus GetSideWaitStatus(short token) =>
+        (FindSideWait(token, TokenMask) ?? throw ThrowHelper.StaleAioWait(this)).Suspended ? ValueTaskSourceStatus.Pending : ValueTaskSourceStatus.Succeeded;
 
     /// <summary>Level-triggered check: throws <see cref="CancelledError"/> if this task's scope is cancelled.</summary>
     internal void ThrowIfCancelled()
@@ -482,7 +496,11 @@ public class AioTask : AioFuture
         : FindSideWait(waitId, ExactMask) is { Suspended: true } side && side.WaitObj == s_sleepMarker;
 
     /// <summary>True while any wait of this task is parked or has its resumption queued (Aio will wake it; not a foreign wait).</summary>
-    internal bool IsParked => _suspended || _extras?.SideWaits is not null;
+    internal bool IsParked
+    {
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        get => _suspended || _extras?.SideWaits is not null;
+    }
 
     /// <summary>Starts a sleep until <paramref name="when"/>: arms a loop timer, or for a delay of 0 or less, a one-iteration yield.</summary>
     internal ValueTask Sleep(double when, bool yieldOnly)

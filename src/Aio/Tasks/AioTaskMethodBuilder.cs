@@ -133,10 +133,12 @@ internal interface ICoroutineBox
 }
 
 /// <summary>The box of an <c>async AioTask</c> method: the task holds the compiler's state machine.</summary>
-internal sealed class CoroutineTask<TStateMachine>(EventLoop loop) : AioTask(loop, null, null), ICoroutineBox
+internal sealed class CoroutineTask<TStateMachine> : AioTask, ICoroutineBox
     where TStateMachine : IAsyncStateMachine
 {
     public TStateMachine StateMachine = default!;
+
+    public CoroutineTask(EventLoop loop) : base(loop, null, null) => _isCoroutine = true;
 
     public ExecutionContext? Flow { get; set; } = ExecutionContext.Capture();
 
@@ -164,10 +166,12 @@ internal sealed class CoroutineTask<TStateMachine>(EventLoop loop) : AioTask(loo
 }
 
 /// <summary>The box of an <c>async AioTask&lt;T&gt;</c> method: the task holds the compiler's state machine.</summary>
-internal sealed class CoroutineTask<T, TStateMachine>(EventLoop loop) : AioTask<T>(loop, null, null), ICoroutineBox
+internal sealed class CoroutineTask<T, TStateMachine> : AioTask<T>, ICoroutineBox
     where TStateMachine : IAsyncStateMachine
 {
     public TStateMachine StateMachine = default!;
+
+    public CoroutineTask(EventLoop loop) : base(loop, null, null) => _isCoroutine = true;
 
     public ExecutionContext? Flow { get; set; } = ExecutionContext.Capture();
 
