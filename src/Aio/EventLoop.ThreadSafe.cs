@@ -95,7 +95,7 @@ public sealed partial class EventLoop
     internal void PostFromContext(SendOrPostCallback callback, object? state, AioTask? task)
     {
         var item = new ReadyItem { Kind = ReadyKind.Post, Callback = callback, State = state, Task = task };
-        if (Environment.CurrentManagedThreadId == _ownerThreadId && _running && !_closed)
+        if (ReferenceEquals(t_running, this) && !_closed)
         {
             _ready.Enqueue() = item;
         }

@@ -54,6 +54,7 @@ public sealed partial class EventLoop : IDisposable
     private readonly int _id = Interlocked.Increment(ref s_loopIds);
     private IPoller? _poller;                          // created on first use; null after Close
     private int _ownerThreadId = Environment.CurrentManagedThreadId;
+    private Thread? _thread;                 // the thread of the current (or last) run
     private bool _running;
     private bool _stopping;
     private volatile bool _closed;
@@ -105,6 +106,12 @@ public sealed partial class EventLoop : IDisposable
 
     /// <summary>The managed thread id of the thread the loop belongs to now.</summary>
     public int OwnerThreadId => _ownerThreadId;
+
+    /// <summary>The thread running the loop, from the start of its first run (null before).</summary>
+    internal Thread? LoopThread => _thread;
+
+    /// <summary>True when the calling thread is running this loop now (a thread-static read).</summary>
+    internal bool IsRunningOnThisThread => ReferenceEquals(t_running, this);
 
     internal string? PollerName { get; }
 
@@ -298,6 +305,7 @@ public sealed partial class EventLoop : IDisposable
         }
         // The thread that runs a loop owns it from now on (a loop may be created on one thread and run on another).
         _ownerThreadId = Environment.CurrentManagedThreadId;
+        _thread = Thread.CurrentThread;
         BaseExecutionContext = ExecutionContext.Capture();
         SynchronizationContext? oldContext = SynchronizationContext.Current;
         _running = true;
@@ -518,7 +526,7 @@ public sealed partial class EventLoop : IDisposable
     {
         if (!ReferenceEquals(_installedContext, context))
         {
-            SynchronizationContext.SetSynchronizationContext(context);
+            ThreadContexts.SetSynchronizationContext(_thread!, context);
             _installedContext = context;
         }
     }
@@ -584,7 +592,7 @@ public sealed partial class EventLoop : IDisposable
     /// <summary>Throws unless called on the loop's thread. Cheap; on in Release too.</summary>
     internal void CheckThread(string member)
     {
-        if (Environment.CurrentManagedThreadId != _ownerThreadId)
+        if (!ReferenceEquals(t_running, this) && Environment.CurrentManagedThreadId != _ownerThreadId) // running here: the cheap answer
         {
             ThrowHelper.WrongThread(this, member);
         }

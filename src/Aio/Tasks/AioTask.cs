@@ -270,7 +270,7 @@ public class AioTask : AioFuture
     /// </summary>
     private protected void ResumeCoroutine()
     {
-        if (Environment.CurrentManagedThreadId == _loop.OwnerThreadId && ReferenceEquals(_loop.CurrentTaskInternal, this))
+        if (_loop.IsRunningOnThisThread && ReferenceEquals(_loop.CurrentTaskInternal, this))
         {
             MoveNextCoroutine();
             return;

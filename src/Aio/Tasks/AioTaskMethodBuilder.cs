@@ -138,9 +138,13 @@ internal sealed class CoroutineTask<TStateMachine> : AioTask, ICoroutineBox
 {
     public TStateMachine StateMachine = default!;
 
-    public CoroutineTask(EventLoop loop) : base(loop, null, null) => _isCoroutine = true;
+    public CoroutineTask(EventLoop loop) : base(loop, null, null)
+    {
+        _isCoroutine = true;
+        Flow = ThreadContexts.Capture(loop.LoopThread!); // created on the running loop's thread (Coroutines.RunningLoop)
+    }
 
-    public ExecutionContext? Flow { get; set; } = ExecutionContext.Capture();
+    public ExecutionContext? Flow { get; set; }
 
     public bool SuspendedThisStep
     {
@@ -158,7 +162,7 @@ internal sealed class CoroutineTask<TStateMachine> : AioTask, ICoroutineBox
     {
         if (!Done)
         {
-            Coroutines.MoveNext(ref StateMachine, this, _loop.BaseExecutionContext);
+            Coroutines.MoveNext(ref StateMachine, this, _loop);
         }
     }
 
@@ -171,9 +175,13 @@ internal sealed class CoroutineTask<T, TStateMachine> : AioTask<T>, ICoroutineBo
 {
     public TStateMachine StateMachine = default!;
 
-    public CoroutineTask(EventLoop loop) : base(loop, null, null) => _isCoroutine = true;
+    public CoroutineTask(EventLoop loop) : base(loop, null, null)
+    {
+        _isCoroutine = true;
+        Flow = ThreadContexts.Capture(loop.LoopThread!); // created on the running loop's thread (Coroutines.RunningLoop)
+    }
 
-    public ExecutionContext? Flow { get; set; } = ExecutionContext.Capture();
+    public ExecutionContext? Flow { get; set; }
 
     public bool SuspendedThisStep
     {
@@ -191,7 +199,7 @@ internal sealed class CoroutineTask<T, TStateMachine> : AioTask<T>, ICoroutineBo
     {
         if (!Done)
         {
-            Coroutines.MoveNext(ref StateMachine, this, _loop.BaseExecutionContext);
+            Coroutines.MoveNext(ref StateMachine, this, _loop);
         }
     }
 
@@ -208,9 +216,10 @@ internal static class Coroutines
     /// loop's base context (every callback and step leaves it as it found it), so only a step whose context
     /// differs pays for a switch; a step that suspended read its context at the suspension already.
     /// </summary>
-    public static void MoveNext<TStateMachine, TBox>(ref TStateMachine stateMachine, TBox box, ExecutionContext? loopContext)
+    public static void MoveNext<TStateMachine, TBox>(ref TStateMachine stateMachine, TBox box, EventLoop loop)
         where TStateMachine : IAsyncStateMachine where TBox : ICoroutineBox
     {
+        ExecutionContext? loopContext = loop.BaseExecutionContext;
         ExecutionContext? flow = box.Flow;
         if (flow is not null && !ReferenceEquals(flow, loopContext))
         {
@@ -218,7 +227,7 @@ internal static class Coroutines
         }
         box.SuspendedThisStep = false;
         stateMachine.MoveNext();
-        ExecutionContext? after = box.SuspendedThisStep ? box.Flow : ExecutionContext.Capture();
+        ExecutionContext? after = box.SuspendedThisStep ? box.Flow : ThreadContexts.Capture(loop.LoopThread!);
         if (loopContext is not null && !ReferenceEquals(after, loopContext))
         {
             ExecutionContext.Restore(loopContext);
@@ -228,7 +237,7 @@ internal static class Coroutines
     public static void Suspend<TAwaiter, TBox>(TBox box, ref TAwaiter awaiter)
         where TAwaiter : INotifyCompletion where TBox : AioTask, ICoroutineBox
     {
-        box.Flow = ExecutionContext.Capture();
+        box.Flow = ThreadContexts.Capture(box.Loop.LoopThread!); // steps run on the loop thread
         box.SuspendedThisStep = true;
         try
         {
@@ -247,7 +256,7 @@ internal static class Coroutines
     public static void SuspendUnsafe<TAwaiter, TBox>(TBox box, ref TAwaiter awaiter)
         where TAwaiter : ICriticalNotifyCompletion where TBox : AioTask, ICoroutineBox
     {
-        box.Flow = ExecutionContext.Capture();
+        box.Flow = ThreadContexts.Capture(box.Loop.LoopThread!); // steps run on the loop thread
         box.SuspendedThisStep = true;
         try
         {
@@ -272,6 +281,9 @@ internal static class Coroutines
     internal static readonly Action<object?> Step = static s => ((AioTask)s!).MoveNextCoroutine();
 
     private static readonly bool s_canReadValueTask = ProbeValueTaskAccess();
+
+    /// <summary>True when Aio waits inside a ValueTask can be recognised on this runtime (else every await takes the general path).</summary>
+    internal static bool ReadsValueTasks => s_canReadValueTask;
 
     [SuppressMessage("Reliability", "CA2012", Justification = "Reads the awaited ValueTask's fields; it is not consumed here.")]
     private static bool TryParkOnAioWait(AioTask box, ref ValueTaskAwaiter awaiter)
