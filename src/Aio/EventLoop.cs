@@ -475,7 +475,6 @@ public sealed partial class EventLoop : IDisposable
         DrainInbox();
 
         // 5. Run exactly what is ready now.
-        _installedContext = SynchronizationContext.Current;
         int n = _ready.Count;
         bool debug = Debug;
         Os.Internal.LoopWatchdog? watchdog = _watchdog;
@@ -519,17 +518,8 @@ public sealed partial class EventLoop : IDisposable
         }
     }
 
-    private SynchronizationContext? _installedContext;   // what this thread's SynchronizationContext is, as last set by the loop
-
-    /// <summary>Installs <paramref name="context"/> as the thread's SynchronizationContext unless it already is (a thread-static write saved per callback).</summary>
-    internal void InstallContext(SynchronizationContext context)
-    {
-        if (!ReferenceEquals(_installedContext, context))
-        {
-            ThreadContexts.SetSynchronizationContext(_thread!, context);
-            _installedContext = context;
-        }
-    }
+    /// <summary>Installs <paramref name="context"/> as the loop thread's SynchronizationContext unless it already is.</summary>
+    internal void InstallContext(SynchronizationContext context) => ThreadContexts.Install(_thread!, context);
 
     internal void Dispatch(in ReadyItem item)
     {

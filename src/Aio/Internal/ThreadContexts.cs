@@ -31,14 +31,18 @@ internal static class ThreadContexts
         return context is null ? s_default : FlowSuppressed(context) ? null : context;
     }
 
-    /// <summary><see cref="SynchronizationContext.SetSynchronizationContext"/> for <paramref name="thread"/>, which must be the calling thread.</summary>
-    public static void SetSynchronizationContext(Thread thread, SynchronizationContext? context)
+    /// <summary>Makes <paramref name="context"/> <paramref name="thread"/>'s SynchronizationContext unless it already is (the calling thread).</summary>
+    public static void Install(Thread thread, SynchronizationContext context)
     {
         if (s_fieldsWork)
         {
-            SynchronizationContextOf(thread) = context;
+            ref SynchronizationContext? slot = ref SynchronizationContextOf(thread);
+            if (!ReferenceEquals(slot, context))
+            {
+                slot = context;
+            }
         }
-        else
+        else if (!ReferenceEquals(SynchronizationContext.Current, context))
         {
             SynchronizationContext.SetSynchronizationContext(context);
         }

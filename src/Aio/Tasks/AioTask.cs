@@ -48,6 +48,7 @@ public class AioTask : AioFuture
     internal bool _suspended;                // parked in wait _waitId and not yet rescheduled
     internal bool _waitLevelTriggered;       // resuming normally still throws CancelledError if the scope is cancelled
     private bool _resumeQueued;              // the continuation is on the ready ring (or would be, once set)
+    private bool _stepQueued;                // the main wait's step is on the ready ring
 
     internal bool ResumeQueued => _resumeQueued;
 
@@ -176,7 +177,10 @@ public class AioTask : AioFuture
 
     // ----------------------------------------------------------------- steps
 
-    internal TaskContext Context => _context ??= new TaskContext(this);
+    internal TaskContext Context => _context ?? CreateContext();
+
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private TaskContext CreateContext() => _context = new TaskContext(this);
 
     internal bool Started => _started;
 
@@ -349,7 +353,7 @@ public class AioTask : AioFuture
     internal int BeginWait(object? abort, bool levelTriggered)
     {
         int id = _loop.NextWaitId();
-        if (_continuation is not null && (_suspended || _resumeQueued))
+        if (_stepQueued || (_suspended && _continuation is not null))
         {
             TaskExtras extras = Extras;
             extras.SideWaits = new SideWait(this, id, abort, levelTriggered) { Next = extras.SideWaits };
@@ -363,6 +367,7 @@ public class AioTask : AioFuture
         _waitId = id;
         _suspended = true;
         _resumeQueued = false;
+        _stepQueued = false;
         _waitLevelTriggered = levelTriggered;
         _waitObj = abort;
         _continuation = null;
@@ -378,18 +383,23 @@ public class AioTask : AioFuture
             FindSideWait(token, TokenMask)?.SetContinuation(continuation, state);
             return;
         }
-        _continuation = continuation;
-        _continuationState = state;
         if (_waitObj == s_yieldMarker && _suspended)
         {
-            // Sleep(0): resume at once, so the continuation runs on the next iteration.
+            // Sleep(0): resume at once, so the continuation runs on the next iteration; nothing can wake a
+            // queued yield again, so the continuation need not be kept.
             _suspended = false;
             _waitObj = null;
             _resumeQueued = true;
+            _stepQueued = true;
+            _loop.EnqueueStep(this, continuation, state, _waitId);
+            return;
         }
+        _continuation = continuation;
+        _continuationState = state;
         if (_resumeQueued)
         {
-            // A yield, or woken between BeginWait and the awaiter suspending (a task that woke its own wait).
+            // Woken between BeginWait and the awaiter suspending (a task that woke its own wait).
+            _stepQueued = true;
             _loop.EnqueueStep(this, continuation, state, _waitId);
         }
     }
@@ -410,6 +420,7 @@ public class AioTask : AioFuture
         _resumeQueued = true;
         if (_continuation is not null)
         {
+            _stepQueued = true;
             _loop.EnqueueStep(this, _continuation, _continuationState, waitId);
         }
         return true;
@@ -424,6 +435,7 @@ public class AioTask : AioFuture
         if (waitId == _waitId)
         {
             _resumeQueued = false; // a future's await does not pass through EndWait
+            _stepQueued = false;
         }
     }
 
@@ -664,7 +676,18 @@ public class AioTask : AioFuture
     /// <summary>Whether a cancellation reaches this task now (its scope chain, through shields and TaskGroup parents).</summary>
     internal bool IsEffectivelyCancelled() => TryGetCancellation(out _);
 
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     internal bool TryGetCancellation(out string? message)
+    {
+        if (_extras is null && !_cancelRequested)
+        {
+            message = null; // no scope, no TaskGroup parent, no Cancel(): most tasks, on every wait
+            return false;
+        }
+        return TryGetCancellationSlow(out message);
+    }
+
+    private bool TryGetCancellationSlow(out string? message)
     {
         AioTask task = this;
         CancelScope? scope = _innermost;

@@ -237,7 +237,11 @@ internal static class Coroutines
     public static void Suspend<TAwaiter, TBox>(TBox box, ref TAwaiter awaiter)
         where TAwaiter : INotifyCompletion where TBox : AioTask, ICoroutineBox
     {
-        box.Flow = ThreadContexts.Capture(box.Loop.LoopThread!); // steps run on the loop thread
+        ExecutionContext? flow = ThreadContexts.Capture(box.Loop.LoopThread!); // steps run on the loop thread
+        if (!ReferenceEquals(box.Flow, flow))
+        {
+            box.Flow = flow; // most steps leave the context as they found it: no store
+        }
         box.SuspendedThisStep = true;
         try
         {
@@ -256,7 +260,11 @@ internal static class Coroutines
     public static void SuspendUnsafe<TAwaiter, TBox>(TBox box, ref TAwaiter awaiter)
         where TAwaiter : ICriticalNotifyCompletion where TBox : AioTask, ICoroutineBox
     {
-        box.Flow = ThreadContexts.Capture(box.Loop.LoopThread!); // steps run on the loop thread
+        ExecutionContext? flow = ThreadContexts.Capture(box.Loop.LoopThread!); // steps run on the loop thread
+        if (!ReferenceEquals(box.Flow, flow))
+        {
+            box.Flow = flow; // most steps leave the context as they found it: no store
+        }
         box.SuspendedThisStep = true;
         try
         {

@@ -30,7 +30,7 @@ public sealed class RuntimeAccessTests
         try
         {
             var context = new SynchronizationContext();
-            ThreadContexts.SetSynchronizationContext(self, context);
+            ThreadContexts.Install(self, context);
             Assert.Same(context, SynchronizationContext.Current);
         }
         finally
