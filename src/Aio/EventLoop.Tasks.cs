@@ -13,7 +13,6 @@ public sealed partial class EventLoop
     internal int _foreignWaits;           // tasks suspended on a foreign await (see ComputeTimeoutMs)
     internal int _pendingExternal;        // executor items and other tracked outside work in flight
 
-    private static readonly Action<object?> s_startTask = static s => ((AioTask)s!).Start();
 
     internal AioTask? CurrentTaskInternal => _currentTask;
 
@@ -92,9 +91,7 @@ public sealed partial class EventLoop
     {
         RegisterLive(task);
         ref ReadyItem item = ref _ready.Enqueue();
-        item.Kind = ReadyKind.Action;
-        item.Callback = s_startTask;
-        item.State = task;
+        item.Kind = ReadyKind.StartTask;
         item.Task = task;
     }
 

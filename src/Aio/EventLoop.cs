@@ -562,6 +562,9 @@ public sealed partial class EventLoop : IDisposable
             case ReadyKind.CoroutineStep:
                 item.Task!.MoveNextCoroutine();
                 break;
+            case ReadyKind.StartTask:
+                item.Task!.Start();
+                break;
         }
     }
 

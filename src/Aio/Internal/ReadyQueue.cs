@@ -19,6 +19,8 @@ internal enum ReadyKind : byte
     DoneCallback,
     /// <summary><c>IFutureListener.OnFutureDone(State, Arg)</c>: an internal done callback.</summary>
     Listener,
+    /// <summary><c>Task.Start()</c>: the first step of a new task.</summary>
+    StartTask,
     /// <summary><c>Task.MoveNextCoroutine()</c>: the next step of a coroutine woken from an Aio wait (no delegate, no state).</summary>
     CoroutineStep,
 }

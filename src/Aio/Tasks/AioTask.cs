@@ -15,6 +15,7 @@
 // cancelled before a shielded one is met; for a TaskGroup child, the chain goes on into the group's
 // scope in the parent task. Cancelling a scope wakes each affected parked task through its wait's abort.
 using System.Diagnostics;
+using System.Diagnostics.CodeAnalysis;
 using System.Runtime.CompilerServices;
 using System.Threading.Tasks.Sources;
 using Aio.Internal;
@@ -49,6 +50,7 @@ public class AioTask : AioFuture
     internal bool _waitLevelTriggered;       // resuming normally still throws CancelledError if the scope is cancelled
     private bool _resumeQueued;              // the continuation is on the ready ring (or would be, once set)
     private bool _stepQueued;                // the main wait's step is on the ready ring
+    private bool _waitIsYield;               // the main wait is a Sleep(0) (kept as a flag: _waitObj stays null, no store barrier)
 
     internal bool ResumeQueued => _resumeQueued;
 
@@ -120,7 +122,7 @@ public class AioTask : AioFuture
     internal bool _loopTimerThisStep;        // this step created a TimeProvider timer on the loop
     internal bool _bodyHooked;               // a completion hook is registered on _body (for ConfigureAwait(false) bodies)
     private protected bool _isCoroutine;        // the body is an async AioTask method's state machine (CoroutineTask)
-    private protected bool _coroutineSuspended; // coroutine: the current step ended in a suspension (kept here, in the task's padding)
+    internal bool _coroutineSuspended;          // coroutine: the current step ended in a suspension (kept here, in the task's padding)
     internal AioTask? _prevLive, _nextLive;  // the loop's registry of pending tasks (intrusive list)
 
     internal AioTask(EventLoop loop, object? body, string? name) : base(loop)
@@ -264,6 +266,9 @@ public class AioTask : AioFuture
     /// <summary>The method of a coroutine body, for descriptions; null for a delegate body.</summary>
     private protected virtual string? CoroutineName => null;
 
+    /// <summary>A coroutine's continuation for awaiters that are not Aio's own: one Action per task, created on first use (kept in _body).</summary>
+    internal Action CoroutineContinuation => (Action)(_body ??= new Action(ResumeCoroutine));
+
     private static readonly SendOrPostCallback s_resumeCoroutine = static s => ((AioTask)s!).MoveNextCoroutine();
 
     /// <summary>
@@ -369,7 +374,16 @@ public class AioTask : AioFuture
         _resumeQueued = false;
         _stepQueued = false;
         _waitLevelTriggered = levelTriggered;
-        _waitObj = abort;
+        if (ReferenceEquals(abort, s_yieldMarker))
+        {
+            _waitIsYield = true;
+            _waitObj = null;
+        }
+        else
+        {
+            _waitIsYield = false;
+            _waitObj = abort;
+        }
         _continuation = null;
         _continuationState = null;
         return id;
@@ -383,7 +397,7 @@ public class AioTask : AioFuture
             FindSideWait(token, TokenMask)?.SetContinuation(continuation, state);
             return;
         }
-        if (_waitObj == s_yieldMarker && _suspended)
+        if (_waitIsYield && _suspended)
         {
             // Sleep(0): resume at once, so the continuation runs on the next iteration; nothing can wake a
             // queued yield again, so the continuation need not be kept.
@@ -452,9 +466,13 @@ public class AioTask : AioFuture
         _resumeQueued = false;
         _continuation = null;
         _continuationState = null;
-        if (outcome is not null || _waitLevelTriggered)
+        if (outcome is not null)
         {
             ThrowOutcome(outcome, _waitLevelTriggered);
+        }
+        else if (_waitLevelTriggered && TryGetCancellation(out string? message))
+        {
+            ThrowCancelled(message);
         }
     }
 
@@ -494,9 +512,15 @@ public class AioTask : AioFuture
     {
         if (TryGetCancellation(out string? message))
         {
-            _cancelDelivered = true;
-            throw new CancelledError(message);
+            ThrowCancelled(message);
         }
+    }
+
+    [DoesNotReturn]
+    private void ThrowCancelled(string? message)
+    {
+        _cancelDelivered = true;
+        throw new CancelledError(message);
     }
 
     /// <summary>Whether wait <paramref name="waitId"/> is still parked (not resumed, not cancelled).</summary>

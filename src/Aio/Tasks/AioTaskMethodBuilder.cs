@@ -59,13 +59,19 @@ public struct AioTaskMethodBuilder
 
     /// <summary>Suspends the task on <paramref name="awaiter"/> (compiler use).</summary>
     public readonly void AwaitOnCompleted<TAwaiter, TStateMachine>(ref TAwaiter awaiter, ref TStateMachine stateMachine)
-        where TAwaiter : INotifyCompletion where TStateMachine : IAsyncStateMachine =>
-        Coroutines.Suspend(Unsafe.As<CoroutineTask<TStateMachine>>(_task!), ref awaiter);
+        where TAwaiter : INotifyCompletion where TStateMachine : IAsyncStateMachine
+    {
+        var box = Unsafe.As<CoroutineTask<TStateMachine>>(_task!);
+        Coroutines.Suspend(box, ref box.Flow, ref awaiter);
+    }
 
     /// <summary>Suspends the task on <paramref name="awaiter"/> (compiler use).</summary>
     public readonly void AwaitUnsafeOnCompleted<TAwaiter, TStateMachine>(ref TAwaiter awaiter, ref TStateMachine stateMachine)
-        where TAwaiter : ICriticalNotifyCompletion where TStateMachine : IAsyncStateMachine =>
-        Coroutines.SuspendUnsafe(Unsafe.As<CoroutineTask<TStateMachine>>(_task!), ref awaiter);
+        where TAwaiter : ICriticalNotifyCompletion where TStateMachine : IAsyncStateMachine
+    {
+        var box = Unsafe.As<CoroutineTask<TStateMachine>>(_task!);
+        Coroutines.SuspendUnsafe(box, ref box.Flow, ref awaiter);
+    }
 }
 
 /// <summary>
@@ -110,49 +116,35 @@ public struct AioTaskMethodBuilder<T>
 
     /// <summary>Suspends the task on <paramref name="awaiter"/> (compiler use).</summary>
     public readonly void AwaitOnCompleted<TAwaiter, TStateMachine>(ref TAwaiter awaiter, ref TStateMachine stateMachine)
-        where TAwaiter : INotifyCompletion where TStateMachine : IAsyncStateMachine =>
-        Coroutines.Suspend(Unsafe.As<CoroutineTask<T, TStateMachine>>(_task!), ref awaiter);
+        where TAwaiter : INotifyCompletion where TStateMachine : IAsyncStateMachine
+    {
+        var box = Unsafe.As<CoroutineTask<T, TStateMachine>>(_task!);
+        Coroutines.Suspend(box, ref box.Flow, ref awaiter);
+    }
 
     /// <summary>Suspends the task on <paramref name="awaiter"/> (compiler use).</summary>
     public readonly void AwaitUnsafeOnCompleted<TAwaiter, TStateMachine>(ref TAwaiter awaiter, ref TStateMachine stateMachine)
-        where TAwaiter : ICriticalNotifyCompletion where TStateMachine : IAsyncStateMachine =>
-        Coroutines.SuspendUnsafe(Unsafe.As<CoroutineTask<T, TStateMachine>>(_task!), ref awaiter);
-}
-
-/// <summary>What the coroutine boxes share: a task whose body is a state machine it holds itself.</summary>
-internal interface ICoroutineBox
-{
-    /// <summary>The ExecutionContext the next step runs in (captured at creation and at each suspension).</summary>
-    ExecutionContext? Flow { get; set; }
-
-    /// <summary>The current step ended in a suspension (so <see cref="Flow"/> is the context it left with).</summary>
-    bool SuspendedThisStep { get; set; }
-
-    /// <summary>The continuation handed to awaiters that are not Aio's own: one Action per task, created on first use.</summary>
-    Action Continuation { get; }
+        where TAwaiter : ICriticalNotifyCompletion where TStateMachine : IAsyncStateMachine
+    {
+        var box = Unsafe.As<CoroutineTask<T, TStateMachine>>(_task!);
+        Coroutines.SuspendUnsafe(box, ref box.Flow, ref awaiter);
+    }
 }
 
 /// <summary>The box of an <c>async AioTask</c> method: the task holds the compiler's state machine.</summary>
-internal sealed class CoroutineTask<TStateMachine> : AioTask, ICoroutineBox
+internal sealed class CoroutineTask<TStateMachine> : AioTask
     where TStateMachine : IAsyncStateMachine
 {
     public TStateMachine StateMachine = default!;
+
+    /// <summary>The ExecutionContext the next step runs in (captured at creation and at each suspension).</summary>
+    public ExecutionContext? Flow;
 
     public CoroutineTask(EventLoop loop) : base(loop, null, null)
     {
         _isCoroutine = true;
         Flow = ThreadContexts.Capture(loop.LoopThread!); // created on the running loop's thread (Coroutines.RunningLoop)
     }
-
-    public ExecutionContext? Flow { get; set; }
-
-    public bool SuspendedThisStep
-    {
-        get => _coroutineSuspended;
-        set => _coroutineSuspended = value;
-    }
-
-    public Action Continuation => (Action)(_body ??= new Action(ResumeCoroutine));
 
     internal void Schedule() => _loop.ScheduleFirstStep(this); // on the running loop's thread (Coroutines.RunningLoop), which is open
 
@@ -162,7 +154,7 @@ internal sealed class CoroutineTask<TStateMachine> : AioTask, ICoroutineBox
     {
         if (!Done)
         {
-            Coroutines.MoveNext(ref StateMachine, this, _loop);
+            Coroutines.MoveNext(ref StateMachine, this, ref Flow);
         }
     }
 
@@ -170,26 +162,19 @@ internal sealed class CoroutineTask<TStateMachine> : AioTask, ICoroutineBox
 }
 
 /// <summary>The box of an <c>async AioTask&lt;T&gt;</c> method: the task holds the compiler's state machine.</summary>
-internal sealed class CoroutineTask<T, TStateMachine> : AioTask<T>, ICoroutineBox
+internal sealed class CoroutineTask<T, TStateMachine> : AioTask<T>
     where TStateMachine : IAsyncStateMachine
 {
     public TStateMachine StateMachine = default!;
+
+    /// <summary>The ExecutionContext the next step runs in (captured at creation and at each suspension).</summary>
+    public ExecutionContext? Flow;
 
     public CoroutineTask(EventLoop loop) : base(loop, null, null)
     {
         _isCoroutine = true;
         Flow = ThreadContexts.Capture(loop.LoopThread!); // created on the running loop's thread (Coroutines.RunningLoop)
     }
-
-    public ExecutionContext? Flow { get; set; }
-
-    public bool SuspendedThisStep
-    {
-        get => _coroutineSuspended;
-        set => _coroutineSuspended = value;
-    }
-
-    public Action Continuation => (Action)(_body ??= new Action(ResumeCoroutine));
 
     internal void Schedule() => _loop.ScheduleFirstStep(this); // on the running loop's thread (Coroutines.RunningLoop), which is open
 
@@ -199,14 +184,14 @@ internal sealed class CoroutineTask<T, TStateMachine> : AioTask<T>, ICoroutineBo
     {
         if (!Done)
         {
-            Coroutines.MoveNext(ref StateMachine, this, _loop);
+            Coroutines.MoveNext(ref StateMachine, this, ref Flow);
         }
     }
 
     private protected override string CoroutineName => Coroutines.MethodName(typeof(TStateMachine));
 }
 
-/// <summary>The steps both coroutine boxes take, written once.</summary>
+/// <summary>The steps both coroutine boxes take, written once (on <see cref="AioTask"/> and the box's Flow field: no interface calls).</summary>
 internal static class Coroutines
 {
     public static EventLoop RunningLoop() => EventLoop.TryGetRunningLoop() ?? ThrowHelper.NoLoopForCoroutine();
@@ -216,38 +201,34 @@ internal static class Coroutines
     /// loop's base context (every callback and step leaves it as it found it), so only a step whose context
     /// differs pays for a switch; a step that suspended read its context at the suspension already.
     /// </summary>
-    public static void MoveNext<TStateMachine, TBox>(ref TStateMachine stateMachine, TBox box, EventLoop loop)
-        where TStateMachine : IAsyncStateMachine where TBox : ICoroutineBox
+    public static void MoveNext<TStateMachine>(ref TStateMachine stateMachine, AioTask box, ref ExecutionContext? flow)
+        where TStateMachine : IAsyncStateMachine
     {
+        EventLoop loop = box.Loop;
         ExecutionContext? loopContext = loop.BaseExecutionContext;
-        ExecutionContext? flow = box.Flow;
-        if (flow is not null && !ReferenceEquals(flow, loopContext))
+        ExecutionContext? start = flow;
+        if (start is not null && !ReferenceEquals(start, loopContext))
         {
-            ExecutionContext.Restore(flow);
+            ExecutionContext.Restore(start);
         }
-        box.SuspendedThisStep = false;
+        box._coroutineSuspended = false;
         stateMachine.MoveNext();
-        ExecutionContext? after = box.SuspendedThisStep ? box.Flow : ThreadContexts.Capture(loop.LoopThread!);
+        ExecutionContext? after = box._coroutineSuspended ? flow : ThreadContexts.Capture(loop.LoopThread!);
         if (loopContext is not null && !ReferenceEquals(after, loopContext))
         {
             ExecutionContext.Restore(loopContext);
         }
     }
 
-    public static void Suspend<TAwaiter, TBox>(TBox box, ref TAwaiter awaiter)
-        where TAwaiter : INotifyCompletion where TBox : AioTask, ICoroutineBox
+    public static void Suspend<TAwaiter>(AioTask box, ref ExecutionContext? flow, ref TAwaiter awaiter)
+        where TAwaiter : INotifyCompletion
     {
-        ExecutionContext? flow = ThreadContexts.Capture(box.Loop.LoopThread!); // steps run on the loop thread
-        if (!ReferenceEquals(box.Flow, flow))
-        {
-            box.Flow = flow; // most steps leave the context as they found it: no store
-        }
-        box.SuspendedThisStep = true;
+        KeepFlow(box, ref flow);
         try
         {
             if (typeof(TAwaiter) != typeof(ValueTaskAwaiter) || !TryParkOnAioWait(box, ref Unsafe.As<TAwaiter, ValueTaskAwaiter>(ref awaiter)))
             {
-                awaiter.OnCompleted(box.Continuation);
+                awaiter.OnCompleted(box.CoroutineContinuation);
             }
         }
         catch (Exception e)
@@ -257,26 +238,32 @@ internal static class Coroutines
         }
     }
 
-    public static void SuspendUnsafe<TAwaiter, TBox>(TBox box, ref TAwaiter awaiter)
-        where TAwaiter : ICriticalNotifyCompletion where TBox : AioTask, ICoroutineBox
+    public static void SuspendUnsafe<TAwaiter>(AioTask box, ref ExecutionContext? flow, ref TAwaiter awaiter)
+        where TAwaiter : ICriticalNotifyCompletion
     {
-        ExecutionContext? flow = ThreadContexts.Capture(box.Loop.LoopThread!); // steps run on the loop thread
-        if (!ReferenceEquals(box.Flow, flow))
-        {
-            box.Flow = flow; // most steps leave the context as they found it: no store
-        }
-        box.SuspendedThisStep = true;
+        KeepFlow(box, ref flow);
         try
         {
             if (typeof(TAwaiter) != typeof(ValueTaskAwaiter) || !TryParkOnAioWait(box, ref Unsafe.As<TAwaiter, ValueTaskAwaiter>(ref awaiter)))
             {
-                awaiter.UnsafeOnCompleted(box.Continuation);
+                awaiter.UnsafeOnCompleted(box.CoroutineContinuation);
             }
         }
         catch (Exception e)
         {
             box.OnCoroutineThrew(e);
         }
+    }
+
+    /// <summary>The step ends in a suspension: the context it leaves with is the next step's.</summary>
+    private static void KeepFlow(AioTask box, ref ExecutionContext? flow)
+    {
+        ExecutionContext? current = ThreadContexts.Capture(box.Loop.LoopThread!); // steps run on the loop thread
+        if (!ReferenceEquals(flow, current))
+        {
+            flow = current; // most steps leave the context as they found it: no store
+        }
+        box._coroutineSuspended = true;
     }
 
     // An Aio wait (Sleep, Yield, a primitive's ValueTask) queues its continuation as a step of the current
