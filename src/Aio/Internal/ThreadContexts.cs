@@ -31,6 +31,12 @@ internal static class ThreadContexts
         return context is null ? s_default : FlowSuppressed(context) ? null : context;
     }
 
+    /// <summary>
+    /// The context <paramref name="thread"/> (the calling thread) runs in now, flow-suppressed or not, to be put
+    /// back with <see cref="ExecutionContext.Restore"/>; null only if that cannot be read (public-API fallback, suppressed flow).
+    /// </summary>
+    public static ExecutionContext? Current(Thread thread) => s_fieldsWork ? ExecutionContextOf(thread) ?? s_default : ExecutionContext.Capture();
+
     /// <summary>Makes <paramref name="context"/> <paramref name="thread"/>'s SynchronizationContext unless it already is (the calling thread).</summary>
     public static void Install(Thread thread, SynchronizationContext context)
     {

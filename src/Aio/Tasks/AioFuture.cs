@@ -230,8 +230,10 @@ public class AioFuture : IWaitAbort
         object? first = _firstTarget;
         if (first is not null)
         {
-            _firstTarget = null;
-            if (_firstKind == CallbackKind.Many)
+            CallbackKind kind = _firstKind;
+            _firstTarget = null; // emptied before any callback runs: one that removes callbacks finds none
+            _firstKind = CallbackKind.None;
+            if (kind == CallbackKind.Many)
             {
                 foreach (FutureCallback cb in (List<FutureCallback>)first)
                 {
@@ -240,9 +242,8 @@ public class AioFuture : IWaitAbort
             }
             else
             {
-                Schedule(new FutureCallback { Target = first, Arg = _firstArg, Kind = _firstKind });
+                Schedule(new FutureCallback { Target = first, Arg = _firstArg, Kind = kind });
             }
-            _firstKind = CallbackKind.None;
         }
         OnCompleted();
     }

@@ -51,6 +51,7 @@ public class AioTask : AioFuture
     private bool _resumeQueued;              // the continuation is on the ready ring (or would be, once set)
     private bool _stepQueued;                // the main wait's step is on the ready ring
     private bool _waitIsYield;               // the main wait is a Sleep(0) (kept as a flag: _waitObj stays null, no store barrier)
+    private bool _waitAborted;               // a cancellation was delivered to the main wait (its abort runs once)
 
     internal bool ResumeQueued => _resumeQueued;
 
@@ -202,10 +203,12 @@ public class AioTask : AioFuture
     /// <summary>Runs the body to its first suspension: a delegate body is invoked; a coroutine overrides this.</summary>
     private protected virtual void StartBody()
     {
+        object start = _body!;
+        _body = null; // Body reads _body as the Task: never the delegate, not even while it runs
         Task body;
         try
         {
-            body = InvokeBody();
+            body = InvokeBody(start);
         }
         catch (Exception e)
         {
@@ -215,7 +218,7 @@ public class AioTask : AioFuture
         _body = body;
     }
 
-    private protected virtual Task InvokeBody() => ((Func<Task>)_body!)();
+    private protected virtual Task InvokeBody(object start) => ((Func<Task>)start)();
 
     /// <summary>The Task of a delegate body; null before the first step and for a coroutine (an <c>async AioTask</c> method).</summary>
     internal Task? Body => _started && !_isCoroutine ? Unsafe.As<Task?>(_body) : null; // from the first step on, a delegate task's _body is its Task
@@ -329,12 +332,18 @@ public class AioTask : AioFuture
     private protected override void OnCompleted()
     {
         _loop.UnregisterLive(this);
-        _continuation = null;
-        _continuationState = null;
-        _waitObj = null;
+        if (IsParked)
+        {
+            ReleaseOrphanedWaits(); // their records stay until their steps have run
+        }
+        else
+        {
+            _continuation = null;
+            _continuationState = null;
+            _waitObj = null;
+        }
         if (_extras is { } extras)
         {
-            extras.SideWaits = null;
             extras.RootCts?.Dispose();
             extras.RootCts = null;
         }
@@ -358,7 +367,12 @@ public class AioTask : AioFuture
     internal int BeginWait(object? abort, bool levelTriggered)
     {
         int id = _loop.NextWaitId();
-        if (_stepQueued || (_suspended && _continuation is not null))
+        bool mainTaken = _stepQueued || (_suspended && _continuation is not null);
+        if (mainTaken || _extras?.SideWaits is not null)
+        {
+            id = DistinctWaitId(id, mainTaken);
+        }
+        if (mainTaken)
         {
             TaskExtras extras = Extras;
             extras.SideWaits = new SideWait(this, id, abort, levelTriggered) { Next = extras.SideWaits };
@@ -373,6 +387,7 @@ public class AioTask : AioFuture
         _suspended = true;
         _resumeQueued = false;
         _stepQueued = false;
+        _waitAborted = false;
         _waitLevelTriggered = levelTriggered;
         if (ReferenceEquals(abort, s_yieldMarker))
         {
@@ -568,17 +583,89 @@ public class AioTask : AioFuture
         {
             return;
         }
-        if (_suspended)
+        // Each wait's abort runs once: one that keeps the wait parked (an awaited task being cancelled, a
+        // TaskGroup) must not be cancelled again after every later step of this task's other methods.
+        if (_suspended && !_waitAborted)
         {
+            _waitAborted = true;
             AbortWait(_waitId, _waitObj, message);
         }
         for (SideWait? side = _extras?.SideWaits; side is not null; side = side.Next)
         {
-            if (side.Suspended)
+            if (side.Suspended && !side.Aborted)
             {
+                side.Aborted = true;
                 AbortWait(side.Id, side.WaitObj, message);
             }
         }
+    }
+
+    /// <summary>
+    /// A wait id whose 16-bit token no other live wait of this task has (ids are loop-wide, tokens are not
+    /// unique): so a token always finds its own wait. Also drops side waits that were begun and never awaited.
+    /// </summary>
+    private int DistinctWaitId(int id, bool mainTaken)
+    {
+        DropAbandonedSideWaits();
+        while (id == 0 || (mainTaken && (short)id == (short)_waitId) || FindSideWait(id, TokenMask) is not null)
+        {
+            id = _loop.NextWaitId();
+        }
+        return id;
+    }
+
+    /// <summary>A side wait still parked with no continuation was never awaited (an awaiter suspends at once): it is dead.</summary>
+    private void DropAbandonedSideWaits()
+    {
+        for (SideWait? side = _extras?.SideWaits; side is not null; side = side.Next)
+        {
+            if (side.Suspended && side.Continuation is null)
+            {
+                if (side.WaitObj == s_sleepMarker)
+                {
+                    _loop.OnSleepAbandoned();
+                }
+                side.Suspended = false;
+                RemoveSideWait(side);
+            }
+        }
+    }
+
+    /// <summary>
+    /// The task finished while async methods it started still wait (fire-and-forget helpers): a sleep, a yield or
+    /// a primitive's wait resumes them with <see cref="CancelledError"/>; a wait on a future keeps going and
+    /// resumes them when the future is done. Their steps then run as plain callbacks.
+    /// </summary>
+    private void ReleaseOrphanedWaits()
+    {
+        string message = $"{this} finished while an async method it started was still waiting";
+        if (_suspended && _waitObj is not AioFuture)
+        {
+            ReleaseOrphanedWait(_waitId, _waitObj, message);
+        }
+        for (SideWait? side = _extras?.SideWaits; side is not null; side = side.Next)
+        {
+            if (side.Suspended && side.WaitObj is not AioFuture)
+            {
+                ReleaseOrphanedWait(side.Id, side.WaitObj, message);
+            }
+        }
+    }
+
+    private void ReleaseOrphanedWait(int waitId, object? wait, string message)
+    {
+        if (wait is IWaitAbort abort)
+        {
+            if (!abort.AbortWait(this, waitId, message))
+            {
+                return; // the wait keeps going (a TaskGroup cancelling its children) and resumes when it is over
+            }
+        }
+        else if (wait == s_sleepMarker)
+        {
+            _loop.OnSleepAbandoned();
+        }
+        Resume(waitId, new CancelledError(message));
     }
 
     private void AbortWait(int waitId, object? wait, string? message)
@@ -642,6 +729,7 @@ public class AioTask : AioFuture
         public object? WaitObj = waitObj;   // like _waitObj
         public bool Suspended = true;
         public bool ResumeQueued;
+        public bool Aborted;               // a cancellation was delivered (its abort runs once)
         public Action<object?>? Continuation;
         public object? State;
         public SideWait? Next;
@@ -826,7 +914,7 @@ public class AioTask<T> : AioTask
 
     internal AioTask(EventLoop loop, object? body, string? name) : base(loop, body, name) { }
 
-    private protected override Task InvokeBody() => ((Func<Task<T>>)_body!)();
+    private protected override Task InvokeBody(object start) => ((Func<Task<T>>)start)();
 
     private protected override void CaptureResult(Task body) => _result = ((Task<T>)body).Result;
 
@@ -876,11 +964,11 @@ internal sealed class StatefulTask<TState, T>(EventLoop loop, Func<TState, Task<
 {
     private TState _arg = state;
 
-    private protected override Task InvokeBody()
+    private protected override Task InvokeBody(object start)
     {
         TState arg = _arg;
         _arg = default!;
-        return ((Func<TState, Task<T>>)_body!)(arg);
+        return ((Func<TState, Task<T>>)start)(arg);
     }
 }
 

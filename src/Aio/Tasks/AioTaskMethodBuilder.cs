@@ -197,26 +197,26 @@ internal static class Coroutines
     public static EventLoop RunningLoop() => EventLoop.TryGetRunningLoop() ?? ThrowHelper.NoLoopForCoroutine();
 
     /// <summary>
-    /// One step: MoveNext in the task's ExecutionContext, then the loop's own context back. Steps start in the
-    /// loop's base context (every callback and step leaves it as it found it), so only a step whose context
-    /// differs pays for a switch; a step that suspended read its context at the suspension already.
+    /// One step: MoveNext in the task's ExecutionContext, then the context the step was entered in back – the
+    /// loop's own, or that of another async method of the same task that resumed this one inline. Only a step
+    /// whose context differs pays for a switch; a step that suspended read its context at the suspension.
     /// </summary>
     public static void MoveNext<TStateMachine>(ref TStateMachine stateMachine, AioTask box, ref ExecutionContext? flow)
         where TStateMachine : IAsyncStateMachine
     {
-        EventLoop loop = box.Loop;
-        ExecutionContext? loopContext = loop.BaseExecutionContext;
+        Thread thread = box.Loop.LoopThread!;
+        ExecutionContext? entry = ThreadContexts.Current(thread);
         ExecutionContext? start = flow;
-        if (start is not null && !ReferenceEquals(start, loopContext))
+        if (start is not null && !ReferenceEquals(start, entry))
         {
             ExecutionContext.Restore(start);
         }
         box._coroutineSuspended = false;
         stateMachine.MoveNext();
-        ExecutionContext? after = box._coroutineSuspended ? flow : ThreadContexts.Capture(loop.LoopThread!);
-        if (loopContext is not null && !ReferenceEquals(after, loopContext))
+        ExecutionContext? after = box._coroutineSuspended ? flow : ThreadContexts.Capture(thread);
+        if (entry is not null && !ReferenceEquals(after, entry))
         {
-            ExecutionContext.Restore(loopContext);
+            ExecutionContext.Restore(entry);
         }
     }
 

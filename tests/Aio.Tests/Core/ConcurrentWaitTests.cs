@@ -143,4 +143,108 @@ public sealed class ConcurrentWaitTests
             await Sleep(0);
         }
     }
+
+    [Fact]
+    public void ManyWaitsWhileAHelperStaysParked_TokensNeverCollide()
+    {
+        // Wait ids are loop-wide and a ValueTask token keeps 16 bits of one: after 65,536 more waits a new
+        // wait's token would equal the parked helper's, unless ids are kept distinct per task.
+        bool helperResumed = false;
+        double elapsed = AioTest.Run(async () =>
+        {
+            EventLoop loop = EventLoop.GetRunningLoop();
+            var ev = new AioEvent();
+            Task helper = WaitThenMark(ev, () => helperResumed = true);
+            double t0 = loop.Time();
+            for (int i = 0; i < 70_000; i++)
+            {
+                await Yield();
+            }
+            double afterYields = loop.Time() - t0;
+            Assert.False(helperResumed);
+            ev.Set();
+            await helper;
+            Assert.True(helperResumed);
+            return afterYields;
+        });
+        Assert.Equal(0, elapsed); // 70,000 yields take no loop time: none of them was stuck behind the helper's wait
+
+        static async Task WaitThenMark(AioEvent ev, Action mark)
+        {
+            await ev.WaitAsync();
+            mark();
+        }
+    }
+
+    [Fact]
+    public void Cancel_ATaskWhoseHelperAwaitsAnotherTask_CancelsThatTaskOnce()
+    {
+        AioTest.Run(async () =>
+        {
+            AioTask x = CreateTask(async () =>
+            {
+                try
+                {
+                    await Sleep(10);
+                }
+                finally
+                {
+                    await new CancelScope(shield: true).RunAsync(async () => await Sleep(1)); // stays pending a while after its cancel
+                }
+            });
+            AioTask t = CreateTask(async () =>
+            {
+                Task helper = AwaitTask(x);
+                for (int i = 0; i < 50; i++)
+                {
+                    try
+                    {
+                        await Sleep(0.01); // this task keeps taking steps while the helper's wait stays parked
+                    }
+                    catch (CancelledError)
+                    {
+                    }
+                }
+                await helper;
+            });
+            await Sleep(0.1);
+            t.Cancel();
+            await Assert.ThrowsAsync<CancelledError>(async () => await t);
+            Assert.Equal(1, x.Cancelling);
+            Assert.True(x.Cancelled);
+        });
+
+        static async Task AwaitTask(AioTask task) => await task;
+    }
+
+    [Fact]
+    public void AFireAndForgetHelper_OutlivingItsTask_IsCancelled_NotLeftHanging()
+    {
+        var log = new List<string>();
+        AioTest.Run(async () =>
+        {
+            AioTask t = CreateTask(async () =>
+            {
+                _ = Helper(log);
+                await Task.CompletedTask;
+            });
+            await t;
+            await Sleep(10);
+        });
+        Assert.Equal(new[] { "helper started", "helper cancelled" }, log);
+
+        static async Task Helper(List<string> log)
+        {
+            log.Add("helper started");
+            try
+            {
+                await Sleep(5);
+                log.Add("helper slept");
+            }
+            catch (CancelledError e) when (e.Message.Contains("finished while an async method it started was still waiting", StringComparison.Ordinal))
+            {
+                log.Add("helper cancelled");
+            }
+        }
+    }
 }

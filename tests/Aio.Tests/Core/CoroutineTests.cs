@@ -1,3 +1,4 @@
+using System.Runtime.CompilerServices;
 using Aio.Testing;
 using static Aio.Asyncio;
 
@@ -240,6 +241,38 @@ public sealed class CoroutineTests
             Assert.Equal(1, queue.Count);   // the first put went in; the parked second one left cleanly
             Assert.Equal(0, await queue.GetAsync());
         });
+    }
+
+    private static async AioTask<(int InCoroutine, int AfterNextAwait, int InHelper)> ResumedInlineByAHelper()
+    {
+        var tcs = new TaskCompletionSource();   // no RunContinuationsAsynchronously: SetResult resumes this coroutine inline
+        var seen = new StrongBox<int>();
+        Task helper = SetLocalThenRelease(tcs, seen);
+        await tcs.Task;
+        int inCoroutine = s_number.Value;
+        await Sleep(0);
+        int afterNextAwait = s_number.Value;
+        await helper;
+        return (inCoroutine, afterNextAwait, seen.Value);
+
+        static async Task SetLocalThenRelease(TaskCompletionSource tcs, StrongBox<int> seen)
+        {
+            s_number.Value = 5;
+            await Sleep(0.1);
+            tcs.SetResult();
+            seen.Value = s_number.Value;
+        }
+    }
+
+    private static readonly AsyncLocal<int> s_number = new();
+
+    [Fact]
+    public void AsyncLocal_ACoroutineResumedInsideAHelpersStep_KeepsItsOwnContext_AndGivesTheHelperItsBack()
+    {
+        (int inCoroutine, int afterNextAwait, int inHelper) = AioTest.Run(async () => await ResumedInlineByAHelper());
+        Assert.Equal(0, inCoroutine);
+        Assert.Equal(0, afterNextAwait);
+        Assert.Equal(5, inHelper);
     }
 
     [Fact]
