@@ -63,6 +63,21 @@ internal sealed class W5Lock : IBenchCommand
         public int Per;
     }
 
+    // A coroutine: calling it creates the task (asyncio's create_task(worker(s))).
+    private static async AioTask<int> Worker(State s)
+    {
+        for (int i = 0; i < s.Per; i++)
+        {
+            using (await s.Lock.AcquireAsync())
+            {
+                int c = s.Counter;
+                await Asyncio.Sleep(0);
+                s.Counter = c + 1;
+            }
+        }
+        return 0;
+    }
+
     private static double Once(int tasks, int per)
     {
         using var loop = new EventLoop();
@@ -73,19 +88,7 @@ internal sealed class W5Lock : IBenchCommand
             var all = new AioTask<int>[tasks];
             for (int t = 0; t < tasks; t++)
             {
-                all[t] = loop.CreateTask(static async (State s) =>
-                {
-                    for (int i = 0; i < s.Per; i++)
-                    {
-                        using (await s.Lock.AcquireAsync())
-                        {
-                            int c = s.Counter;
-                            await Asyncio.Sleep(0);
-                            s.Counter = c + 1;
-                        }
-                    }
-                    return 0;
-                }, state);
+                all[t] = Worker(state);
             }
             await Asyncio.Gather(all);
             double elapsed = Stopwatch.GetElapsedTime(start).TotalSeconds;
