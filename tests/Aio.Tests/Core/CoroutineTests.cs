@@ -397,4 +397,109 @@ public sealed class CoroutineTests
             });
         });
     }
+
+    private static async AioTask<int> SleepThenReturn(double seconds, int value)
+    {
+        await Sleep(seconds);
+        return value;
+    }
+
+    [Fact]
+    public void WaitFor_ACoroutineThatIsTooSlow_CancelsIt_AndThrowsTimeout()
+    {
+        AioTest.Run(async () =>
+        {
+            AioTask<int> slow = SleepThenReturn(10, 1);
+            await Assert.ThrowsAsync<TimeoutException>(() => WaitFor(slow, 1));
+            Assert.True(slow.Cancelled);
+            Assert.Equal(2, await WaitFor(SleepThenReturn(0.5, 2), 1));
+        });
+    }
+
+    [Fact]
+    public void AsCompleted_OfCoroutines_YieldsThemInCompletionOrder()
+    {
+        var order = AioTest.Run(async () =>
+        {
+            var seen = new List<int>();
+            await foreach (AioTask<int> done in AsCompleted(new[] { SleepThenReturn(3, 3), SleepThenReturn(1, 1), SleepThenReturn(2, 2) }))
+            {
+                seen.Add(await done);
+            }
+            return seen;
+        });
+        Assert.Equal(new[] { 1, 2, 3 }, order);
+    }
+
+    [Fact]
+    public void Shield_KeepsACoroutineRunning_WhenTheAwaiterIsCancelled()
+    {
+        AioTest.Run(async () =>
+        {
+            AioTask<int> inner = SleepThenReturn(2, 7);
+            AioTask outer = CreateTask(async () => await Shield(inner));
+            await Sleep(1);
+            outer.Cancel();
+            await Assert.ThrowsAsync<CancelledError>(async () => await outer);
+            Assert.False(inner.Done);
+            Assert.Equal(7, await inner);
+        });
+    }
+
+    private static async AioTask YieldThroughTheContext(List<string> log)
+    {
+        log.Add("before");
+        await Task.Yield();            // a foreign awaitable: comes back through the task's context
+        log.Add(CurrentTask() is null ? "no task" : "same task");
+    }
+
+    [Fact]
+    public void TaskYield_InsideACoroutine_ResumesOnTheLoopAsTheTask()
+    {
+        var log = new List<string>();
+        AioTest.Run(async () => await YieldThroughTheContext(log));
+        Assert.Equal(new[] { "before", "same task" }, log);
+    }
+
+    private static async AioTask ThrowForeignCancellation()
+    {
+        await Sleep(0);
+        using var cts = new CancellationTokenSource();
+        cts.Cancel();
+        cts.Token.ThrowIfCancellationRequested();
+    }
+
+    [Fact]
+    public void AForeignOperationCanceledException_FailsTheCoroutine_ItDoesNotCancelIt()
+    {
+        AioTest.Run(async () =>
+        {
+            AioTask t = ThrowForeignCancellation();
+            await Assert.ThrowsAsync<OperationCanceledException>(async () => await t);
+            Assert.False(t.Cancelled);
+        });
+    }
+
+    [Fact]
+    public void ManyCoroutines_EachYieldingTwice_AllFinishWithTheirValues()
+    {
+        long sum = AioTest.Run(async () =>
+        {
+            var tasks = new AioTask<long>[10_000];
+            for (int i = 0; i < tasks.Length; i++)
+            {
+                tasks[i] = TwoYields(i);
+            }
+            long[] values = await Gather(tasks);
+            return values.Sum();
+        });
+        Assert.Equal(10_000L * 9_999 / 2, sum);
+
+        static async AioTask<long> TwoYields(long i)
+        {
+            await Yield();
+            await Yield();
+            return i;
+        }
+    }
 }
