@@ -119,17 +119,18 @@ public sealed partial class EventLoop
         bool haveTimer = TryPeekLiveTimer(out double when);
         if (_virtualClock is not null)
         {
-            // Virtual time moves only by jumps (or the test's Advance). Jump when nothing outside the
-            // loop could still make something ready: no I/O registration, no executor item in flight.
-            if (!haveTimer || !_virtualClock.AutoJump || poller.RegistrationCount > 0 || _pendingExternal > 0)
+            // Virtual time moves only by jumps (or the test's Advance). Jump at once when nothing outside the
+            // loop could still make something ready; never while executor work is in flight (it reports back).
+            if (!haveTimer || !_virtualClock.AutoJump || _pendingExternal > 0)
             {
                 return -1;
             }
-            if (_foreignWaits > 0)
+            if (_foreignWaits > 0 || poller.RegistrationCount > 0)
             {
-                // A task awaits a foreign Task the loop cannot see into: it may be finished by a thread (then
-                // its continuation arrives soon) or by the loop itself (an AsTask of a sleeping task). Give it
-                // ForeignWaitThreshold of real time, then jump (Trio's autojump_threshold).
+                // A task awaits a foreign Task the loop cannot see into, or a descriptor is registered (a server,
+                // a connection, a pipe): a thread or a peer may still deliver something – a loopback reply
+                // arrives in microseconds. Give it ForeignWaitThreshold of real time, then jump if nothing
+                // came (Trio's autojump_threshold).
                 _jumpAfterForeignWait = true;
                 return (int)Math.Ceiling(_virtualClock.ForeignWaitThreshold * 1000);
             }

@@ -467,7 +467,10 @@ public sealed partial class EventLoop : IDisposable
         // 2. Poll: I/O handlers run here.
         if (timeoutMs != 0 || poller.RegistrationCount > 0 || InboxHasWork)
         {
-            poller.Poll(timeoutMs);
+            if (poller.Poll(timeoutMs) > 0)
+            {
+                _jumpAfterForeignWait = false; // something arrived while virtual time waited: no jump this time
+            }
         }
 
         // 3. Due timers into the ready ring, 4. the inbox.

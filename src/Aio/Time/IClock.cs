@@ -55,7 +55,8 @@ public sealed class VirtualClock : IClock
 
     /// <summary>
     /// Real seconds an idle loop waits before jumping while a task awaits a foreign <see cref="Task"/>
-    /// (one Aio cannot see into: it may complete from a thread soon). Default 0.25. Executor items
+    /// (one Aio cannot see into: it may complete from a thread soon) or while descriptors are registered
+    /// (a server, a connection, a pipe: a peer may still answer). Default 0.25. Executor items
     /// (<c>ToThread</c>, <c>RunInExecutor</c>) block the jump until they finish, whatever this is.
     /// </summary>
     public double ForeignWaitThreshold { get; set; } = 0.25;
