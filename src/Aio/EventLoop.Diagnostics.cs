@@ -37,7 +37,7 @@ public sealed partial class EventLoop
         {
             return;
         }
-        if (Poller.RegistrationCount > 0 || _pendingExternal > 0 || _foreignWaits > 0 || TryPeekLiveTimer(out _))
+        if (Poller.RegistrationCount > 0 || _pendingExternal > 0 || _pendingIo > 0 || _foreignWaits > 0 || TryPeekLiveTimer(out _))
         {
             return;
         }

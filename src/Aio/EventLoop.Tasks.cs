@@ -11,7 +11,8 @@ public sealed partial class EventLoop
     private int _taskNumbers;
     private int _waitIds;                 // last wait id handed out (AioTask.BeginWait)
     internal int _foreignWaits;           // tasks suspended on a foreign await (see ComputeTimeoutMs)
-    internal int _pendingExternal;        // executor items and other tracked outside work in flight
+    internal int _pendingExternal;        // executor items in flight: virtual time waits for them
+    internal int _pendingIo;              // socket operations in flight on the portable back end (like registered descriptors)
 
 
     internal AioTask? CurrentTaskInternal => _currentTask;
@@ -171,10 +172,20 @@ public sealed partial class EventLoop
     {
         if (task.Done)
         {
-            // A late foreign continuation of a finished task (its body completed off the loop): run it plainly.
-            _currentTask = null;
-            InstallContext(_syncContext);
-            Dispatch(in item);
+            // A step of a finished task: a late foreign continuation (its body completed off the loop), or an
+            // async method it started that outlived it. It still runs as that task, so a wait it resumes finds
+            // its task (a primitive hands over what the wake-up meant); the task's outcome does not change.
+            _currentTask = task;
+            InstallContext(task.Context);
+            task.OnMainWaitStep(item.Arg);
+            try
+            {
+                Dispatch(in item);
+            }
+            finally
+            {
+                _currentTask = null;
+            }
             return;
         }
         _currentTask = task;

@@ -125,7 +125,7 @@ public sealed partial class EventLoop
             {
                 return -1;
             }
-            if (_foreignWaits > 0 || poller.RegistrationCount > 0)
+            if (_foreignWaits > 0 || poller.RegistrationCount > 0 || _pendingIo > 0)
             {
                 // A task awaits a foreign Task the loop cannot see into, or a descriptor is registered (a server,
                 // a connection, a pipe): a thread or a peer may still deliver something – a loopback reply

@@ -19,6 +19,7 @@ using System.Diagnostics.CodeAnalysis;
 using System.Runtime.CompilerServices;
 using System.Threading.Tasks.Sources;
 using Aio.Internal;
+using Aio.LowLevel;
 
 namespace Aio;
 
@@ -336,7 +337,7 @@ public class AioTask : AioFuture
         {
             ReleaseOrphanedWaits(); // their records stay until their steps have run
         }
-        else
+        if (!_suspended && !_stepQueued)
         {
             _continuation = null;
             _continuationState = null;
@@ -378,10 +379,10 @@ public class AioTask : AioFuture
             extras.SideWaits = new SideWait(this, id, abort, levelTriggered) { Next = extras.SideWaits };
             return id;
         }
-        if (_suspended && _waitObj == s_sleepMarker)
+        if (_suspended)
         {
-            // A Sleep that was created but never awaited: its timer entry is dead now.
-            _loop.OnSleepAbandoned();
+            // A wait that was begun but never awaited (its awaiter would have set the continuation at once).
+            AbandonWait(_waitId, _waitObj);
         }
         _waitId = id;
         _suspended = true;
@@ -607,8 +608,14 @@ public class AioTask : AioFuture
     private int DistinctWaitId(int id, bool mainTaken)
     {
         DropAbandonedSideWaits();
-        while (id == 0 || (mainTaken && (short)id == (short)_waitId) || FindSideWait(id, TokenMask) is not null)
+        for (int tries = 0; id == 0 || (mainTaken && (short)id == (short)_waitId) || FindSideWait(id, TokenMask) is not null; tries++)
         {
+            if (tries > ushort.MaxValue)
+            {
+                throw new InvalidOperationException(
+                    $"{this} has 65,536 Aio waits in progress at once (async methods it runs concurrently, each awaiting): a task's " +
+                    "waits are told apart by a 16-bit token. Run that many concurrent operations as tasks (CreateTask, a coroutine, a TaskGroup).");
+            }
             id = _loop.NextWaitId();
         }
         return id;
@@ -621,13 +628,23 @@ public class AioTask : AioFuture
         {
             if (side.Suspended && side.Continuation is null)
             {
-                if (side.WaitObj == s_sleepMarker)
-                {
-                    _loop.OnSleepAbandoned();
-                }
                 side.Suspended = false;
+                AbandonWait(side.Id, side.WaitObj);
                 RemoveSideWait(side);
             }
+        }
+    }
+
+    /// <summary>A wait nobody awaited: its sleep's timer entry is dead, and a ParkingLot stops counting it.</summary>
+    private void AbandonWait(int waitId, object? wait)
+    {
+        if (wait == s_sleepMarker)
+        {
+            _loop.OnSleepAbandoned();
+        }
+        else if (wait is ParkingLot lot)
+        {
+            ((IWaitAbort)lot).AbortWait(this, waitId, null);
         }
     }
 

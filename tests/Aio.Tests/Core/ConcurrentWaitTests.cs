@@ -247,4 +247,46 @@ public sealed class ConcurrentWaitTests
             }
         }
     }
+
+    [Fact]
+    public void AFireAndForgetHelper_ParkedOnAPrimitive_WhenItsTaskEnds_GetsCancelledError()
+    {
+        var log = new List<string>();
+        AioTest.Run(async () =>
+        {
+            var ev = new AioEvent();
+            var gate = new AioLock();
+            AioTask holder = CreateTask(async () =>
+            {
+                using (await gate.AcquireAsync())
+                {
+                    await Sleep(1);
+                }
+            });
+            AioTask t = CreateTask(async () =>
+            {
+                _ = WaitAndLog(() => ev.WaitAsync().AsTask(), "event", log);
+                _ = WaitAndLog(async () => { using (await gate.AcquireAsync()) { } }, "lock", log);
+                await Sleep(0.5);
+            });
+            await t;
+            await holder;
+            await Sleep(1);
+            Assert.False(gate.Locked); // the lock's wait left cleanly: nobody holds it
+        });
+        Assert.Equal(new[] { "event cancelled", "lock cancelled" }, log);
+
+        static async Task WaitAndLog(Func<Task> wait, string name, List<string> log)
+        {
+            try
+            {
+                await wait();
+                log.Add($"{name} done");
+            }
+            catch (CancelledError)
+            {
+                log.Add($"{name} cancelled");
+            }
+        }
+    }
 }

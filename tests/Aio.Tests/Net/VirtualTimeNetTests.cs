@@ -19,8 +19,11 @@ public sealed class VirtualTimeNetTests
         writer.Close();
     }
 
-    [Fact]
-    public void VirtualClock_WithAServerAndAConnectionOpen_ServesLoopbackIo_AndStillJumpsWhenIdle()
+    public static TheoryData<string> BackEnds => NetTest.BackEndData();
+
+    [Theory]
+    [MemberData(nameof(BackEnds))]
+    public void VirtualClock_WithAServerAndAConnectionOpen_ServesLoopbackIo_AndStillJumpsWhenIdle(string backEnd)
     {
         var wall = Stopwatch.StartNew();
         (string reply, double slept) = AioTest.Run(async () =>
@@ -41,7 +44,7 @@ public sealed class VirtualTimeNetTests
             writer.Close();
             await writer.WaitClosedAsync();
             return (reply, slept);
-        });
+        }, virtualTime: true, poller: backEnd);
         Assert.Equal("ping\n", reply);
         Assert.Equal(3600, slept, 3);
         Assert.InRange(wall.Elapsed.TotalSeconds, 0, 20); // one ForeignWaitThreshold (0.25 s) of real time per jump, not an hour

@@ -100,7 +100,7 @@ internal sealed class DatagramTransport : IDatagramTransport, IIoHandler
             }
             _receiveArgs.RemoteEndPoint = _anyEndPoint;
             _receivePending = true;
-            _loop._pendingExternal++;
+            _loop._pendingIo++;
             bool pending;
             try
             {
@@ -109,7 +109,7 @@ internal sealed class DatagramTransport : IDatagramTransport, IIoHandler
             catch (ObjectDisposedException)
             {
                 _receivePending = false;
-                _loop._pendingExternal--;
+                _loop._pendingIo--;
                 return;
             }
             if (!pending)
@@ -152,7 +152,7 @@ internal sealed class DatagramTransport : IDatagramTransport, IIoHandler
     private void OnReceiveDone()
     {
         _receivePending = false;
-        _loop._pendingExternal--;
+        _loop._pendingIo--;
         if (_closed)
         {
             return;

@@ -45,7 +45,7 @@ internal sealed class PortableListener : Listener
         _args.AcceptSocket = null;
         // Counted as outside work, like the epoll back end's registration of the listening socket: a
         // virtual clock does not jump while a server may still get a connection, on either back end.
-        _loop._pendingExternal++;
+        _loop._pendingIo++;
         bool pending;
         try
         {
@@ -54,7 +54,7 @@ internal sealed class PortableListener : Listener
         catch (ObjectDisposedException)
         {
             _pending = false;
-            _loop._pendingExternal--;
+            _loop._pendingIo--;
             return;
         }
         if (!pending)
@@ -73,7 +73,7 @@ internal sealed class PortableListener : Listener
     private void OnAcceptDone()
     {
         _pending = false;
-        _loop._pendingExternal--;
+        _loop._pendingIo--;
         Socket? accepted = _args.AcceptSocket;
         _args.AcceptSocket = null;
         SocketError error = _args.SocketError;

@@ -47,7 +47,7 @@ internal sealed class PortableSocketTransport : SocketTransport
         if (WantsRead && !_receivePending && !_ioClosed)
         {
             _receivePending = true;
-            _loop._pendingExternal++;
+            _loop._pendingIo++;
             bool pending;
             try
             {
@@ -56,7 +56,7 @@ internal sealed class PortableSocketTransport : SocketTransport
             catch (ObjectDisposedException)
             {
                 _receivePending = false;
-                _loop._pendingExternal--;
+                _loop._pendingIo--;
                 return;
             }
             if (!pending)
@@ -81,7 +81,7 @@ internal sealed class PortableSocketTransport : SocketTransport
         _sending.Append(_buffer.Span);
         _buffer.Clear();
         _sendPending = true;
-        _loop._pendingExternal++;
+        _loop._pendingIo++;
         _sendArgs.SetBuffer(System.Runtime.InteropServices.MemoryMarshal.AsMemory(_sending.Memory));
         bool pending;
         try
@@ -91,7 +91,7 @@ internal sealed class PortableSocketTransport : SocketTransport
         catch (ObjectDisposedException)
         {
             _sendPending = false;
-            _loop._pendingExternal--;
+            _loop._pendingIo--;
             return;
         }
         if (!pending)
@@ -103,7 +103,7 @@ internal sealed class PortableSocketTransport : SocketTransport
     private void OnReceiveDone()
     {
         _receivePending = false;
-        _loop._pendingExternal--;
+        _loop._pendingIo--;
         if (_ioClosed)
         {
             DisposeIfIdle();
@@ -125,7 +125,7 @@ internal sealed class PortableSocketTransport : SocketTransport
     private void OnSendDone()
     {
         _sendPending = false;
-        _loop._pendingExternal--;
+        _loop._pendingIo--;
         if (_ioClosed)
         {
             DisposeIfIdle();
