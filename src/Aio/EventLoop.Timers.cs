@@ -1,3 +1,4 @@
+using System.Diagnostics;
 using Aio.Internal;
 using Aio.Polling;
 
@@ -131,8 +132,15 @@ public sealed partial class EventLoop
                 // a connection, a pipe): a thread or a peer may still deliver something – a loopback reply
                 // arrives in microseconds. Give it ForeignWaitThreshold of real time, then jump if nothing
                 // came (Trio's autojump_threshold).
+                // The threshold counts from when the loop went idle, so an early return of the poll (a
+                // leftover wake-up) waits out the rest of it instead of jumping at once.
+                if (_idleSince == 0)
+                {
+                    _idleSince = Stopwatch.GetTimestamp();
+                }
+                double left = _virtualClock.ForeignWaitThreshold - Stopwatch.GetElapsedTime(_idleSince).TotalSeconds;
                 _jumpAfterForeignWait = true;
-                return (int)Math.Ceiling(_virtualClock.ForeignWaitThreshold * 1000);
+                return left <= 0 ? 0 : (int)Math.Ceiling(left * 1000);
             }
             _virtualClock.JumpTo(when);
             return 0;
@@ -150,7 +158,8 @@ public sealed partial class EventLoop
         return ms >= int.MaxValue ? int.MaxValue - 1 : (int)ms;
     }
 
-    private bool _jumpAfterForeignWait;   // the last poll waited ForeignWaitThreshold for foreign work: jump if nothing came
+    private bool _jumpAfterForeignWait;   // the last poll waited (part of) ForeignWaitThreshold for outside work: jump if nothing came
+    private long _idleSince;              // Stopwatch timestamp the loop went idle waiting for outside work; 0: not idle
 
     /// <summary>Step 3: moves every due timer to the ready ring, in deadline order, ties in scheduling order.</summary>
     private void MoveDueTimers()
@@ -158,8 +167,15 @@ public sealed partial class EventLoop
         if (_jumpAfterForeignWait)
         {
             _jumpAfterForeignWait = false;
-            if (_ready.Count == 0 && !InboxHasWork && _virtualClock is not null && TryPeekLiveTimer(out double due))
+            if (_ready.Count > 0 || InboxHasWork)
             {
+                _idleSince = 0; // something came: the next idle spell starts its own threshold
+            }
+            else if (_virtualClock is not null
+                && Stopwatch.GetElapsedTime(_idleSince).TotalSeconds >= _virtualClock.ForeignWaitThreshold
+                && TryPeekLiveTimer(out double due))
+            {
+                _idleSince = 0;
                 _virtualClock.JumpTo(due);
             }
         }

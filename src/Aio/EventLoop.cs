@@ -452,6 +452,7 @@ public sealed partial class EventLoop : IDisposable
         if (_ready.Count > 0 || _stopping || InboxHasWork)
         {
             timeoutMs = 0;
+            _idleSince = 0; // busy: a later idle spell of a virtual clock starts its threshold afresh
         }
         else
         {
@@ -470,6 +471,7 @@ public sealed partial class EventLoop : IDisposable
             if (poller.Poll(timeoutMs) > 0)
             {
                 _jumpAfterForeignWait = false; // something arrived while virtual time waited: no jump this time
+                _idleSince = 0;
             }
         }
 
