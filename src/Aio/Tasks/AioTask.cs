@@ -584,16 +584,24 @@ public class AioTask : AioFuture
         {
             return;
         }
-        // Each wait's abort runs once: one that keeps the wait parked (an awaited task being cancelled, a
-        // TaskGroup) must not be cancelled again after every later step of this task's other methods.
-        if (_suspended && !_waitAborted)
+        AbortParkedWaits(message, keepFutureWaits: false);
+    }
+
+    /// <summary>
+    /// Aborts every wait this task is parked in: each resumes with <see cref="CancelledError"/>, unless its abort
+    /// keeps it (an awaited task being cancelled, a TaskGroup). Each wait's abort runs once: a kept wait must not
+    /// be aborted again after every later step of this task's other methods.
+    /// </summary>
+    private void AbortParkedWaits(string? message, bool keepFutureWaits)
+    {
+        if (_suspended && !_waitAborted && !(keepFutureWaits && _waitObj is AioFuture))
         {
             _waitAborted = true;
             AbortWait(_waitId, _waitObj, message);
         }
         for (SideWait? side = _extras?.SideWaits; side is not null; side = side.Next)
         {
-            if (side.Suspended && !side.Aborted)
+            if (side.Suspended && !side.Aborted && !(keepFutureWaits && side.WaitObj is AioFuture))
             {
                 side.Aborted = true;
                 AbortWait(side.Id, side.WaitObj, message);
@@ -651,39 +659,10 @@ public class AioTask : AioFuture
     /// <summary>
     /// The task finished while async methods it started still wait (fire-and-forget helpers): a sleep, a yield or
     /// a primitive's wait resumes them with <see cref="CancelledError"/>; a wait on a future keeps going and
-    /// resumes them when the future is done. Their steps then run as plain callbacks.
+    /// resumes them when the future is done. Their steps still run as this (finished) task.
     /// </summary>
-    private void ReleaseOrphanedWaits()
-    {
-        string message = $"{this} finished while an async method it started was still waiting";
-        if (_suspended && _waitObj is not AioFuture)
-        {
-            ReleaseOrphanedWait(_waitId, _waitObj, message);
-        }
-        for (SideWait? side = _extras?.SideWaits; side is not null; side = side.Next)
-        {
-            if (side.Suspended && side.WaitObj is not AioFuture)
-            {
-                ReleaseOrphanedWait(side.Id, side.WaitObj, message);
-            }
-        }
-    }
-
-    private void ReleaseOrphanedWait(int waitId, object? wait, string message)
-    {
-        if (wait is IWaitAbort abort)
-        {
-            if (!abort.AbortWait(this, waitId, message))
-            {
-                return; // the wait keeps going (a TaskGroup cancelling its children) and resumes when it is over
-            }
-        }
-        else if (wait == s_sleepMarker)
-        {
-            _loop.OnSleepAbandoned();
-        }
-        Resume(waitId, new CancelledError(message));
-    }
+    private void ReleaseOrphanedWaits() =>
+        AbortParkedWaits($"{this} finished while an async method it started was still waiting", keepFutureWaits: true);
 
     private void AbortWait(int waitId, object? wait, string? message)
     {

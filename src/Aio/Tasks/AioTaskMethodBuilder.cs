@@ -2,15 +2,15 @@
 //
 // Design note. Calling such a method is asyncio's `create_task(coro())`: it returns a pending task at
 // once and the body starts on the loop's next iteration. The builder makes the task itself the box of
-// the compiler's state machine: Start copies the state machine into a CoroutineTask (one object per
-// task: no Task, no delegate body, no separate box) and queues its first step. Every await suspends
-// the task the same way a delegate body does (Aio awaitables park it on the ready ring; a foreign await
-// posts back through the task's SynchronizationContext), and the continuation the awaiters get is one
-// Action per task, created at the first suspension, that runs MoveNext as a step of the task on the
-// loop thread – from any other thread, or from outside the task's step, it posts the step instead, so
-// even ConfigureAwait(false) cannot move a coroutine off its loop. SetResult and SetException finish
-// the task inside its last step. The ExecutionContext flows as with any async method: captured when
-// the task is created and at each suspension, restored around each step, never leaked into the loop.
+// the compiler's state machine: Start copies the state machine into a CoroutineTask (no Task, no
+// delegate body, no separate box; an `async AioTask` method's box is a CoroutineTask<NoResult, …>) and
+// queues its first step. A coroutine parked on an Aio wait hands the wait a static step and is woken as
+// a CoroutineStep ring item; any other awaiter gets one Action per task that runs MoveNext as a step of
+// the task on the loop thread – from any other thread, or from outside the task's step, it posts the
+// step instead, so even ConfigureAwait(false) cannot move a coroutine off its loop. SetResult and
+// SetException finish the task inside its last step. The ExecutionContext flows as with any async
+// method: captured when the task is created and at each suspension, restored around each step, and the
+// context the step was entered in is put back afterwards.
 using System.ComponentModel;
 using System.Diagnostics.CodeAnalysis;
 using System.Runtime.CompilerServices;
@@ -38,11 +38,9 @@ public struct AioTaskMethodBuilder
     /// <exception cref="InvalidOperationException">No event loop is running on this thread.</exception>
     public void Start<TStateMachine>(ref TStateMachine stateMachine) where TStateMachine : IAsyncStateMachine
     {
-        var task = new CoroutineTask<TStateMachine>(Coroutines.RunningLoop());
-        _task = task;
-        task.StateMachine = stateMachine; // copied after _task is set: the copy's builder points at the task
-        _ = task.Context;                 // allocated next to the task: every step touches both
-        task.Schedule();
+        var task = new CoroutineTask<NoResult, TStateMachine>(Coroutines.RunningLoop());
+        _task = task;                     // set before the state machine is copied: the copy's builder points at the task
+        task.Launch(ref stateMachine);
     }
 
     /// <summary>Not used: the state machine lives in the task from <see cref="Start{TStateMachine}"/> on (compiler use).</summary>
@@ -61,7 +59,7 @@ public struct AioTaskMethodBuilder
     public readonly void AwaitOnCompleted<TAwaiter, TStateMachine>(ref TAwaiter awaiter, ref TStateMachine stateMachine)
         where TAwaiter : INotifyCompletion where TStateMachine : IAsyncStateMachine
     {
-        var box = Unsafe.As<CoroutineTask<TStateMachine>>(_task!);
+        var box = Unsafe.As<CoroutineTask<NoResult, TStateMachine>>(_task!);
         Coroutines.Suspend(box, ref box.Flow, ref awaiter);
     }
 
@@ -69,7 +67,7 @@ public struct AioTaskMethodBuilder
     public readonly void AwaitUnsafeOnCompleted<TAwaiter, TStateMachine>(ref TAwaiter awaiter, ref TStateMachine stateMachine)
         where TAwaiter : ICriticalNotifyCompletion where TStateMachine : IAsyncStateMachine
     {
-        var box = Unsafe.As<CoroutineTask<TStateMachine>>(_task!);
+        var box = Unsafe.As<CoroutineTask<NoResult, TStateMachine>>(_task!);
         Coroutines.SuspendUnsafe(box, ref box.Flow, ref awaiter);
     }
 }
@@ -96,10 +94,8 @@ public struct AioTaskMethodBuilder<T>
     public void Start<TStateMachine>(ref TStateMachine stateMachine) where TStateMachine : IAsyncStateMachine
     {
         var task = new CoroutineTask<T, TStateMachine>(Coroutines.RunningLoop());
-        _task = task;
-        task.StateMachine = stateMachine; // copied after _task is set: the copy's builder points at the task
-        _ = task.Context;                 // allocated next to the task: every step touches both
-        task.Schedule();
+        _task = task;                     // set before the state machine is copied: the copy's builder points at the task
+        task.Launch(ref stateMachine);
     }
 
     /// <summary>Not used: the state machine lives in the task from <see cref="Start{TStateMachine}"/> on (compiler use).</summary>
@@ -131,37 +127,10 @@ public struct AioTaskMethodBuilder<T>
     }
 }
 
-/// <summary>The box of an <c>async AioTask</c> method: the task holds the compiler's state machine.</summary>
-internal sealed class CoroutineTask<TStateMachine> : AioTask
-    where TStateMachine : IAsyncStateMachine
-{
-    public TStateMachine StateMachine = default!;
+/// <summary>The result of an <c>async AioTask</c> method, which has none: its box is a <c>CoroutineTask&lt;NoResult, …&gt;</c>.</summary>
+internal readonly struct NoResult;
 
-    /// <summary>The ExecutionContext the next step runs in (captured at creation and at each suspension).</summary>
-    public ExecutionContext? Flow;
-
-    public CoroutineTask(EventLoop loop) : base(loop, null, null)
-    {
-        _isCoroutine = true;
-        Flow = ThreadContexts.Capture(loop.LoopThread!); // created on the running loop's thread (Coroutines.RunningLoop)
-    }
-
-    internal void Schedule() => _loop.ScheduleFirstStep(this); // on the running loop's thread (Coroutines.RunningLoop), which is open
-
-    private protected override void StartBody() => MoveNextCoroutine();
-
-    internal override void MoveNextCoroutine()
-    {
-        if (!Done)
-        {
-            Coroutines.MoveNext(ref StateMachine, this, ref Flow);
-        }
-    }
-
-    private protected override string CoroutineName => Coroutines.MethodName(typeof(TStateMachine));
-}
-
-/// <summary>The box of an <c>async AioTask&lt;T&gt;</c> method: the task holds the compiler's state machine.</summary>
+/// <summary>The box of an <c>async AioTask&lt;T&gt;</c> (or, with <see cref="NoResult"/>, <c>async AioTask</c>) method: the task holds the compiler's state machine.</summary>
 internal sealed class CoroutineTask<T, TStateMachine> : AioTask<T>
     where TStateMachine : IAsyncStateMachine
 {
@@ -176,7 +145,13 @@ internal sealed class CoroutineTask<T, TStateMachine> : AioTask<T>
         Flow = ThreadContexts.Capture(loop.LoopThread!); // created on the running loop's thread (Coroutines.RunningLoop)
     }
 
-    internal void Schedule() => _loop.ScheduleFirstStep(this); // on the running loop's thread (Coroutines.RunningLoop), which is open
+    /// <summary>Takes the state machine and queues the first step (on the running loop's thread: Coroutines.RunningLoop; that loop is open).</summary>
+    internal void Launch(ref TStateMachine stateMachine)
+    {
+        StateMachine = stateMachine;
+        _ = Context;                      // allocated with the task: every step installs it
+        _loop.ScheduleFirstStep(this);
+    }
 
     private protected override void StartBody() => MoveNextCoroutine();
 
