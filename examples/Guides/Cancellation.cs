@@ -161,7 +161,7 @@ public static class CancellationGuide
     {
         try
         {
-            await Timeout(1, async () => await Sleep(5));
+            await FailAfter(1, async () => await Sleep(5));
         }
         catch (TimeoutException e)
         {
@@ -169,7 +169,7 @@ public static class CancellationGuide
         }
         bool finished = await MoveOnAfter(1, async () => await Sleep(5));
         Console.WriteLine($"MoveOnAfter: finished in time = {finished}");   // false, no exception
-        string value = await Timeout(5, async () =>
+        string value = await FailAfter(5, async () =>
         {
             await Sleep(1);
             return "in time";
@@ -182,11 +182,11 @@ public static class CancellationGuide
     {
         try
         {
-            await Timeout(1, async () =>
+            await FailAfter(1, async () =>
             {
                 try
                 {
-                    await Timeout(10, async () => await Sleep(5));
+                    await FailAfter(10, async () => await Sleep(5));
                 }
                 catch (TimeoutException)
                 {
@@ -202,7 +202,7 @@ public static class CancellationGuide
 
     static async Task CancellationFromOutsidePassesThrough()
     {
-        AioTask task = CreateTask(async () => await Timeout(10, async () => await Sleep(5)));
+        AioTask task = CreateTask(async () => await FailAfter(10, async () => await Sleep(5)));
         await Sleep(1);
         task.Cancel();
         await Wait([task]);

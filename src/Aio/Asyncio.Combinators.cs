@@ -180,7 +180,7 @@ public static partial class Asyncio
             }
             return task.Result();
         }
-        return await Timeout(timeout, async () => await task);
+        return await FailAfter(timeout, async () => await task);
     }
 
     /// <summary>Awaits <paramref name="task"/> (no result) for at most <paramref name="timeout"/> seconds; see <see cref="WaitFor{T}(AioTask{T}, double)"/>.</summary>
@@ -327,14 +327,14 @@ public static partial class Asyncio
     }
 
     /// <summary>
-    /// Runs <paramref name="body"/> with a deadline <paramref name="seconds"/> from now (asyncio's <c>timeout</c>).
+    /// Runs <paramref name="body"/> with a deadline <paramref name="seconds"/> from now (asyncio's <c>timeout</c>, Trio's <c>fail_after</c>; not named <c>Timeout</c>, which would hide <c>System.Threading.Timeout</c> under <c>using static Aio.Asyncio;</c>).
     /// When the deadline passes, the body's awaits are cancelled and, once it has unwound,
     /// <see cref="TimeoutException"/> is thrown with the <see cref="CancelledError"/> inside. A cancellation
     /// from outside passes through as <see cref="CancelledError"/>; of nested timeouts, only the one whose
     /// deadline fired converts.
     /// </summary>
     /// <exception cref="TimeoutException">The deadline passed before the body finished.</exception>
-    public static async Task<T> Timeout<T>(double seconds, Func<Task<T>> body)
+    public static async Task<T> FailAfter<T>(double seconds, Func<Task<T>> body)
     {
         ArgumentNullException.ThrowIfNull(body);
         CancelScope scope = CancelScope.AfterDelay(seconds);
@@ -346,18 +346,18 @@ public static partial class Asyncio
         return value;
     }
 
-    /// <summary>Runs <paramref name="body"/> (no result) with a deadline; see <see cref="Timeout{T}(double, Func{Task{T}})"/>.</summary>
-    public static async Task Timeout(double seconds, Func<Task> body)
+    /// <summary>Runs <paramref name="body"/> (no result) with a deadline; see <see cref="FailAfter{T}(double, Func{Task{T}})"/>.</summary>
+    public static async Task FailAfter(double seconds, Func<Task> body)
     {
         ArgumentNullException.ThrowIfNull(body);
-        await Timeout(seconds, async () => { await body(); return true; });
+        await FailAfter(seconds, async () => { await body(); return true; });
     }
 
-    /// <summary>Runs <paramref name="body"/> with a deadline <paramref name="delay"/> from now; see <see cref="Timeout{T}(double, Func{Task{T}})"/>.</summary>
-    public static Task<T> Timeout<T>(TimeSpan delay, Func<Task<T>> body) => Timeout(delay.TotalSeconds, body);
+    /// <summary>Runs <paramref name="body"/> with a deadline <paramref name="delay"/> from now; see <see cref="FailAfter{T}(double, Func{Task{T}})"/>.</summary>
+    public static Task<T> FailAfter<T>(TimeSpan delay, Func<Task<T>> body) => FailAfter(delay.TotalSeconds, body);
 
-    /// <summary>Runs <paramref name="body"/> with a deadline <paramref name="delay"/> from now; see <see cref="Timeout{T}(double, Func{Task{T}})"/>.</summary>
-    public static Task Timeout(TimeSpan delay, Func<Task> body) => Timeout(delay.TotalSeconds, body);
+    /// <summary>Runs <paramref name="body"/> with a deadline <paramref name="delay"/> from now; see <see cref="FailAfter{T}(double, Func{Task{T}})"/>.</summary>
+    public static Task FailAfter(TimeSpan delay, Func<Task> body) => FailAfter(delay.TotalSeconds, body);
 
     /// <summary>
     /// Runs <paramref name="body"/> with a deadline <paramref name="seconds"/> from now and returns whether it

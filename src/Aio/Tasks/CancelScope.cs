@@ -6,7 +6,7 @@
 // level-triggered: Cancel() marks the scope, and every Aio wait of an affected task throws
 // CancelledError until the scope is exited. On exit the scope catches the CancelledError it caused
 // itself (when no enclosing scope is cancelled too – that one owns the error then), which is how
-// MoveOnAfter and Timeout know "my deadline fired" without counting cancel requests as asyncio does.
+// MoveOnAfter and FailAfter know "my deadline fired" without counting cancel requests as asyncio does.
 using System.Diagnostics;
 using Aio.Internal;
 
@@ -14,7 +14,7 @@ namespace Aio;
 
 /// <summary>
 /// A region of a task whose awaits can be cancelled together, by <see cref="Cancel"/> or by a deadline
-/// (Trio's cancel scope). <see cref="Asyncio.Timeout(double, Func{Task})"/>, <see cref="TaskGroup"/>,
+/// (Trio's cancel scope). <see cref="Asyncio.FailAfter(double, Func{Task})"/>, <see cref="TaskGroup"/>,
 /// <see cref="Asyncio.Shield{T}(AioTask{T})"/> and <see cref="Asyncio.WaitFor{T}(AioTask{T}, double)"/> are built on it.
 /// </summary>
 /// <remarks>

@@ -193,7 +193,7 @@ public sealed class CancellationTests
         AioTest.Run(async () =>
         {
             CancellationToken token = default;
-            await Assert.ThrowsAsync<TimeoutException>(() => Timeout(2, async () =>
+            await Assert.ThrowsAsync<TimeoutException>(() => FailAfter(2, async () =>
             {
                 token = CurrentToken;
                 await Sleep(10);

@@ -8,7 +8,7 @@ public sealed class CombinatorTests
     private static AioTask<int> After(double seconds, int value) =>
         CreateTask(async () => { await Sleep(seconds); return value; });
 
-    private static AioTask<int> FailAfter(double seconds, string message) =>
+    private static AioTask<int> FailingAfter(double seconds, string message) =>
         CreateTask<int>(async () => { await Sleep(seconds); throw new InvalidOperationException(message); });
 
     [Fact]
@@ -30,7 +30,7 @@ public sealed class CombinatorTests
         AioTest.Run(async () =>
         {
             AioTask<int> slow = After(5, 1);
-            AioTask<int> bad = FailAfter(1, "first");
+            AioTask<int> bad = FailingAfter(1, "first");
             var e = await Assert.ThrowsAsync<InvalidOperationException>(() => Gather(slow, bad));
             Assert.Equal("first", e.Message);
             Assert.Equal(1.0, EventLoop.GetRunningLoop().Time(), 6);
@@ -61,7 +61,7 @@ public sealed class CombinatorTests
         {
             AioTask<int> c = After(10, 3);
             AioTask<int> canceller = CreateTask(async () => { await Sleep(1); c.Cancel(); return 0; });
-            Outcome<int>[] r = await GatherSettled(After(1, 1), FailAfter(2, "x"), c, canceller);
+            Outcome<int>[] r = await GatherSettled(After(1, 1), FailingAfter(2, "x"), c, canceller);
             Assert.True(r[0].Succeeded);
             Assert.Equal(1, r[0].Value);
             Assert.IsType<InvalidOperationException>(r[1].Exception);
@@ -102,7 +102,7 @@ public sealed class CombinatorTests
     {
         AioTest.Run(async () =>
         {
-            AioTask<int> slow = After(5, 2), bad = FailAfter(1, "boom");
+            AioTask<int> slow = After(5, 2), bad = FailingAfter(1, "boom");
             var (done, pending) = await Wait(new AioTask[] { slow, bad }, when: ReturnWhen.FirstException);
             Assert.Contains(bad, done);
             Assert.Contains(slow, pending);
@@ -274,7 +274,7 @@ public sealed class CombinatorTests
     {
         AioTest.Run(async () =>
         {
-            var e = await Assert.ThrowsAsync<TimeoutException>(() => Timeout(1, async () => await Sleep(5)));
+            var e = await Assert.ThrowsAsync<TimeoutException>(() => FailAfter(1, async () => await Sleep(5)));
             Assert.IsType<CancelledError>(e.InnerException);
             Assert.Equal(1, EventLoop.GetRunningLoop().Time(), 6);
         });
@@ -283,7 +283,7 @@ public sealed class CombinatorTests
     [Fact]
     public void Timeout_BodyFinishesInTime_ReturnsValue()
     {
-        Assert.Equal(3, AioTest.Run(async () => await Timeout(5, async () => { await Sleep(1); return 3; })));
+        Assert.Equal(3, AioTest.Run(async () => await FailAfter(5, async () => { await Sleep(1); return 3; })));
     }
 
     [Fact]
@@ -293,11 +293,11 @@ public sealed class CombinatorTests
         AioTest.Run(async () =>
         {
             // Inner deadline fires first: the inner converts; the outer sees a TimeoutException pass.
-            await Timeout(10, async () =>
+            await FailAfter(10, async () =>
             {
                 try
                 {
-                    await Timeout(1, async () => await Sleep(5));
+                    await FailAfter(1, async () => await Sleep(5));
                 }
                 catch (TimeoutException)
                 {
@@ -309,11 +309,11 @@ public sealed class CombinatorTests
             // Outer deadline fires first: the inner passes the cancellation on, the outer converts.
             try
             {
-                await Timeout(1, async () =>
+                await FailAfter(1, async () =>
                 {
                     try
                     {
-                        await Timeout(10, async () => await Sleep(5));
+                        await FailAfter(10, async () => await Sleep(5));
                     }
                     catch (TimeoutException)
                     {
@@ -334,7 +334,7 @@ public sealed class CombinatorTests
     {
         AioTest.Run(async () =>
         {
-            AioTask t = CreateTask(async () => await Timeout(10, async () => await Sleep(5)));
+            AioTask t = CreateTask(async () => await FailAfter(10, async () => await Sleep(5)));
             await Sleep(1);
             t.Cancel();
             await Assert.ThrowsAsync<CancelledError>(async () => await t);
@@ -346,7 +346,7 @@ public sealed class CombinatorTests
     {
         AioTest.Run(async () =>
         {
-            await Assert.ThrowsAsync<TimeoutException>(() => Timeout(0, async () =>
+            await Assert.ThrowsAsync<TimeoutException>(() => FailAfter(0, async () =>
             {
                 while (true)
                 {

@@ -65,7 +65,7 @@ internal static class NetTest
                         unexpected.Add(ctx);
                     }
                 };
-                loop.RunUntilComplete(() => Asyncio.Timeout(timeoutSeconds, () => body(loop)));
+                loop.RunUntilComplete(() => Asyncio.FailAfter(timeoutSeconds, () => body(loop)));
                 // Let queued ConnectionLost callbacks and closes run before the loop closes.
                 loop.RunUntilComplete(async () =>
                 {

@@ -32,7 +32,7 @@ public sealed class VirtualTimeNetTests
             await using Server server = await StartServerAsync(Echo, "127.0.0.1", 0);
             var (reader, writer) = await OpenConnectionAsync("127.0.0.1", ((IPEndPoint)server.Sockets[0]).Port);
             // A loopback round trip inside a virtual timeout: the reply comes long before the loop would jump.
-            string reply = await Timeout(5, async () =>
+            string reply = await FailAfter(5, async () =>
             {
                 writer.Write("ping\n"u8);
                 await writer.DrainAsync();

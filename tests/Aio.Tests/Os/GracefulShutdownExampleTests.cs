@@ -16,11 +16,11 @@ public class GracefulShutdownExampleTests
                 new ProcessOptions { Stdout = ProcessStdio.Pipe, Stderr = ProcessStdio.Pipe, TerminateGracePeriod = 1 });
             var seen = new List<string>
             {
-                Line(await Asyncio.Timeout(60, () => p.Stdout!.ReadLineAsync())),
-                Line(await Asyncio.Timeout(60, () => p.Stdout!.ReadLineAsync())),
+                Line(await Asyncio.FailAfter(60, () => p.Stdout!.ReadLineAsync())),
+                Line(await Asyncio.FailAfter(60, () => p.Stdout!.ReadLineAsync())),
             };
             p.SendSignal(Posix.SIGINT); // check 1 is in flight: it holds its connection for 0.5 s
-            var (rest, err) = await Asyncio.Timeout(60, () => p.CommunicateAsync());
+            var (rest, err) = await Asyncio.FailAfter(60, () => p.CommunicateAsync());
             seen.AddRange(Encoding.UTF8.GetString(rest!).Split('\n', StringSplitOptions.RemoveEmptyEntries));
             Assert.Equal("", Encoding.UTF8.GetString(err!));
             return (seen, p.ReturnCode);
@@ -41,8 +41,8 @@ public class GracefulShutdownExampleTests
         {
             AioProcess p = await Asyncio.CreateSubprocessExecAsync(dotnet, [dll],
                 new ProcessOptions { Stdout = ProcessStdio.Pipe, Stderr = ProcessStdio.Null, TerminateGracePeriod = 1 });
-            await Asyncio.Timeout(60, () => p.Stdout!.ReadLineAsync()); // ready
-            await Asyncio.Timeout(60, () => p.Stdout!.ReadLineAsync()); // check 1: start (it holds its connection 0.5 s)
+            await Asyncio.FailAfter(60, () => p.Stdout!.ReadLineAsync()); // ready
+            await Asyncio.FailAfter(60, () => p.Stdout!.ReadLineAsync()); // check 1: start (it holds its connection 0.5 s)
             p.SendSignal(Posix.SIGINT);                                  // first Ctrl+C: graceful shutdown begins
             AioTask<byte[]> rest = Asyncio.CreateTask(() => p.Stdout!.ReadAsync());
             // Second Ctrl+C. Signals sent close together may merge into one, so repeat until the process is gone.
@@ -52,7 +52,7 @@ public class GracefulShutdownExampleTests
                 await Asyncio.Sleep(0.05);
                 p.SendSignal(Posix.SIGINT);
             }
-            int rc = await Asyncio.Timeout(60, async () => await exited);
+            int rc = await Asyncio.FailAfter(60, async () => await exited);
             return (Encoding.UTF8.GetString(await rest), rc);
         });
         Assert.Equal(-2, code);                            // ended by SIGINT's default action, not by the graceful path

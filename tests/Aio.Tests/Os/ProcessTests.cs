@@ -217,7 +217,7 @@ public class ProcessTests
         Asyncio.Run(async () =>
         {
             AioProcess p = await Asyncio.CreateSubprocessExecAsync("sleep", ["30"]);
-            await Assert.ThrowsAsync<TimeoutException>(() => Asyncio.Timeout(0.1, () => p.WaitAsync()));
+            await Assert.ThrowsAsync<TimeoutException>(() => Asyncio.FailAfter(0.1, () => p.WaitAsync()));
             Assert.Null(p.ReturnCode);
             Assert.True(Posix.Exists(p.Pid));
             p.Kill();
@@ -306,7 +306,7 @@ public class ProcessTests
             Assert.False(drain.Done);             // back-pressure: the child does not read
             p.Kill();
             await p.WaitAsync();
-            var e = await Assert.ThrowsAsync<IOException>(() => Asyncio.Timeout(10, async () => await drain));
+            var e = await Assert.ThrowsAsync<IOException>(() => Asyncio.FailAfter(10, async () => await drain));
             Assert.Contains("Broken pipe", e.Message);
             Assert.True(stdin.IsClosing);
             await Assert.ThrowsAsync<IOException>(() => stdin.DrainAsync());   // and every later drain

@@ -13,7 +13,7 @@ public class SignalTests
             AioFuture<int> ran = loop.CreateFuture<int>();
             loop.AddSignalHandler((PosixSignal)Posix.SIGUSR2, () => ran.TrySetResult(Environment.CurrentManagedThreadId));
             Posix.RaiseToSelf(Posix.SIGUSR2);
-            int handlerThread = await Asyncio.Timeout(10, async () => await ran);
+            int handlerThread = await Asyncio.FailAfter(10, async () => await ran);
             Assert.True(loop.RemoveSignalHandler((PosixSignal)Posix.SIGUSR2));
             return (Environment.CurrentManagedThreadId, handlerThread);
         });
@@ -31,7 +31,7 @@ public class SignalTests
             loop.AddSignalHandler((PosixSignal)Posix.SIGUSR2, () => calls.Add("first"));
             loop.AddSignalHandler((PosixSignal)Posix.SIGUSR2, () => { calls.Add("second"); ran.TrySetResult(true); });
             Posix.RaiseToSelf(Posix.SIGUSR2);
-            await Asyncio.Timeout(10, async () => await ran);
+            await Asyncio.FailAfter(10, async () => await ran);
             loop.RemoveSignalHandler((PosixSignal)Posix.SIGUSR2);
         });
         Assert.Equal(["second"], calls);
