@@ -1,5 +1,6 @@
-// The guides' examples: every snippet of docs/loop.md, tasks.md, cancellation.md, time.md and testing.md
-// comes from these files. Virtual time keeps the whole run to a few seconds.
+// The guides' examples: the code blocks of docs/*.md come from these files (docs/hosting.md's from
+// examples/Hosting); tests/Aio.Tests/Docs/DocsTests.cs checks that every block is found here.
+// Virtual time keeps most of the run to a few seconds.
 //   dotnet run --project examples/Guides -c Release            (all guides)
 //   dotnet run --project examples/Guides -c Release -- time    (one guide)
 using Aio.Examples.Guides;
@@ -11,6 +12,12 @@ var guides = new (string Name, Action Run)[]
     ("cancellation", CancellationGuide.Run),
     ("time", TimeGuide.Run),
     ("testing", TestingGuide.Run),
+    ("primitives", PrimitivesGuide.Run),
+    ("debugging-hangs", DebuggingHangsGuide.Run),
+    ("networking", NetworkingGuide.Run),
+    ("processes", ProcessesGuide.Run),
+    ("signals", SignalsGuide.Run),
+    ("threads", ThreadsGuide.Run),
 };
 
 IEnumerable<(string Name, Action Run)> chosen = args.Length > 0 ? guides.Where(g => args.Contains(g.Name)) : guides;
