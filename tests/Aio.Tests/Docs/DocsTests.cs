@@ -294,6 +294,87 @@ public sealed partial class DocsTests
         Assert.True(failures.Count == 0, string.Join("\n", failures));
     }
 
+    // ---- 4. the API map's "done" rows name members that exist
+
+    private static readonly Regex Backticked = BacktickedRegex();
+    private static readonly Regex Identifier = IdentifierChainRegex();
+
+    [Fact]
+    public void ApiMap_DoneRows_NameMembersThatExist()
+    {
+        Assembly aio = typeof(EventLoop).Assembly;
+        Type[] aioTypes = aio.GetExportedTypes();
+        var aioTypeByName = aioTypes.GroupBy(t => t.Name.Split('`')[0], StringComparer.Ordinal)
+            .ToDictionary(g => g.Key, g => g.ToArray(), StringComparer.Ordinal);
+        const BindingFlags All = BindingFlags.Public | BindingFlags.Instance | BindingFlags.Static | BindingFlags.FlattenHierarchy;
+        HashSet<string> MembersOf(IEnumerable<Type> types) => types
+            .SelectMany(t => t.GetMembers(All).Concat(t.GetInterfaces().SelectMany(i => i.GetMembers(All))))
+            .Select(m => m.Name.Split('`')[0])
+            .ToHashSet(StringComparer.Ordinal);
+        HashSet<string> aioMembers = MembersOf(aioTypes);
+        // .NET's own names (TimeoutException, IAsyncDisposable, PosixSignal, ...) are fine in the Aio column.
+        _ = (typeof(System.Net.Sockets.Socket), typeof(System.Net.Security.SslStream), typeof(Microsoft.Extensions.Logging.ILogger),
+            typeof(System.Runtime.InteropServices.PosixSignal), typeof(System.Net.Dns));
+        HashSet<string> netTypes = AppDomain.CurrentDomain.GetAssemblies().Where(a => a != aio && !a.IsDynamic)
+            .SelectMany(a => { try { return a.GetExportedTypes(); } catch (NotSupportedException) { return []; } })
+            .SelectMany(t => new[] { t.Name.Split('`')[0] }.Concat((t.Namespace ?? "").Split('.')))
+            .ToHashSet(StringComparer.Ordinal);
+        netTypes.UnionWith(aioTypes.SelectMany(t => (t.Namespace ?? "").Split('.')));
+
+        var failures = new List<string>();
+        int checkedNames = 0;
+        string[] lines = ReadLines("docs/api-map.md");
+        for (int i = 0; i < lines.Length; i++)
+        {
+            string[] cells = lines[i].Split('|');
+            if (cells.Length < 5 || !cells[3].Trim().StartsWith("done", StringComparison.Ordinal))
+            {
+                continue;
+            }
+            foreach (Match span in Backticked.Matches(cells[2]))
+            {
+                if (span.Groups[1].Value.StartsWith('('))
+                {
+                    continue;   // a tuple's element names: (Done, Pending)
+                }
+                string code = Regex.Replace(span.Groups[1].Value, "\"[^\"]*\"", "");
+                foreach (Match chain in Identifier.Matches(code))
+                {
+                    string[] parts = chain.Value.Split('.');
+                    for (int k = 0; k < parts.Length; k++)
+                    {
+                        string name = parts[k];
+                        if (!char.IsUpper(name[0]) || name.All(c => char.IsUpper(c) || char.IsDigit(c) || c == '_')
+                            || (name.Length > 1 && name[0] == 'T' && char.IsUpper(name[1]) && !aioTypeByName.ContainsKey(name)))
+                        {
+                            continue;   // variables, keywords, parameters, generic parameters (T, TState), AIO_DEBUG, SIGINT
+                        }
+                        checkedNames++;
+                        if (k > 0 && aioTypeByName.TryGetValue(parts[k - 1], out Type[]? owners))
+                        {
+                            if (!MembersOf(owners).Contains(name))
+                            {
+                                failures.Add($"docs/api-map.md:{i + 1}: `{parts[k - 1]}.{name}` is marked done, but {parts[k - 1]} has no public member {name}.");
+                            }
+                        }
+                        else if (!aioTypeByName.ContainsKey(name) && !aioMembers.Contains(name) && !netTypes.Contains(name))
+                        {
+                            failures.Add($"docs/api-map.md:{i + 1}: `{name}` (in `{span.Groups[1].Value}`) is marked done, but no public Aio type or member has that name.");
+                        }
+                    }
+                }
+            }
+        }
+        Assert.True(checkedNames > 200, $"only {checkedNames} names checked: the table parser is broken");
+        Assert.True(failures.Count == 0, string.Join("\n", failures));
+    }
+
+    [GeneratedRegex(@"`([^`]+)`")]
+    private static partial Regex BacktickedRegex();
+
+    [GeneratedRegex(@"[A-Za-z_][A-Za-z0-9_]*(?:\.[A-Za-z_][A-Za-z0-9_]*)*")]
+    private static partial Regex IdentifierChainRegex();
+
     [GeneratedRegex(@"^ {0,3}(?<fence>`{3,}|~{3,})(?<info>[^`]*)$")]
     private static partial Regex FenceRegex();
 
