@@ -1,5 +1,5 @@
 #!/usr/bin/python3
-"""Side-by-side runner for the Aio benchmarks W1-W6 (DESIGN.md section 7).
+"""Side-by-side runner for the Aio benchmarks W1-W6 (defined in bench/README.md).
 
 Runs every workload in Aio (when its bench program is built) and in each peer -
 CPython asyncio, uvloop, Node.js, plain .NET, and for W6 a minimal C epoll server -

@@ -5,7 +5,7 @@
 // the reader's foreign-waiter hook, and writes wait for the writer's flow control (drain) through the
 // protocol's. Both complete through LoopValueTaskSource: on the loop thread, with no SynchronizationContext,
 // so the ConfigureAwait(false) continuations of SslStream or ManagedWebSocket run inline on the loop thread
-// – never on the thread pool (DESIGN.md §4's trap). Foreign code still hops to the pool now and then (an
+// – never on the thread pool (the trap described in docs/design.md, "How the loop knows the current task"). Foreign code still hops to the pool now and then (an
 // AsyncMutex or TaskCompletionSource with RunContinuationsAsynchronously inside ManagedWebSocket, say), so a
 // call from another thread is marshalled to the loop (CallSoonThreadSafe) and its result handed back with no
 // context installed, which brings the caller's continuation back onto the loop thread. A read without a

@@ -7,7 +7,7 @@ namespace Aio;
 /// <typeparam name="T">The type of the items.</typeparam>
 /// <remarks>A queue belongs to the loop it is first used on: use it on that loop's thread only.</remarks>
 [DebuggerDisplay("{ToString(),nq}")]
-[System.Diagnostics.CodeAnalysis.SuppressMessage("Naming", "CA1711", Justification = "asyncio's name with the Aio prefix (DESIGN §8 API map).")]
+[System.Diagnostics.CodeAnalysis.SuppressMessage("Naming", "CA1711", Justification = "asyncio's name with the Aio prefix (docs/api-map.md).")]
 public sealed class AioLifoQueue<T> : AioQueue<T>
 {
     /// <summary>Creates a LIFO queue holding at most <paramref name="maxsize"/> items; 0 or less means unbounded.</summary>

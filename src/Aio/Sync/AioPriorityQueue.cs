@@ -12,7 +12,7 @@ namespace Aio;
 /// <typeparam name="TPriority">The type of the priorities (lowest comes out first).</typeparam>
 /// <remarks>A queue belongs to the loop it is first used on: use it on that loop's thread only.</remarks>
 [DebuggerDisplay("{ToString(),nq}")]
-[System.Diagnostics.CodeAnalysis.SuppressMessage("Naming", "CA1711", Justification = "asyncio's name with the Aio prefix (DESIGN §8 API map).")]
+[System.Diagnostics.CodeAnalysis.SuppressMessage("Naming", "CA1711", Justification = "asyncio's name with the Aio prefix (docs/api-map.md).")]
 public sealed class AioPriorityQueue<TElement, TPriority> : AioQueue<(TElement Element, TPriority Priority)>
 {
     /// <summary>Creates a priority queue holding at most <paramref name="maxsize"/> items (0 or less: unbounded), ordered by <paramref name="comparer"/> (default: the priorities' natural order).</summary>

@@ -34,7 +34,7 @@ namespace Aio;
 /// allocate nothing in steady state; await each at once, exactly once.
 /// </remarks>
 [DebuggerDisplay("{ToString(),nq}")]
-[System.Diagnostics.CodeAnalysis.SuppressMessage("Naming", "CA1711", Justification = "asyncio's name with the Aio prefix (DESIGN §8 API map).")]
+[System.Diagnostics.CodeAnalysis.SuppressMessage("Naming", "CA1711", Justification = "asyncio's name with the Aio prefix (docs/api-map.md).")]
 public class AioQueue<T> : IAsyncEnumerable<T>, IValueTaskSource<T>, IValueTaskSource, IWaitTarget, ITaskStepSource
 {
     // Invariants (checked by AssertInvariants):

@@ -275,11 +275,22 @@ public sealed partial class DocsTests
 
     // ---- 3. the repository explains itself
 
+    /// <summary>The docs plus the sources and notes of src/, examples/ and bench/ (their comments are docs too).</summary>
+    private static IEnumerable<string> TextFiles()
+    {
+        string[] extensions = [".cs", ".md", ".csproj", ".props", ".py", ".sh", ".js", ".c", ".h"];
+        IEnumerable<string> more = new[] { "src", "examples", "bench" }
+            .SelectMany(d => Directory.GetFiles(Path.Combine(Root, d), "*", SearchOption.AllDirectories))
+            .Select(f => Path.GetRelativePath(Root, f).Replace('\\', '/'))
+            .Where(f => extensions.Contains(Path.GetExtension(f)) && !f.Split('/').Any(part => part is "bin" or "obj" or "node_modules"));
+        return Docs().Concat(more.Order(StringComparer.Ordinal));
+    }
+
     [Fact]
-    public void Docs_DoNotPointOutsideTheRepository()
+    public void DocsAndSources_DoNotPointOutsideTheRepository()
     {
         var failures = new List<string>();
-        foreach (string doc in Docs())
+        foreach (string doc in TextFiles())
         {
             string[] lines = ReadLines(doc);
             for (int i = 0; i < lines.Length; i++)

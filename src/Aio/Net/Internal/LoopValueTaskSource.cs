@@ -6,7 +6,7 @@ namespace Aio.Net.Internal;
 /// A reusable one-at-a-time wait for the adapters that foreign code awaits (SslStream, WebSocket, pipes):
 /// unlike a parked task it needs no current AioTask. It completes on the loop thread with no
 /// SynchronizationContext installed, so a <c>ConfigureAwait(false)</c> continuation (all of SslStream's)
-/// runs inline on the loop thread instead of being sent to the thread pool – the trap of DESIGN.md §4.
+/// runs inline on the loop thread instead of being sent to the thread pool – the trap described in docs/design.md ("How the loop knows the current task").
 /// A continuation that captured a context (a user's plain <c>await</c>) is posted to that context as usual.
 /// </summary>
 internal sealed class LoopValueTaskSource<T> : IValueTaskSource<T>

@@ -1,4 +1,4 @@
-// SslTransport: TLS over any stream transport, through SslStream (DESIGN.md §1.6: never write TLS by hand).
+// SslTransport: TLS over any stream transport, through SslStream (docs/design.md, principle 6: never write TLS by hand).
 //
 // Design note. Two layers: the raw transport (TCP or Unix) carries ciphertext and calls RawSide, this
 // transport's inner protocol; RawSide feeds a CipherStream, which is the inner stream of an SslStream. A

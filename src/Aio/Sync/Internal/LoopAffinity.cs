@@ -57,7 +57,7 @@ internal static class LoopAffinity
 
     /// <summary>
     /// Every Aio await is a checkpoint: an already-cancelled task gets <see cref="CancelledError"/> even when
-    /// the operation could complete at once (level-triggered cancellation, DESIGN §1.4).
+    /// the operation could complete at once (level-triggered cancellation, docs/design.md principle 4).
     /// </summary>
     public static void ThrowIfCancelled(AioTask? task) => task?.ThrowIfCancelled();
 
