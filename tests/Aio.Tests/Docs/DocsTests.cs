@@ -273,6 +273,32 @@ public sealed partial class DocsTests
         Assert.True(failures.Count == 0, string.Join("\n", failures));
     }
 
+    [Fact]
+    public void RepositoryPaths_NamedInDocs_Exist()
+    {
+        // `src/...`, `tests/...`, `examples/...`, `bench/...`, `docs/...` in prose are paths a reader will look for.
+        var failures = new List<string>();
+        foreach (string doc in Docs())
+        {
+            string[] prose = Parse(doc).Prose;
+            for (int i = 0; i < prose.Length; i++)
+            {
+                foreach (Match m in RepoPath().Matches(prose[i]))
+                {
+                    string path = m.Groups["path"].Value.TrimEnd('/');
+                    if (!File.Exists(Path.Combine(Root, path)) && !Directory.Exists(Path.Combine(Root, path)))
+                    {
+                        failures.Add($"{doc}:{i + 1}: `{path}` does not exist in the repository; name the file as it is.");
+                    }
+                }
+            }
+        }
+        Assert.True(failures.Count == 0, string.Join("\n", failures));
+    }
+
+    [GeneratedRegex(@"`(?<path>(?:src|tests|examples|bench|docs)/[^`\s*]+)`")]
+    private static partial Regex RepoPath();
+
     // ---- 3. the repository explains itself
 
     /// <summary>The docs plus the sources and notes of src/, examples/ and bench/ (their comments are docs too).</summary>
