@@ -15,7 +15,8 @@ public static partial class Asyncio
     /// Runs <paramref name="main"/> on a new event loop until it completes, then cancels and awaits every
     /// task still pending, closes the loop, and returns (asyncio's <c>run</c>). Blocks the calling thread.
     /// Ctrl+C (SIGINT) or SIGTERM cancels <paramref name="main"/>, then throws <see cref="KeyboardInterrupt"/>;
-    /// a second Ctrl+C ends the process at once.
+    /// a second Ctrl+C ends the process at once. A <see cref="KeyboardInterrupt"/> the program does not catch ends
+    /// the process with one line on standard error and exit code 130 (143 for SIGTERM), as in Python.
     /// </summary>
     /// <param name="main">The program's main coroutine.</param>
     /// <param name="debug">Debug mode for the loop; null follows <c>AIO_DEBUG</c>.</param>
