@@ -8,8 +8,9 @@
 // action ends the process at once. A KeyboardInterrupt the program does not catch would end in the
 // runtime's crash report and SIGABRT (exit 134); so before throwing the first one, the runner hooks
 // AppDomain.UnhandledException, which then ends the process the way Python does: one line on standard
-// error and exit code 128 + signal (130, 143). A program that catches it never reaches the hook. Close cancels every task still pending, runs the loop until they are done, reports
-// their errors, and closes the loop.
+// error and exit code 128 + signal (130, 143). A program that catches it never reaches the hook.
+// Close cancels every task still pending, runs the loop until they are done, reports their errors, and
+// closes the loop.
 using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
 using Aio.Internal;
