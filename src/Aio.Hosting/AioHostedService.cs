@@ -18,7 +18,7 @@ namespace Aio.Hosting;
 
 /// <summary>
 /// Runs a main coroutine on its own Aio event loop, on a dedicated thread, for the lifetime of a .NET Generic Host.
-/// Register it with <see cref="AioHostingExtensions.AddAioLoop"/>.
+/// Register it with <see cref="AioHostingExtensions.AddAioLoop(Microsoft.Extensions.DependencyInjection.IServiceCollection, Func{IServiceProvider, AioTask}, Action{AioLoopOptions}?)"/>.
 /// </summary>
 /// <remarks>
 /// <see cref="Loop"/> is the door for the rest of the application: from other threads (ASP.NET handlers, say) use
@@ -27,7 +27,8 @@ namespace Aio.Hosting;
 /// </remarks>
 public sealed class AioHostedService : IHostedService, IDisposable
 {
-    private readonly Func<IServiceProvider, Task> _main;
+    private readonly Func<IServiceProvider, Task>? _main;            // a main that is an ordinary async method
+    private readonly Func<IServiceProvider, AioTask>? _coroutineMain; // a main that is a coroutine (an async lambda binds here)
     private readonly IServiceProvider _services;
     private readonly AioLoopOptions _options;
     private readonly ILogger _logger;
@@ -39,7 +40,7 @@ public sealed class AioHostedService : IHostedService, IDisposable
     private AioTask? _mainTask;          // loop thread only
     private volatile bool _stopping;     // StopAsync was called
 
-    /// <summary>Creates the service (the container does this; see <see cref="AioHostingExtensions.AddAioLoop"/>).</summary>
+    /// <summary>Creates the service (the container does this; see <see cref="AioHostingExtensions.AddAioLoop(Microsoft.Extensions.DependencyInjection.IServiceCollection, Func{IServiceProvider, AioTask}, Action{AioLoopOptions}?)"/>).</summary>
     /// <param name="main">The main coroutine; it gets the application's services.</param>
     /// <param name="services">The application's services.</param>
     /// <param name="options">How to run the loop.</param>
@@ -47,11 +48,34 @@ public sealed class AioHostedService : IHostedService, IDisposable
     /// <param name="lifetime">Stopped when the main coroutine ends on its own; null when there is no host.</param>
     public AioHostedService(Func<IServiceProvider, Task> main, IServiceProvider services, AioLoopOptions options,
         ILoggerFactory? loggerFactory = null, IHostApplicationLifetime? lifetime = null)
+        : this(services, options, loggerFactory, lifetime)
     {
         ArgumentNullException.ThrowIfNull(main);
+        _main = main;
+    }
+
+    /// <summary>
+    /// Creates the service with a coroutine main (the container does this; see <see cref="AioHostingExtensions.AddAioLoop(Microsoft.Extensions.DependencyInjection.IServiceCollection, Func{IServiceProvider, AioTask}, Action{AioLoopOptions}?)"/>):
+    /// the task <paramref name="main"/> returns is the main task, and every step of it runs on the loop.
+    /// </summary>
+    /// <param name="main">Creates the main coroutine; it gets the application's services.</param>
+    /// <param name="services">The application's services.</param>
+    /// <param name="options">How to run the loop.</param>
+    /// <param name="loggerFactory">Gives the loop its logger (category "Aio"); null logs nothing.</param>
+    /// <param name="lifetime">Stopped when the main coroutine ends on its own; null when there is no host.</param>
+    [System.Runtime.CompilerServices.OverloadResolutionPriority(1)]
+    public AioHostedService(Func<IServiceProvider, AioTask> main, IServiceProvider services, AioLoopOptions options,
+        ILoggerFactory? loggerFactory = null, IHostApplicationLifetime? lifetime = null)
+        : this(services, options, loggerFactory, lifetime)
+    {
+        ArgumentNullException.ThrowIfNull(main);
+        _coroutineMain = main;
+    }
+
+    private AioHostedService(IServiceProvider services, AioLoopOptions options, ILoggerFactory? loggerFactory, IHostApplicationLifetime? lifetime)
+    {
         ArgumentNullException.ThrowIfNull(services);
         ArgumentNullException.ThrowIfNull(options);
-        _main = main;
         _services = services;
         _options = options;
         _logger = loggerFactory?.CreateLogger("Aio") ?? NullLogger.Instance;
@@ -88,12 +112,25 @@ public sealed class AioHostedService : IHostedService, IDisposable
             _loop = loop;
             try
             {
-                runner.Run(async () =>
+                if (_coroutineMain is { } coroutine)
                 {
-                    _mainTask = loop.CurrentTask;
-                    _started.TrySetResult();
-                    await _main(_services);
-                });
+                    runner.Run(() =>
+                    {
+                        AioTask main = coroutine(_services); // created on the loop before it runs: the main task itself
+                        _mainTask = main;
+                        loop.CallSoon(() => _started.TrySetResult()); // after the main task's first step
+                        return main;
+                    });
+                }
+                else
+                {
+                    runner.Run(async () =>
+                    {
+                        _mainTask = loop.CurrentTask;
+                        _started.TrySetResult();
+                        await _main!(_services);
+                    });
+                }
             }
             catch (OperationCanceledException) when (_stopping)
             {

@@ -27,4 +27,26 @@ public static class AioHostingExtensions
         services.AddSingleton<IHostedService>(sp => sp.GetRequiredService<AioHostedService>());
         return services;
     }
+
+    /// <summary>
+    /// Runs the coroutine <paramref name="main"/> on an Aio event loop with its own thread for as long as the host runs –
+    /// <c>AddAioLoop(async services =&gt; { … })</c> binds here; see <see cref="AddAioLoop(IServiceCollection, Func{IServiceProvider, Task}, Action{AioLoopOptions}?)"/>.
+    /// The lambda is an <c>async AioTask</c> coroutine and the loop's main task: every step of it runs on the loop, even after <c>ConfigureAwait(false)</c>.
+    /// </summary>
+    /// <param name="services">The host's service collection.</param>
+    /// <param name="main">Creates the main coroutine; it gets the application's services.</param>
+    /// <param name="configure">Adjusts <see cref="AioLoopOptions"/>.</param>
+    /// <returns><paramref name="services"/>, for chaining.</returns>
+    [System.Runtime.CompilerServices.OverloadResolutionPriority(1)]
+    public static IServiceCollection AddAioLoop(this IServiceCollection services, Func<IServiceProvider, AioTask> main, Action<AioLoopOptions>? configure = null)
+    {
+        ArgumentNullException.ThrowIfNull(services);
+        ArgumentNullException.ThrowIfNull(main);
+        var options = new AioLoopOptions();
+        configure?.Invoke(options);
+        services.AddSingleton(sp => new AioHostedService(main, sp, options,
+            sp.GetService<ILoggerFactory>(), sp.GetService<IHostApplicationLifetime>()));
+        services.AddSingleton<IHostedService>(sp => sp.GetRequiredService<AioHostedService>());
+        return services;
+    }
 }

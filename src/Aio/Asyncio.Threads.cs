@@ -1,3 +1,4 @@
+using System.Runtime.CompilerServices;
 using Aio.Internal;
 
 namespace Aio;
@@ -61,18 +62,47 @@ public static partial class Asyncio
     }
 
     /// <summary>
+    /// Submits the coroutine body <paramref name="body"/> to <paramref name="loop"/> from any thread –
+    /// <c>RunCoroutineThreadSafe(async () =&gt; { … }, loop)</c> binds here; see
+    /// <see cref="RunCoroutineThreadSafe{T}(Func{Task{T}}, EventLoop, CancellationToken)"/>. The lambda is called on the
+    /// loop's thread and is an <c>async AioTask</c> coroutine: every step of it runs on the loop, even after <c>ConfigureAwait(false)</c>.
+    /// </summary>
+    /// <exception cref="InvalidOperationException">The loop is closed.</exception>
+    [OverloadResolutionPriority(1)]
+    public static Task<T> RunCoroutineThreadSafe<T>(Func<AioTask<T>> body, EventLoop loop, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(body);
+        ArgumentNullException.ThrowIfNull(loop);
+        var bridge = new ThreadSafeBridge<T>(loop, body, cancellationToken);
+        bridge.Submit();
+        return bridge.Task;
+    }
+
+    /// <summary>Submits the coroutine body <paramref name="body"/> (no result) to <paramref name="loop"/> from any thread; see <see cref="RunCoroutineThreadSafe{T}(Func{AioTask{T}}, EventLoop, CancellationToken)"/>.</summary>
+    /// <exception cref="InvalidOperationException">The loop is closed.</exception>
+    [OverloadResolutionPriority(1)]
+    public static Task RunCoroutineThreadSafe(Func<AioTask> body, EventLoop loop, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(body);
+        ArgumentNullException.ThrowIfNull(loop);
+        var bridge = new ThreadSafeBridge<bool>(loop, body, cancellationToken);
+        bridge.Submit();
+        return bridge.Task;
+    }
+
+    /// <summary>
     /// The two halves of <see cref="RunCoroutineThreadSafe{T}(Func{Task{T}}, EventLoop, CancellationToken)"/>: a
     /// <see cref="TaskCompletionSource{T}"/> for the caller's thread and an <see cref="AioTask{T}"/> on the loop.
     /// The token's registration and the loop's close hook are the only links from other threads; both go
-    /// through the loop's inbox.
+    /// through the loop's inbox. The body is a <c>Func&lt;Task&lt;T&gt;&gt;</c>, a <c>Func&lt;AioTask&lt;T&gt;&gt;</c>, or (T unused) a <c>Func&lt;AioTask&gt;</c>.
     /// </summary>
-    private sealed class ThreadSafeBridge<T>(EventLoop loop, Func<Task<T>> body, CancellationToken token)
+    private sealed class ThreadSafeBridge<T>(EventLoop loop, Delegate body, CancellationToken token)
     {
         private readonly EventLoop _loop = loop;
-        private readonly Func<Task<T>> _body = body;
+        private readonly Delegate _body = body;
         private readonly CancellationToken _token = token;
         private readonly TaskCompletionSource<T> _tcs = new(TaskCreationOptions.RunContinuationsAsynchronously);
-        private AioTask<T>? _task;                    // loop thread only
+        private AioTask? _task;                       // loop thread only
         private bool _cancelRequested;                // loop thread only: the token fired before the task existed
         private CancellationTokenRegistration _registration;
 
@@ -106,12 +136,17 @@ public static partial class Asyncio
         private static readonly Action<object?> s_start = static s =>
         {
             var b = (ThreadSafeBridge<T>)s!;
-            AioTask<T> task = b._task = b._loop.CreateTask(b._body);
+            AioTask task = b._task = b._body switch
+            {
+                Func<Task<T>> f => b._loop.CreateTask(f),
+                Func<AioTask<T>> f => b._loop.CreateTask(f),
+                _ => b._loop.CreateTask((Func<AioTask>)b._body),
+            };
             if (b._cancelRequested || b._token.IsCancellationRequested)
             {
                 task.Cancel("Cancelled through the CancellationToken of RunCoroutineThreadSafe.");
             }
-            task.AddDoneCallback(f => b.Complete((AioTask<T>)f));
+            task.AddDoneCallback(f => b.Complete((AioTask)f));
         };
 
         private static readonly Action<object?> s_cancel = static s =>
@@ -127,7 +162,7 @@ public static partial class Asyncio
             }
         };
 
-        private void Complete(AioTask<T> task)
+        private void Complete(AioTask task)
         {
             _loop.OnClosed -= OnLoopClosed;
             _registration.Dispose();
@@ -139,7 +174,15 @@ public static partial class Asyncio
             }
             try
             {
-                _tcs.TrySetResult(task.Result());
+                if (task is AioTask<T> withResult)
+                {
+                    _tcs.TrySetResult(withResult.Result());
+                }
+                else
+                {
+                    task.Result();
+                    _tcs.TrySetResult(default!);
+                }
             }
             catch (Exception e)
             {

@@ -1,3 +1,4 @@
+using System.Runtime.CompilerServices;
 using Aio.Internal;
 
 namespace Aio;
@@ -14,7 +15,8 @@ public static partial class Asyncio
     /// Runs <paramref name="main"/> on a new event loop until it completes, then cancels and awaits every
     /// task still pending, closes the loop, and returns (asyncio's <c>run</c>). Blocks the calling thread.
     /// Ctrl+C (SIGINT) or SIGTERM cancels <paramref name="main"/>, then throws <see cref="KeyboardInterrupt"/>;
-    /// a second Ctrl+C ends the process at once.
+    /// a second Ctrl+C ends the process at once. A <see cref="KeyboardInterrupt"/> the program does not catch ends
+    /// the process with one line on standard error and exit code 130 (143 for SIGTERM), as in Python.
     /// </summary>
     /// <param name="main">The program's main coroutine.</param>
     /// <param name="debug">Debug mode for the loop; null follows <c>AIO_DEBUG</c>.</param>
@@ -27,6 +29,29 @@ public static partial class Asyncio
 
     /// <summary>Runs <paramref name="main"/> on a new event loop and returns its result; see <see cref="Run(Func{Task}, bool?)"/>.</summary>
     public static T Run<T>(Func<Task<T>> main, bool? debug = null)
+    {
+        using var runner = new Runner(debug);
+        return runner.Run(main);
+    }
+
+    /// <summary>
+    /// Runs the coroutine <paramref name="main"/> – <c>Run(async () =&gt; { … })</c> binds here – on a new event loop;
+    /// see <see cref="Run(Func{Task}, bool?)"/>. The lambda is an <c>async AioTask</c> coroutine: every step of it
+    /// runs on the loop, even after <c>ConfigureAwait(false)</c>.
+    /// </summary>
+    /// <param name="main">Creates the main coroutine: an <c>async</c> lambda, or <c>() =&gt; MainAsync()</c> for an <c>async AioTask</c> method.</param>
+    /// <param name="debug">Debug mode for the loop; null follows <c>AIO_DEBUG</c>.</param>
+    /// <exception cref="InvalidOperationException">A loop is already running on this thread.</exception>
+    [OverloadResolutionPriority(1)]
+    public static void Run(Func<AioTask> main, bool? debug = null)
+    {
+        using var runner = new Runner(debug);
+        runner.Run(main);
+    }
+
+    /// <summary>Runs the coroutine <paramref name="main"/> on a new event loop and returns its result; see <see cref="Run(Func{AioTask}, bool?)"/>.</summary>
+    [OverloadResolutionPriority(1)]
+    public static T Run<T>(Func<AioTask<T>> main, bool? debug = null)
     {
         using var runner = new Runner(debug);
         return runner.Run(main);
@@ -64,6 +89,24 @@ public static partial class Asyncio
 
     /// <summary>Creates a task whose body takes <paramref name="state"/>; with a static lambda, no closure is allocated.</summary>
     public static AioTask<T> CreateTask<TState, T>(Func<TState, Task<T>> body, TState state, string? name = null) =>
+        EventLoop.GetRunningLoop().CreateTask(body, state, name);
+
+    /// <summary>
+    /// Creates a task from a coroutine body on the running loop – <c>CreateTask(async () =&gt; { … })</c> binds here –
+    /// and schedules its first step for the next iteration (asyncio's <c>create_task</c>). The lambda is an
+    /// <c>async AioTask</c> coroutine: every step of it runs on the loop, even after <c>ConfigureAwait(false)</c>.
+    /// </summary>
+    /// <exception cref="InvalidOperationException">No loop is running on this thread, or <paramref name="body"/> returned a task that has already started.</exception>
+    [OverloadResolutionPriority(1)]
+    public static AioTask CreateTask(Func<AioTask> body, string? name = null) => EventLoop.GetRunningLoop().CreateTask(body, name);
+
+    /// <summary>Creates a task from a coroutine body with a result on the running loop; see <see cref="CreateTask(Func{AioTask}, string?)"/>.</summary>
+    [OverloadResolutionPriority(1)]
+    public static AioTask<T> CreateTask<T>(Func<AioTask<T>> body, string? name = null) => EventLoop.GetRunningLoop().CreateTask(body, name);
+
+    /// <summary>Creates a task from a coroutine body that takes <paramref name="state"/> (a static lambda allocates no closure); see <see cref="CreateTask(Func{AioTask}, string?)"/>.</summary>
+    [OverloadResolutionPriority(1)]
+    public static AioTask<T> CreateTask<TState, T>(Func<TState, AioTask<T>> body, TState state, string? name = null) =>
         EventLoop.GetRunningLoop().CreateTask(body, state, name);
 
     /// <summary>The task running now on this thread's loop, or null outside a task.</summary>

@@ -78,6 +78,128 @@ public sealed partial class EventLoop
         return StartTask(new StatefulTask<TState, T>(this, body, state, name), null);
     }
 
+    // A lambda passed to CreateTask (and to every API that makes a task from a body) is a coroutine: with
+    // OverloadResolutionPriority, `async () => { … }` binds to the Func<AioTask> overloads below, so the
+    // compiler builds it with AioTaskMethodBuilder and the task is the lambda's own state machine – on the
+    // loop for good, ConfigureAwait(false) or not. A Func<Task> (a variable, a method group, a lambda that
+    // returns a Task without being async) still takes the delegate overloads above.
+
+    /// <summary>
+    /// Creates a task from a coroutine body – <c>loop.CreateTask(async () =&gt; { … })</c> binds here – and
+    /// schedules its first step for the next iteration (asyncio's <c>create_task</c>). The lambda is an
+    /// <c>async AioTask</c> coroutine: every step of it runs on this loop, even after <c>ConfigureAwait(false)</c>.
+    /// </summary>
+    /// <param name="body">Creates the coroutine: an <c>async</c> lambda, or <c>() =&gt; Work()</c> for an <c>async AioTask</c> method.</param>
+    /// <param name="name">The task's name; null: <c>Task-N</c>.</param>
+    /// <exception cref="InvalidOperationException"><paramref name="body"/> returned a task that has already started, or belongs to another loop or a TaskGroup.</exception>
+    [OverloadResolutionPriority(1)]
+    public AioTask CreateTask(Func<AioTask> body, string? name = null)
+    {
+        ArgumentNullException.ThrowIfNull(body);
+        return CreateCoroutine(static (Func<AioTask> b, object? _) => b(), body, null, name, s_failedTask);
+    }
+
+    /// <summary>Creates a task from a coroutine body with a result; see <see cref="CreateTask(Func{AioTask}, string?)"/>.</summary>
+    /// <exception cref="InvalidOperationException"><paramref name="body"/> returned a task that has already started, or belongs to another loop or a TaskGroup.</exception>
+    [OverloadResolutionPriority(1)]
+    public AioTask<T> CreateTask<T>(Func<AioTask<T>> body, string? name = null)
+    {
+        ArgumentNullException.ThrowIfNull(body);
+        return CreateCoroutine(static (Func<AioTask<T>> b, object? _) => b(), body, null, name, FailedTasks<T>.Create);
+    }
+
+    /// <summary>Creates a task from a coroutine body that takes <paramref name="state"/> (a static lambda allocates no closure); see <see cref="CreateTask(Func{AioTask}, string?)"/>.</summary>
+    /// <exception cref="InvalidOperationException"><paramref name="body"/> returned a task that has already started, or belongs to another loop or a TaskGroup.</exception>
+    [OverloadResolutionPriority(1)]
+    public AioTask<T> CreateTask<TState, T>(Func<TState, AioTask<T>> body, TState state, string? name = null)
+    {
+        ArgumentNullException.ThrowIfNull(body);
+        return CreateCoroutine(static (Func<TState, AioTask<T>> b, TState s) => b(s), body, state, name, FailedTasks<T>.Create);
+    }
+
+    /// <summary>Runs the coroutine <paramref name="main"/> as a task on this loop until it completes, and returns its result or throws its exception.</summary>
+    /// <exception cref="InvalidOperationException">The loop was stopped before the task completed.</exception>
+    [OverloadResolutionPriority(1)]
+    public T RunUntilComplete<T>(Func<AioTask<T>> main)
+    {
+        ArgumentNullException.ThrowIfNull(main);
+        TakeOwnershipIfIdle();
+        AioTask<T> task = CreateTask(main);
+        RunUntilComplete(task);
+        return task.Result();
+    }
+
+    /// <summary>Runs the coroutine <paramref name="main"/> as a task on this loop until it completes; throws its exception if it failed.</summary>
+    /// <exception cref="InvalidOperationException">The loop was stopped before the task completed.</exception>
+    [OverloadResolutionPriority(1)]
+    public void RunUntilComplete(Func<AioTask> main)
+    {
+        ArgumentNullException.ThrowIfNull(main);
+        TakeOwnershipIfIdle();
+        AioTask task = CreateTask(main);
+        RunUntilComplete(task);
+        task.Result();
+    }
+
+    /// <summary>
+    /// Calls <paramref name="create"/> so that the coroutine it makes belongs to this loop, checks that it made a new
+    /// one, and names it. When this loop is not the one running on this thread (it has not started yet, or another
+    /// one runs here), the builder finds it through <c>Coroutines.t_creatingLoop</c>. A body that throws
+    /// before returning a coroutine (a lambda that is not async) gives a task that fails with the exception, as a
+    /// delegate body does.
+    /// </summary>
+    internal TTask CreateCoroutine<TBody, TArg, TTask>(Func<TBody, TArg, TTask> create, TBody body, TArg arg, string? name,
+        Func<EventLoop, Exception, string?, TTask> failed)
+        where TTask : AioTask
+    {
+        CheckThread(nameof(CreateTask));
+        CheckClosed(nameof(CreateTask));
+        TTask? task;
+        try
+        {
+            task = ReferenceEquals(t_running, this) ? create(body, arg) : CreateOffLoop(create, body, arg);
+        }
+        catch (Exception e)
+        {
+            return StartTask(failed(this, e, name), null);
+        }
+        if (task is null || task.Started || task.Done || task._parentScope is not null || !ReferenceEquals(task.Loop, this))
+        {
+            ThrowHelper.NotANewCoroutine(task, this);
+        }
+        if (name is not null)
+        {
+            task.Name = name;
+        }
+        return task;
+    }
+
+    /// <summary>Calls <paramref name="create"/> with this loop as the one coroutines are created on, though it is not running on this thread.</summary>
+    private TTask CreateOffLoop<TBody, TArg, TTask>(Func<TBody, TArg, TTask> create, TBody body, TArg arg)
+    {
+        EventLoop? running = t_running, creating = Coroutines.t_creatingLoop;
+        t_running = null;                 // another loop running here (rare): its thread-static would win in the builder
+        Coroutines.t_creatingLoop = this;
+        try
+        {
+            return create(body, arg);
+        }
+        finally
+        {
+            t_running = running;
+            Coroutines.t_creatingLoop = creating;
+        }
+    }
+
+    private static readonly Func<EventLoop, Exception, string?, AioTask> s_failedTask =
+        static (loop, e, name) => new AioTask(loop, (Func<Task>)(() => Task.FromException(e)), name);
+
+    private static class FailedTasks<T>
+    {
+        public static readonly Func<EventLoop, Exception, string?, AioTask<T>> Create =
+            static (loop, e, name) => new AioTask<T>(loop, (Func<Task<T>>)(() => Task.FromException<T>(e)), name);
+    }
+
     internal TTask StartTask<TTask>(TTask task, CancelScope? parentScope) where TTask : AioTask
     {
         CheckThread(nameof(CreateTask));

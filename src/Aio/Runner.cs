@@ -4,9 +4,14 @@
 // and SIGTERM handlers (loop.AddSignalHandler, unless the program installed its own) for the duration,
 // and runs the loop until main is done.
 // The first signal cancels main (on the loop thread); once main has ended cancelled, Run
-// throws KeyboardInterrupt. A second signal is not intercepted: the runtime's default action ends the
-// process at once. Close cancels every task still pending, runs the loop until they are done, reports
-// their errors, and closes the loop.
+// throws KeyboardInterrupt naming the signal. A second signal is not intercepted: the runtime's default
+// action ends the process at once. A KeyboardInterrupt the program does not catch would end in the
+// runtime's crash report and SIGABRT (exit 134); so before throwing the first one, the runner hooks
+// AppDomain.UnhandledException, which then ends the process the way Python does: one line on standard
+// error and exit code 128 + signal (130, 143). A program that catches it never reaches the hook.
+// Close cancels every task still pending, runs the loop until they are done, reports their errors, and
+// closes the loop.
+using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
 using Aio.Internal;
 
@@ -26,6 +31,8 @@ public sealed class Runner : IDisposable
     private bool _closed;
     private AioTask? _main;            // the main task of the Run in progress
     private int _interrupts;           // signals received during the Run in progress
+    private PosixSignal _signal;       // the first of them (Interrupt counts as SIGINT); written before the main task is cancelled
+    private static int s_uncaughtHooked; // 1 once OnUncaughtInterrupt is on AppDomain.UnhandledException
 
     /// <summary>Creates a runner.</summary>
     /// <param name="debug">Debug mode for the loop; null follows <c>AIO_DEBUG</c>.</param>
@@ -77,6 +84,30 @@ public sealed class Runner : IDisposable
         task.Result();
     }
 
+    /// <summary>
+    /// Runs the coroutine <paramref name="main"/> – <c>runner.Run(async () =&gt; { … })</c> binds here – on the runner's
+    /// loop until it completes and returns its result. Every step of the lambda runs on the loop, even after <c>ConfigureAwait(false)</c>.
+    /// </summary>
+    /// <exception cref="KeyboardInterrupt">SIGINT or SIGTERM cancelled the main task.</exception>
+    /// <exception cref="InvalidOperationException">The runner is closed, or a loop is already running on this thread.</exception>
+    [OverloadResolutionPriority(1)]
+    public T Run<T>(Func<AioTask<T>> main)
+    {
+        ArgumentNullException.ThrowIfNull(main);
+        AioTask<T> task = RunMain(loop => loop.CreateTask(main, "main"));
+        return task.Result();
+    }
+
+    /// <summary>Runs the coroutine <paramref name="main"/> on the runner's loop until it completes; rethrows its exception. See <see cref="Run{T}(Func{AioTask{T}})"/>.</summary>
+    /// <exception cref="KeyboardInterrupt">SIGINT or SIGTERM cancelled the main task.</exception>
+    [OverloadResolutionPriority(1)]
+    public void Run(Func<AioTask> main)
+    {
+        ArgumentNullException.ThrowIfNull(main);
+        AioTask task = RunMain(loop => loop.CreateTask(main, "main"));
+        task.Result();
+    }
+
     private TTask RunMain<TTask>(Func<EventLoop, TTask> create) where TTask : AioTask
     {
         if (EventLoop.TryGetRunningLoop() is not null)
@@ -87,6 +118,7 @@ public sealed class Runner : IDisposable
         TTask task = create(loop);
         _main = task;
         _interrupts = 0;
+        _signal = PosixSignal.SIGINT;
         bool ownSigint = false, ownSigterm = false;
         if (HandleSignals)
         {
@@ -112,9 +144,41 @@ public sealed class Runner : IDisposable
         if (task.Cancelled && Volatile.Read(ref _interrupts) > 0)
         {
             task.MarkRetrieved();
-            throw new KeyboardInterrupt();
+            HookUncaughtInterrupt();
+            throw new KeyboardInterrupt(_signal);
         }
         return task;
+    }
+
+    /// <summary>From now on, a <see cref="KeyboardInterrupt"/> nobody catches ends the process quietly (<see cref="OnUncaughtInterrupt"/>).</summary>
+    private static void HookUncaughtInterrupt()
+    {
+        if (Interlocked.Exchange(ref s_uncaughtHooked, 1) == 0)
+        {
+            AppDomain.CurrentDomain.UnhandledException += OnUncaughtInterrupt;
+        }
+    }
+
+    /// <summary>
+    /// A <see cref="KeyboardInterrupt"/> reached the top of a thread: print one line and exit with 130 (SIGINT) or
+    /// 143 (SIGTERM), as Python does, instead of the runtime's crash report and SIGABRT. Other exceptions pass.
+    /// </summary>
+    private static void OnUncaughtInterrupt(object? sender, UnhandledExceptionEventArgs e)
+    {
+        if (e.ExceptionObject is not KeyboardInterrupt interrupt)
+        {
+            return;
+        }
+        try
+        {
+            Console.Error.WriteLine($"KeyboardInterrupt: {interrupt.Message}");
+            Console.Error.Flush();
+        }
+        catch (IOException)
+        {
+            // Standard error is gone (a closed pipe): exit all the same.
+        }
+        Environment.Exit(interrupt.ProcessExitCode);
     }
 
     /// <summary>Installs the runner's handler for <paramref name="signal"/> unless the program installed its own on the loop.</summary>
@@ -126,7 +190,7 @@ public sealed class Runner : IDisposable
         }
         try
         {
-            loop.AddSignalHandlerCore(signal, () => s_interruptMain(this), OnSignalThread);
+            loop.AddSignalHandlerCore(signal, () => s_interruptMain(this), () => OnSignalThread(signal));
             return true;
         }
         catch (PlatformNotSupportedException)
@@ -135,8 +199,16 @@ public sealed class Runner : IDisposable
         }
     }
 
-    /// <summary>Runs on the runtime's signal thread: the first signal is the loop's; a second one takes the default action (the process ends at once).</summary>
-    private bool OnSignalThread() => Interlocked.Increment(ref _interrupts) == 1;
+    /// <summary>Runs on the runtime's signal thread: the first signal is the loop's (and recorded); a second one takes the default action (the process ends at once).</summary>
+    private bool OnSignalThread(PosixSignal signal)
+    {
+        if (Interlocked.Increment(ref _interrupts) != 1)
+        {
+            return false;
+        }
+        _signal = signal; // before the handler posts the cancellation: Run reads it after the loop has run it
+        return true;
+    }
 
     /// <summary>
     /// Acts as if Ctrl+C was pressed: cancels the main task of the Run in progress, which then throws
@@ -149,7 +221,7 @@ public sealed class Runner : IDisposable
         {
             return;
         }
-        Interlocked.CompareExchange(ref _interrupts, 1, 0);
+        Interlocked.CompareExchange(ref _interrupts, 1, 0); // counts as SIGINT (_signal's value for the Run)
         loop.TryPostItem(new ReadyItem
         {
             Kind = ReadyKind.Action,

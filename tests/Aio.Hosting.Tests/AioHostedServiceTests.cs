@@ -94,4 +94,41 @@ public class AioHostedServiceTests
         await stopping.Task.WaitAsync(TimeSpan.FromSeconds(30));
         await host.StopAsync().WaitAsync(TimeSpan.FromSeconds(30));
     }
+
+    [Fact]
+    public async Task AddAioLoop_AsyncLambdaMainAwaitingWithConfigureAwaitFalse_IsTheMainTaskAndStaysOnTheLoop()
+    {
+        var log = new List<string>();
+        var running = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        HostApplicationBuilder builder = Host.CreateEmptyApplicationBuilder(new HostApplicationBuilderSettings());
+        builder.Services.AddAioLoop(async services =>
+        {
+            int loopThread = Environment.CurrentManagedThreadId;
+            AioTask? self = Asyncio.CurrentTask();
+            await Task.Delay(1).ConfigureAwait(false);
+            lock (log)
+            {
+                log.Add($"{self!.Name} on loop: {Environment.CurrentManagedThreadId == loopThread}, same task: {ReferenceEquals(self, Asyncio.CurrentTask())}");
+            }
+            running.TrySetResult();
+            try
+            {
+                await Asyncio.Sleep(3600);
+            }
+            catch (CancelledError)
+            {
+                lock (log)
+                {
+                    log.Add("main cancelled");
+                }
+                throw;
+            }
+        });
+        using IHost host = builder.Build();
+
+        await host.StartAsync();
+        await running.Task.WaitAsync(TimeSpan.FromSeconds(30));
+        await host.StopAsync().WaitAsync(TimeSpan.FromSeconds(30));
+        Assert.Equal(["main on loop: True, same task: True", "main cancelled"], log);
+    }
 }

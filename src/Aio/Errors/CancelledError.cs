@@ -37,7 +37,9 @@ public class InvalidStateError : InvalidOperationException
 
 /// <summary>
 /// Thrown by <see cref="Asyncio.Run(Func{Task}, bool?)"/> and <see cref="Runner"/> when the program
-/// was interrupted by Ctrl+C (SIGINT) or SIGTERM. A program should exit with <see cref="ExitCode"/> (130).
+/// was interrupted by Ctrl+C (SIGINT) or SIGTERM. A program that catches it should exit with
+/// <see cref="ProcessExitCode"/> (130 for SIGINT, 143 for SIGTERM); one that does not is ended with that
+/// code and a one-line message on standard error, without a crash report.
 /// </summary>
 [System.Diagnostics.CodeAnalysis.SuppressMessage("Naming", "CA1710:Identifiers should have correct suffix", Justification = "asyncio's name, kept on purpose.")]
 public class KeyboardInterrupt : Exception
@@ -45,12 +47,30 @@ public class KeyboardInterrupt : Exception
     /// <summary>The conventional exit code of a program stopped by SIGINT: 128 + 2.</summary>
     public const int ExitCode = 130;
 
+    /// <summary>The conventional exit code of a program stopped by SIGTERM: 128 + 15.</summary>
+    public const int TerminatedExitCode = 143;
+
     /// <summary>Creates the error with the default message.</summary>
     public KeyboardInterrupt() : base("The program was interrupted (SIGINT/SIGTERM).") { }
+
+    /// <summary>Creates the error for <paramref name="signal"/> (SIGINT or SIGTERM), with a message naming it.</summary>
+    public KeyboardInterrupt(System.Runtime.InteropServices.PosixSignal signal)
+        : base(signal == System.Runtime.InteropServices.PosixSignal.SIGTERM
+            ? "The program was terminated by SIGTERM."
+            : "The program was interrupted by SIGINT (Ctrl+C).")
+    {
+        Signal = signal;
+    }
 
     /// <summary>Creates the error with a message.</summary>
     public KeyboardInterrupt(string message) : base(message) { }
 
     /// <summary>Creates the error with a message and an inner exception.</summary>
     public KeyboardInterrupt(string message, Exception? innerException) : base(message, innerException) { }
+
+    /// <summary>The signal that interrupted the program; null when the error was created without one.</summary>
+    public System.Runtime.InteropServices.PosixSignal? Signal { get; }
+
+    /// <summary>The exit code a program interrupted this way ends with: 143 for SIGTERM, else 130 (<see cref="ExitCode"/>).</summary>
+    public int ProcessExitCode => Signal == System.Runtime.InteropServices.PosixSignal.SIGTERM ? TerminatedExitCode : ExitCode;
 }

@@ -51,6 +51,13 @@ internal static class ThrowHelper
             "a running loop. Call it from code the loop runs (a task or a callback), or start it with Asyncio.Run(async () => await Method()).");
 
     [DoesNotReturn]
+    public static void NotANewCoroutine(AioTask? task, EventLoop loop) =>
+        throw new InvalidOperationException(
+            $"The body passed to CreateTask returned {(task is null ? "null" : task.ToString())}, not a new task of {loop}: it has already started, " +
+            "belongs to another loop or a TaskGroup, or is missing. Pass a body that creates the coroutine – async () => { ... } or () => Work() – " +
+            "or await the existing task instead.");
+
+    [DoesNotReturn]
     public static void NotInTask(string member) =>
         throw new InvalidOperationException(
             $"{member} must be awaited inside an AioTask on its loop (Asyncio.Run, loop.CreateTask or RunUntilComplete start one).");

@@ -7,7 +7,10 @@
 // queues its first step. A coroutine parked on an Aio wait hands the wait a static step and is woken as
 // a CoroutineStep ring item; any other awaiter gets one Action per task that runs MoveNext as a step of
 // the task on the loop thread – from any other thread, or from outside the task's step, it posts the
-// step instead, so even ConfigureAwait(false) cannot move a coroutine off its loop. SetResult and
+// step instead, so even ConfigureAwait(false) cannot move a coroutine off its loop. A coroutine normally
+// belongs to the loop running on the calling thread; a loop that creates a task from a coroutine body
+// before it runs (loop.CreateTask(async () => …), Runner.Run) names itself in a thread-static that the
+// builder reads only when no loop is running. SetResult and
 // SetException finish the task inside its last step. The ExecutionContext flows as with any async
 // method: captured when the task is created and at each suspension, restored around each step, and the
 // context the step was entered in is put back afterwards.
@@ -38,7 +41,8 @@ public struct AioTaskMethodBuilder
     /// <exception cref="InvalidOperationException">No event loop is running on this thread.</exception>
     public void Start<TStateMachine>(ref TStateMachine stateMachine) where TStateMachine : IAsyncStateMachine
     {
-        var task = new CoroutineTask<NoResult, TStateMachine>(Coroutines.RunningLoop());
+        EventLoop loop = Coroutines.RunningLoop(out ExecutionContext? flow);
+        var task = new CoroutineTask<NoResult, TStateMachine>(loop, flow);
         _task = task;                     // set before the state machine is copied: the copy's builder points at the task
         task.Launch(ref stateMachine);
     }
@@ -93,7 +97,8 @@ public struct AioTaskMethodBuilder<T>
     /// <exception cref="InvalidOperationException">No event loop is running on this thread.</exception>
     public void Start<TStateMachine>(ref TStateMachine stateMachine) where TStateMachine : IAsyncStateMachine
     {
-        var task = new CoroutineTask<T, TStateMachine>(Coroutines.RunningLoop());
+        EventLoop loop = Coroutines.RunningLoop(out ExecutionContext? flow);
+        var task = new CoroutineTask<T, TStateMachine>(loop, flow);
         _task = task;                     // set before the state machine is copied: the copy's builder points at the task
         task.Launch(ref stateMachine);
     }
@@ -139,13 +144,13 @@ internal sealed class CoroutineTask<T, TStateMachine> : AioTask<T>
     /// <summary>The ExecutionContext the next step runs in (captured at creation and at each suspension).</summary>
     public ExecutionContext? Flow;
 
-    public CoroutineTask(EventLoop loop) : base(loop, null, null)
+    public CoroutineTask(EventLoop loop, ExecutionContext? flow) : base(loop, null, null)
     {
         _isCoroutine = true;
-        Flow = ThreadContexts.Capture(loop.LoopThread!); // created on the running loop's thread (Coroutines.RunningLoop)
+        Flow = flow;
     }
 
-    /// <summary>Takes the state machine and queues the first step (on the running loop's thread: Coroutines.RunningLoop; that loop is open).</summary>
+    /// <summary>Takes the state machine and queues the first step (on the loop's thread, and that loop is open: Coroutines.RunningLoop).</summary>
     internal void Launch(ref TStateMachine stateMachine)
     {
         StateMachine = stateMachine;
@@ -169,7 +174,33 @@ internal sealed class CoroutineTask<T, TStateMachine> : AioTask<T>
 /// <summary>The steps both coroutine boxes take, written once (on <see cref="AioTask"/> and the box's Flow field: no interface calls).</summary>
 internal static class Coroutines
 {
-    public static EventLoop RunningLoop() => EventLoop.TryGetRunningLoop() ?? ThrowHelper.NoLoopForCoroutine();
+    /// <summary>
+    /// A loop that is not running on this thread but is creating a task from a coroutine body (loop.CreateTask or
+    /// Runner.Run before the loop runs): see <c>EventLoop.CreateCoroutine</c>. Read only when no
+    /// loop is running, so calls of async AioTask methods on a running loop never look at it.
+    /// </summary>
+    [ThreadStatic] internal static EventLoop? t_creatingLoop;
+
+    /// <summary>The loop a new coroutine belongs to – the running one, else the one creating it – and the ExecutionContext its first step runs in (the caller's).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static EventLoop RunningLoop(out ExecutionContext? flow)
+    {
+        EventLoop? loop = EventLoop.TryGetRunningLoop();
+        if (loop is null)
+        {
+            return CreatingLoop(out flow);
+        }
+        flow = ThreadContexts.Capture(loop.LoopThread!); // the running loop's thread is this one
+        return loop;
+    }
+
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private static EventLoop CreatingLoop(out ExecutionContext? flow)
+    {
+        EventLoop loop = t_creatingLoop ?? ThrowHelper.NoLoopForCoroutine();
+        flow = ExecutionContext.Capture(); // the loop has not run on this thread: its thread's fields are not this thread's
+        return loop;
+    }
 
     /// <summary>
     /// One step: MoveNext in the task's ExecutionContext, then the context the step was entered in back – the

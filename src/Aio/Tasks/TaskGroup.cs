@@ -7,6 +7,7 @@
 // AggregateException of the real errors – never a CancelledError inside it. If the caller was
 // cancelled from outside and nothing failed, Run throws CancelledError.
 using System.Diagnostics;
+using System.Runtime.CompilerServices;
 
 namespace Aio;
 
@@ -138,6 +139,39 @@ public sealed class TaskGroup : IFutureListener, IWaitAbort
         ArgumentNullException.ThrowIfNull(body);
         CheckCanStart();
         return Adopt(_loop.StartTask(new StatefulTask<TState, T>(_loop, body, state, name), _scope));
+    }
+
+    /// <summary>
+    /// Starts a child task from a coroutine body – <c>g.CreateTask(async () =&gt; { … })</c> binds here. The lambda is an
+    /// <c>async AioTask</c> coroutine: every step of it runs on the loop, even after <c>ConfigureAwait(false)</c>.
+    /// </summary>
+    /// <exception cref="InvalidOperationException">The group has finished, or is shutting down after a failure; or <paramref name="body"/> returned a task that has already started.</exception>
+    [OverloadResolutionPriority(1)]
+    public AioTask CreateTask(Func<AioTask> body, string? name = null)
+    {
+        ArgumentNullException.ThrowIfNull(body);
+        CheckCanStart();
+        return CreateTask(_loop.CreateTask(body, name));
+    }
+
+    /// <summary>Starts a child task from a coroutine body with a result; see <see cref="CreateTask(Func{AioTask}, string?)"/>.</summary>
+    /// <exception cref="InvalidOperationException">The group has finished, or is shutting down after a failure; or <paramref name="body"/> returned a task that has already started.</exception>
+    [OverloadResolutionPriority(1)]
+    public AioTask<T> CreateTask<T>(Func<AioTask<T>> body, string? name = null)
+    {
+        ArgumentNullException.ThrowIfNull(body);
+        CheckCanStart();
+        return CreateTask(_loop.CreateTask(body, name));
+    }
+
+    /// <summary>Starts a child task from a coroutine body that takes <paramref name="state"/> (a static lambda allocates no closure); see <see cref="CreateTask(Func{AioTask}, string?)"/>.</summary>
+    /// <exception cref="InvalidOperationException">The group has finished, or is shutting down after a failure; or <paramref name="body"/> returned a task that has already started.</exception>
+    [OverloadResolutionPriority(1)]
+    public AioTask<T> CreateTask<TState, T>(Func<TState, AioTask<T>> body, TState state, string? name = null)
+    {
+        ArgumentNullException.ThrowIfNull(body);
+        CheckCanStart();
+        return CreateTask(_loop.CreateTask(body, state, name));
     }
 
     /// <summary>

@@ -502,4 +502,324 @@ public sealed class CoroutineTests
             return i;
         }
     }
+
+    // ----------------------------------------------------------------- lambdas passed to task-creating APIs are coroutines
+
+    /// <summary>The step of <paramref name="task"/> that runs now: on the loop's thread, as that task?</summary>
+    private static string Where(int loopThread, AioTask? task) =>
+        (Environment.CurrentManagedThreadId == loopThread ? "loop" : "pool") + (ReferenceEquals(EventLoop.TryGetRunningLoop()?.CurrentTask, task) && task is not null ? "/task" : "/other");
+
+    [Fact]
+    public void CreateTask_AsyncLambdaAwaitingWithConfigureAwaitFalse_StaysOnTheLoopAndCompletes()
+    {
+        AioTest.Run(async () =>
+        {
+            int loopThread = Environment.CurrentManagedThreadId;
+            var log = new List<string>();
+            AioTask? self = null;
+            Task foreign = Task.Run(() => { });
+            AioTask t = CreateTask(async () =>
+            {
+                self = CurrentTask();
+                await foreign.ConfigureAwait(false);
+                log.Add("after foreign: " + Where(loopThread, self));
+                await Sleep(1);
+                log.Add("after sleep: " + Where(loopThread, self));
+            });
+            await t;
+            Assert.Same(t, self);
+            Assert.Equal(["after foreign: loop/task", "after sleep: loop/task"], log);
+        });
+    }
+
+    [Fact]
+    public void CreateTask_AsyncLambda_IsACoroutineNamedAfterItsMethod()
+    {
+        AioTest.Run(async () =>
+        {
+            AioTask<int> t = CreateTask(async () => { await Sleep(0); return 1; }, "worker");
+            Assert.Equal("<Task pending name='worker' coro=CreateTask_AsyncLambda_IsACoroutineNamedAfterItsMethod.lambda>", t.ToString());
+            Assert.Equal(1, await t);
+        });
+    }
+
+    [Fact]
+    public void CreateTask_TaskReturningDelegates_KeepTheDelegateOverloads()
+    {
+        AioTest.Run(async () =>
+        {
+            Func<Task> variable = async () => await Sleep(0);
+            AioTask fromVariable = CreateTask(variable);
+            AioTask fromMethodGroup = CreateTask(SleepZero);
+            AioTask<int> fromNonAsyncLambda = CreateTask(() => Task.FromResult(7));
+            AioTask<int> withState = CreateTask(static (int x) => Task.FromResult(x + 1), 1);
+            Assert.DoesNotContain("coro=", fromVariable.ToString(), StringComparison.Ordinal);
+            Assert.DoesNotContain("coro=", fromMethodGroup.ToString(), StringComparison.Ordinal);
+            Assert.DoesNotContain("coro=", fromNonAsyncLambda.ToString(), StringComparison.Ordinal);
+            Assert.DoesNotContain("coro=", withState.ToString(), StringComparison.Ordinal);
+            await Gather(fromVariable, fromMethodGroup, fromNonAsyncLambda, withState);
+            Assert.Equal((7, 2), (fromNonAsyncLambda.Result(), withState.Result()));
+        });
+
+        static async Task SleepZero() => await Sleep(0);
+    }
+
+    [Fact]
+    public void CreateTask_StaticAsyncLambdaWithState_IsACoroutineThatGetsTheState()
+    {
+        int result = AioTest.Run(async () =>
+        {
+            AioTask<int> t = CreateTask(static async (int x) =>
+            {
+                await Task.Yield();
+                await Sleep(1);
+                return x * 2;
+            }, 21);
+            Assert.Contains("coro=", t.ToString(), StringComparison.Ordinal);
+            return await t;
+        });
+        Assert.Equal(42, result);
+    }
+
+    [Fact]
+    public void CreateTask_AsyncLambdaCancelledBeforeItsFirstStep_NeverRunsItsBody()
+    {
+        AioTest.Run(async () =>
+        {
+            bool ran = false;
+            AioTask t = CreateTask(async () =>
+            {
+                ran = true;
+                await Sleep(0);
+            });
+            t.Cancel("before it starts");
+            await Assert.ThrowsAsync<CancelledError>(async () => await t);
+            Assert.False(ran);
+            Assert.True(t.Cancelled);
+        });
+    }
+
+    [Fact]
+    public void CreateTask_NonAsyncLambdaThatThrows_GivesATaskThatFailsWithIt()
+    {
+        AioTest.Run(async () =>
+        {
+            AioTask t = CreateTask(() => throw new InvalidDataException("no coroutine"), "thrower");
+            Assert.Equal("thrower", t.Name);
+            var e = await Assert.ThrowsAsync<InvalidDataException>(async () => await t);
+            Assert.Equal("no coroutine", e.Message);
+        });
+    }
+
+    [Fact]
+    public void CreateTask_BodyReturningAStartedTask_ThrowsAnErrorThatSaysWhatToPass()
+    {
+        AioTest.Run(async () =>
+        {
+            AioTask<int> running = NoAwait(1);
+            await running;
+            var e = Assert.Throws<InvalidOperationException>(() => CreateTask(() => running));
+            Assert.Contains("has already started", e.Message, StringComparison.Ordinal);
+            Assert.Contains("async () => { ... }", e.Message, StringComparison.Ordinal);
+        });
+    }
+
+    [Fact]
+    public void LoopCreateTask_BeforeTheLoopRuns_CreatesTheCoroutineOnThatLoop()
+    {
+        var loop = new EventLoop(new VirtualClock());
+        try
+        {
+            AioTask<double> t = loop.CreateTask(async () =>
+            {
+                Assert.Same(loop, EventLoop.GetRunningLoop());
+                await Sleep(2);
+                return loop.Time();
+            }, "early");
+            Assert.Same(loop, t.Loop);
+            Assert.Equal("<Task pending name='early' coro=LoopCreateTask_BeforeTheLoopRuns_CreatesTheCoroutineOnThatLoop.lambda>", t.ToString());
+            Assert.Equal(2.0, loop.RunUntilComplete(async () => await t));
+        }
+        finally
+        {
+            loop.Close();
+        }
+    }
+
+    [Fact]
+    public void LoopCreateTask_OfAnotherLoopFromATask_BelongsToThatLoop_AndLeavesTheRunningOneAlone()
+    {
+        var other = new EventLoop(new VirtualClock());
+        try
+        {
+            AioTask<EventLoop> t = AioTest.Run(async () =>
+            {
+                AioTask? me = CurrentTask();
+                AioTask<EventLoop> created = other.CreateTask(async () =>
+                {
+                    await Sleep(0);
+                    return EventLoop.GetRunningLoop();
+                });
+                Assert.Same(me, CurrentTask());           // still this loop's task
+                await Sleep(0);
+                Assert.False(created.Done);              // it waits for its own loop
+                return created;
+            });
+            Assert.Same(other, t.Loop);
+            other.RunUntilComplete(t);
+            Assert.Same(other, t.Result());
+        }
+        finally
+        {
+            other.Close();
+        }
+    }
+
+    [Fact]
+    public void TaskGroupCreateTask_AsyncLambdasWithConfigureAwaitFalse_StayOnTheLoopAsChildren()
+    {
+        AioTest.Run(async () =>
+        {
+            int loopThread = Environment.CurrentManagedThreadId;
+            var log = new List<string>();
+            await TaskGroup.Run(async g =>
+            {
+                AioTask<int> a = g.CreateTask(async () =>
+                {
+                    await Task.Delay(1).ConfigureAwait(false);
+                    log.Add("a: " + Where(loopThread, CurrentTask()));
+                    await Sleep(1);
+                    return 1;
+                }, "a");
+                AioTask<int> b = g.CreateTask(static async (int x) =>
+                {
+                    await Task.Delay(1).ConfigureAwait(false);
+                    await Sleep(2);
+                    return x;
+                }, 2, "b");
+                AioTask c = g.CreateTask(async () =>
+                {
+                    await Sleep(3);
+                    log.Add("c: " + Where(loopThread, CurrentTask()));
+                });
+                Assert.Equal(["a", "b"], new[] { a.Name, b.Name });
+            });
+            Assert.Equal(["a: loop/task", "c: loop/task"], log);
+        });
+    }
+
+    [Fact]
+    public void TaskGroupCreateTask_FailingAsyncLambda_CancelsTheOtherChildren()
+    {
+        var log = new List<string>();
+        AioTest.Run(async () =>
+        {
+            var e = await Assert.ThrowsAsync<AggregateException>(() => TaskGroup.Run(async g =>
+            {
+                _ = g.CreateTask(async () =>
+                {
+                    try
+                    {
+                        await Sleep(10);
+                    }
+                    catch (CancelledError)
+                    {
+                        log.Add("sibling cancelled");
+                        throw;
+                    }
+                });
+                _ = g.CreateTask(async () =>
+                {
+                    await Sleep(1);
+                    throw new InvalidDataException("child failed");
+                });
+                await Sleep(100);
+            }));
+            Assert.IsType<InvalidDataException>(Assert.Single(e.InnerExceptions));
+        });
+        Assert.Equal(["sibling cancelled"], log);
+    }
+
+    [Fact]
+    public void Run_AsyncLambdaMainAwaitingWithConfigureAwaitFalse_StaysOnTheLoop()
+    {
+        int loopThread = -1;
+        string where = Asyncio.Run(async () =>
+        {
+            loopThread = Environment.CurrentManagedThreadId;
+            AioTask? main = CurrentTask();
+            await Task.Delay(1).ConfigureAwait(false);
+            await Sleep(0);
+            return Where(loopThread, main) + " " + main!.Name;
+        });
+        Assert.Equal("loop/task main", where);
+    }
+
+    [Fact]
+    public void RunUntilComplete_AsyncLambdaAwaitingWithConfigureAwaitFalse_StaysOnTheLoop()
+    {
+        var loop = new EventLoop();
+        try
+        {
+            int loopThread = Environment.CurrentManagedThreadId;
+            string where = loop.RunUntilComplete(async () =>
+            {
+                AioTask? self = CurrentTask();
+                await Task.Delay(1).ConfigureAwait(false);
+                await Sleep(0);
+                return Where(loopThread, self);
+            });
+            Assert.Equal("loop/task", where);
+        }
+        finally
+        {
+            loop.Close();
+        }
+    }
+
+    [Fact]
+    public void RunCoroutineThreadSafe_AsyncLambdaAwaitingWithConfigureAwaitFalse_StaysOnTheLoop()
+    {
+        var loop = new EventLoop();
+        var done = new TaskCompletionSource<string>(TaskCreationOptions.RunContinuationsAsynchronously);
+        int loopThread = Environment.CurrentManagedThreadId;
+        var client = new Thread(() =>
+        {
+            try
+            {
+                Task<string> withResult = RunCoroutineThreadSafe(async () =>
+                {
+                    AioTask? self = CurrentTask();
+                    await Task.Delay(1).ConfigureAwait(false);
+                    await Sleep(0);
+                    return Where(loopThread, self);
+                }, loop);
+                Task noResult = RunCoroutineThreadSafe(async () =>
+                {
+                    await Task.Delay(1).ConfigureAwait(false);
+                    await Sleep(0);
+                }, loop);
+                Task.WaitAll(withResult, noResult);
+                done.TrySetResult(withResult.Result);
+            }
+            catch (Exception e)
+            {
+                done.TrySetException(e);
+            }
+        });
+        try
+        {
+            string where = loop.RunUntilComplete(async () =>
+            {
+                client.Start();
+                return await done.Task;
+            });
+            Assert.Equal("loop/task", where);
+        }
+        finally
+        {
+            client.Join();
+            loop.Close();
+        }
+    }
 }

@@ -1,3 +1,4 @@
+using System.Runtime.InteropServices;
 using static Aio.Asyncio;
 
 namespace Aio.Tests.Core;
@@ -95,7 +96,7 @@ public sealed class RunnerTests
     {
         using var runner = new Runner { HandleSignals = false };
         var events = new List<string>();
-        Assert.Throws<KeyboardInterrupt>(() => runner.Run(async () =>
+        var e = Assert.Throws<KeyboardInterrupt>(() => runner.Run(async () =>
         {
             var t = new Thread(runner.Interrupt);
             t.Start();
@@ -110,7 +111,15 @@ public sealed class RunnerTests
             }
         }));
         Assert.Equal(new[] { "main-cancelled" }, events);
-        Assert.Equal(130, KeyboardInterrupt.ExitCode);
+        Assert.Equal((PosixSignal.SIGINT, 130, "The program was interrupted by SIGINT (Ctrl+C)."), (e.Signal, e.ProcessExitCode, e.Message));
+    }
+
+    [Fact]
+    public void KeyboardInterrupt_ForSigterm_ExitsWith143()
+    {
+        var e = new KeyboardInterrupt(PosixSignal.SIGTERM);
+        Assert.Equal((PosixSignal.SIGTERM, 143, "The program was terminated by SIGTERM."), (e.Signal, e.ProcessExitCode, e.Message));
+        Assert.Equal(130, new KeyboardInterrupt().ProcessExitCode); // no signal known: SIGINT's code
     }
 
     [Fact]

@@ -234,7 +234,8 @@ public sealed class TaskTests
     {
         AioTest.Run(async () =>
         {
-            AioTask t = CreateTask(async () => await Sleep(0));
+            Func<Task> body = async () => await Sleep(0); // a delegate body: a lambda passed directly would be a coroutine (coro=… in the text)
+            AioTask t = CreateTask(body);
             Assert.Matches(@"^Task-\d+$", t.Name);
             Assert.Equal($"<Task pending name='{t.Name}'>", t.ToString());
             await t;

@@ -1,4 +1,5 @@
 using System.Runtime.InteropServices;
+using System.Text;
 
 namespace Aio.Tests.Os;
 
@@ -95,5 +96,61 @@ public class SignalTests
         Assert.NotNull(dump);
         Assert.Contains("Task 'sleeper'", dump);
         Assert.Contains("Task 'main'", dump);
+    }
+
+    // ----------------------------------------------------------------- an interrupted Asyncio.Run, end to end (tests/InterruptProbe)
+
+    [Fact]
+    public void Run_SigintLeftUncaught_ExitsWith130AndOneLineOnStderr()
+    {
+        var (stdout, stderr, code) = RunProbe("uncaught", Posix.SIGINT);
+        Assert.Equal("ready\n", stdout);
+        Assert.Equal("KeyboardInterrupt: The program was interrupted by SIGINT (Ctrl+C).\n", stderr); // no "Unhandled exception", no stack
+        Assert.Equal(130, code);
+    }
+
+    [Fact]
+    public void Run_SigtermLeftUncaught_ExitsWith143AndOneLineOnStderr()
+    {
+        var (stdout, stderr, code) = RunProbe("uncaught", Posix.SIGTERM);
+        Assert.Equal("ready\n", stdout);
+        Assert.Equal("KeyboardInterrupt: The program was terminated by SIGTERM.\n", stderr);
+        Assert.Equal(143, code);
+    }
+
+    [Fact]
+    public void Run_ProgramCatchesKeyboardInterrupt_ExitsWithItsOwnCodeAndOutput()
+    {
+        var (stdout, stderr, code) = RunProbe("caught", Posix.SIGINT);
+        Assert.Equal("ready\ncaught SIGINT\n", stdout);
+        Assert.Equal("", stderr);
+        Assert.Equal(7, code);
+    }
+
+    /// <summary>Runs tests/InterruptProbe in <paramref name="mode"/>, sends it <paramref name="signal"/> once it is ready, and returns what it printed and its exit code.</summary>
+    private static (string Stdout, string Stderr, int Code) RunProbe(string mode, int signal)
+    {
+        string dll = FindProbe();
+        string dotnet = Environment.GetEnvironmentVariable("DOTNET_HOST_PATH") is { Length: > 0 } host ? host : "dotnet";
+        return Asyncio.Run(async () =>
+        {
+            AioProcess p = await Asyncio.CreateSubprocessExecAsync(dotnet, [dll, mode],
+                new ProcessOptions { Stdout = ProcessStdio.Pipe, Stderr = ProcessStdio.Pipe, TerminateGracePeriod = 1 });
+            byte[] ready = await Asyncio.FailAfter(60, () => p.Stdout!.ReadLineAsync());
+            p.SendSignal(signal);
+            var (rest, err) = await Asyncio.FailAfter(60, () => p.CommunicateAsync());
+            return (Encoding.UTF8.GetString(ready) + Encoding.UTF8.GetString(rest!), Encoding.UTF8.GetString(err!), p.ReturnCode!.Value);
+        });
+    }
+
+    private static string FindProbe()
+    {
+        // tests/Aio.Tests/bin/<Configuration>/net10.0/ → tests/InterruptProbe/bin/<Configuration>/net10.0/.
+        var bin = new DirectoryInfo(AppContext.BaseDirectory.TrimEnd('/'));
+        string configuration = bin.Parent!.Name;
+        string tests = bin.Parent.Parent!.Parent!.Parent!.FullName;
+        string dll = Path.Combine(tests, "InterruptProbe", "bin", configuration, bin.Name, "InterruptProbe.dll");
+        Assert.True(File.Exists(dll), $"{dll} is missing; build tests/InterruptProbe (the test project references it).");
+        return dll;
     }
 }
