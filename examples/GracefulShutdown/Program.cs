@@ -4,7 +4,7 @@
 // connecting to it and waiting for its one-line greeting. Ctrl+C (SIGINT) or SIGTERM cancels the main task:
 //   - a check already in flight runs to its end (it runs in a shielded cancel scope),
 //   - the wait for the next check and the listener are cancelled,
-//   - Asyncio.Run throws KeyboardInterrupt and the program exits with code 130.
+//   - Asyncio.Run throws KeyboardInterrupt and the program exits with code 130 (143 after SIGTERM).
 // A second Ctrl+C ends the process at once.
 //
 //   dotnet run --project examples/GracefulShutdown        (then press Ctrl+C)
@@ -22,10 +22,10 @@ try
     Run(MainAsync);
     return 0;
 }
-catch (KeyboardInterrupt)
+catch (KeyboardInterrupt e)
 {
     Console.WriteLine("exit: interrupted");
-    return KeyboardInterrupt.ExitCode;
+    return e.ProcessExitCode;   // 130 after SIGINT, 143 after SIGTERM
 }
 
 static async Task MainAsync()
