@@ -1,4 +1,4 @@
-// The guides' examples: every snippet of docs/loop.md, tasks.md, cancellation.md, time.md and testing.md
+// The guides' examples: every snippet of docs/loop.md, tasks.md, cancellation.md, time.md, testing.md and networking.md
 // comes from these files. Virtual time keeps the whole run to a few seconds.
 //   dotnet run --project examples/Guides -c Release            (all guides)
 //   dotnet run --project examples/Guides -c Release -- time    (one guide)
@@ -11,6 +11,7 @@ var guides = new (string Name, Action Run)[]
     ("cancellation", CancellationGuide.Run),
     ("time", TimeGuide.Run),
     ("testing", TestingGuide.Run),
+    ("networking", NetworkingGuide.Run),
 };
 
 IEnumerable<(string Name, Action Run)> chosen = args.Length > 0 ? guides.Where(g => args.Contains(g.Name)) : guides;
