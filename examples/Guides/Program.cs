@@ -1,5 +1,5 @@
-// The guides' examples: every snippet of docs/loop.md, tasks.md, cancellation.md, time.md, testing.md and networking.md
-// comes from these files. Virtual time keeps the whole run to a few seconds.
+// The guides' examples: every snippet of docs/loop.md, tasks.md, cancellation.md, time.md, testing.md,
+// primitives.md and networking.md comes from these files. Virtual time keeps the whole run to a few seconds.
 //   dotnet run --project examples/Guides -c Release            (all guides)
 //   dotnet run --project examples/Guides -c Release -- time    (one guide)
 using Aio.Examples.Guides;
@@ -11,6 +11,7 @@ var guides = new (string Name, Action Run)[]
     ("cancellation", CancellationGuide.Run),
     ("time", TimeGuide.Run),
     ("testing", TestingGuide.Run),
+    ("primitives", PrimitivesGuide.Run),
     ("networking", NetworkingGuide.Run),
 };
 
