@@ -249,12 +249,19 @@ public sealed class Server : IAsyncDisposable
     /// </remarks>
     /// <param name="gracePeriod">Seconds the handlers get to finish; 0 cancels them right after the notification; infinity waits for them.</param>
     /// <exception cref="ArgumentOutOfRangeException"><paramref name="gracePeriod"/> is negative or NaN.</exception>
-    /// <exception cref="InvalidOperationException">Called outside the loop's thread or outside a task.</exception>
+    /// <exception cref="InvalidOperationException">
+    /// Called outside the loop's thread, outside a task, or from one of this server's connection handlers (it
+    /// would wait for itself; start the shutdown in a task of its own and do not await it there).
+    /// </exception>
     public async Task ShutdownAsync(double gracePeriod)
     {
         _loop.CheckThread(nameof(ShutdownAsync));
         CheckGracePeriod(gracePeriod);
-        _ = Asyncio.CurrentTaskOrThrow(nameof(ShutdownAsync));
+        AioTask caller = Asyncio.CurrentTaskOrThrow(nameof(ShutdownAsync));
+        if (_handlers.Contains(caller))
+        {
+            NetThrowHelper.ShutdownFromHandler(this);
+        }
         if (_shutdownStarted)
         {
             await WaitClosedAsync();   // another call is shutting the server down: its end is ours

@@ -313,6 +313,33 @@ public sealed class ServerShutdownTests
     }
 
     [Fact]
+    public void ShutdownAsync_AwaitedByOneOfItsHandlers_ThrowsInsteadOfWaitingForItself()
+    {
+        var events = new List<string>();
+        AioTest.Run(async () =>
+        {
+            AioTask? shutdown = null;
+            Server server = await StartAsync(async (srv, reader, writer) =>
+            {
+                var e = await Assert.ThrowsAsync<InvalidOperationException>(() => srv.ShutdownAsync(1));
+                events.Add(e.Message.Contains("would wait for itself", StringComparison.Ordinal) ? "handler: refused" : e.Message);
+                shutdown = CreateTask(() => srv.ShutdownAsync(1), "shutdown");   // the way: a task of its own
+                writer.Write("shutting down\n"u8);
+                writer.Close();
+            });
+            var (reader, writer) = await OpenConnectionAsync("127.0.0.1", NetTest.Port(server));
+            // Bounded (virtual time): a handler waiting for itself would otherwise hang the test.
+            events.Add($"client: {Text(await FailAfter(30, () => reader.ReadLineAsync())).TrimEnd()}");
+            await Sleep(0.1);
+            await shutdown!;
+            events.Add($"shut down: serving {server.IsServing}, connections {server.ActiveConnections}");
+            writer.Close();
+            await SettleAsync();
+        });
+        Assert.Equal(new[] { "handler: refused", "client: shutting down", "shut down: serving False, connections 0" }, events);
+    }
+
+    [Fact]
     public void ShutdownAsync_NegativeOrNaNGracePeriod_Throws()
     {
         AioTest.Run(async () =>
