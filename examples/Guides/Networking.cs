@@ -1,61 +1,98 @@
+using System.Net;
+using System.Text;
 using Aio;
+using static Aio.Asyncio;
 
 namespace Aio.Examples.Guides;
 
-/// <summary>docs/networking.md: an echo server written as a protocol and as a stream handler.</summary>
+/// <summary>docs/networking.md: protocols or streams, and a graceful shutdown that lets requests in flight finish.</summary>
 public static class NetworkingGuide
 {
     public static void Run()
     {
-        // Start both servers on one loop, echo a line through each, and close them.
-        Asyncio.Run(async () =>
+        ProtocolsOrStreams();
+        FinishTheRequestInFlight();
+    }
+
+    // Protocol: the fast path.
+    sealed class Echo : IProtocol
+    {
+        ITransport _t = null!;
+        public void ConnectionMade(ITransport t) => _t = t;
+        public void DataReceived(ReadOnlySpan<byte> data) => _t.Write(data);   // the span is valid during the call only
+        public void ConnectionLost(Exception? e) { }
+    }
+
+    static void ProtocolsOrStreams()
+    {
+        using var loop = new EventLoop(new VirtualClock());
+        loop.RunUntilComplete(async () =>
         {
-            EventLoop loop = EventLoop.GetRunningLoop();
-            await using Server protocolServer = await ProtocolServerAsync(loop);
-            AioTask streams = Asyncio.CreateTask(StreamServerAsync, "stream server");
-            await Asyncio.Sleep(0.05);
-            foreach (int port in (int[])[8888, 8889])
+            await using Server protocols = await loop.CreateServerAsync(() => new Echo(), "127.0.0.1", 0);
+
+            // Streams: a handler task per connection.
+            await using Server streams = await StartServerAsync(async (reader, writer) =>
             {
-                (AioStreamReader reader, AioStreamWriter writer) = await Asyncio.OpenConnectionAsync("127.0.0.1", port);
-                writer.Write("ping\n"u8);
-                Console.WriteLine($"port {port} echoed {System.Text.Encoding.UTF8.GetString(await reader.ReadLineAsync()).Trim()}");
+                await foreach (byte[] line in reader) { writer.Write(line); await writer.DrainAsync(); }
                 writer.Close();
-            }
-            streams.Cancel();
-            try
+            }, "127.0.0.1", 0);
+
+            foreach (Server server in new[] { protocols, streams })
             {
-                await streams;
-            }
-            catch (CancelledError)
-            {
-                Console.WriteLine("stream server cancelled");
+                var (reader, writer) = await OpenConnectionAsync("127.0.0.1", ((IPEndPoint)server.Sockets[0]).Port);
+                writer.Write("ping\n"u8);
+                Console.WriteLine($"echo: {Encoding.UTF8.GetString(await reader.ReadLineAsync()).TrimEnd()}");
+                writer.Close();
+                await writer.WaitClosedAsync();
             }
         });
     }
 
-    static async Task<Server> ProtocolServerAsync(EventLoop loop)
+    // A request/response server that shuts down as an HTTP server does: an idle connection is closed at once,
+    // a request in flight is finished (and its connection closed after it), within the grace period.
+    static async Task ServeRequestsAsync(Server server, AioStreamReader reader, AioStreamWriter writer)
     {
-        Server server = await loop.CreateServerAsync(() => new Echo(), "127.0.0.1", 8888);
-        return server;
-    }
-
-    static async Task StreamServerAsync()
-    {
-        // Streams: a handler task per connection.
-        Server server = await Asyncio.StartServerAsync(async (reader, writer) =>
+        bool busy = false;
+        // A notification, not a cancellation: nothing is interrupted, each connection decides how to wind down.
+        using CancellationTokenRegistration onShutdown = server.ShuttingDown.Register(() =>
         {
-            await foreach (byte[] line in reader) { writer.Write(line); await writer.DrainAsync(); }
-            writer.Close();
-        }, "127.0.0.1", 8889);
-        await server.ServeForeverAsync();
+            if (!busy)
+            {
+                writer.Close();   // idle: close now; the ReadLineAsync below then sees EOF
+            }
+        });
+        while (!server.ShuttingDown.IsCancellationRequested && await reader.ReadLineAsync() is { Length: > 0 } request)
+        {
+            busy = true;
+            await Sleep(2);   // the work
+            writer.Write(Encoding.UTF8.GetBytes($"done: {Encoding.UTF8.GetString(request)}"));
+            await writer.DrainAsync();
+            busy = false;
+        }
+        writer.Close();
     }
-}
 
-// Protocol: the fast path.
-sealed class Echo : IProtocol
-{
-    ITransport _t = null!;
-    public void ConnectionMade(ITransport t) => _t = t;
-    public void DataReceived(ReadOnlySpan<byte> data) => _t.Write(data);   // the span is valid during the call only
-    public void ConnectionLost(Exception? e) { }
+    static void FinishTheRequestInFlight()
+    {
+        using var loop = new EventLoop(new VirtualClock());
+        loop.RunUntilComplete(async () =>
+        {
+            Server server = null!;
+            server = await StartServerAsync((r, w) => ServeRequestsAsync(server, r, w), "127.0.0.1", 0);
+            int port = ((IPEndPoint)server.Sockets[0]).Port;
+            var (idleReader, idleWriter) = await OpenConnectionAsync("127.0.0.1", port);
+            var (busyReader, busyWriter) = await OpenConnectionAsync("127.0.0.1", port);
+            busyWriter.Write("report\n"u8);
+            await Sleep(0.5);   // the request is in flight
+
+            double start = loop.Time();
+            await server.ShutdownAsync(gracePeriod: 10);
+            Console.WriteLine($"shutdown took {loop.Time() - start} s");   // 1.5 s: the rest of the request
+
+            Console.WriteLine($"idle client: EOF {(await idleReader.ReadAsync()).Length == 0}");
+            Console.WriteLine($"busy client: {Encoding.UTF8.GetString(await busyReader.ReadLineAsync()).TrimEnd()}");
+            idleWriter.Close();
+            busyWriter.Close();
+        });
+    }
 }

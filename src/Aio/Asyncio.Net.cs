@@ -22,8 +22,9 @@ public static partial class Asyncio
     /// <summary>
     /// Listens on <paramref name="host"/>:<paramref name="port"/> and runs <paramref name="handler"/> as a new
     /// task for every connection (asyncio's <c>start_server</c>). The handler tasks belong to the server:
-    /// <see cref="Server.CloseClients"/>, disposing the server, or cancelling <see cref="Server.ServeForeverAsync"/>
-    /// cancels them. A handler that throws is reported to the loop's exception handler and its connection closed.
+    /// <see cref="Server.CloseClients"/> or disposing the server cancels them; <see cref="Server.ShutdownAsync"/> or
+    /// cancelling <see cref="Server.ServeForeverAsync"/> first signals <see cref="Server.ShuttingDown"/> and gives them
+    /// a grace period to finish. A handler that throws is reported to the loop's exception handler and its connection closed.
     /// </summary>
     /// <param name="handler">Serves one connection; close the writer when done.</param>
     /// <param name="host">An address or name; null or empty for every interface.</param>

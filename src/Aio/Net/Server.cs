@@ -5,8 +5,22 @@
 // leaves the connections alone, as asyncio does; CloseClients()/AbortClients() end them, and for stream
 // servers also cancel the handler tasks (each connection's handler runs as a task the server owns).
 // WaitClosedAsync() returns once the server is closed and its last connection is gone (asyncio 3.12+).
-// ServeForeverAsync() serves until the awaiting task is cancelled, then closes the server and its
-// clients: cancelling the task that serves is how a program stops a server and everything under it.
+//
+// Graceful shutdown (ShutdownAsync) is two-phase, the one protocol stream servers and the HTTP server share:
+//   1. stop accepting: Close() – the listening sockets close at once, so new connections are refused;
+//   2. notify: the ShuttingDown token is signalled; its callbacks run synchronously on the loop thread, and
+//      handlers (or protocols) that registered one say goodbye, finish the request in flight, close idle
+//      connections – whatever "wind down" means for them. Nothing is cancelled yet;
+//   3. drain: wait until every handler has finished and every connection has ended, at most the grace period
+//      (or until the caller is cancelled);
+//   4. cancel the rest (shielded, so it completes even in a cancelled task): cancel the handlers still
+//      running and wait for them – they may still write in their finally blocks, and their connection is
+//      closed (flushing) when they end; then close the connections left, abort those that still hold
+//      unsent data (the peer does not read), and wait until every connection is gone.
+// A second call waits for the first to finish. ServeForeverAsync() serves until the awaiting task is
+// cancelled, then runs this same shutdown with its shutdownGracePeriod (0 by default: notify, then cancel at
+// once) before the CancelledError goes on: cancelling the task that serves is how a program stops a server
+// and everything under it, and the ShuttingDown callbacks get their chance first.
 using System.Diagnostics;
 using System.Net;
 using System.Net.Sockets;
@@ -33,6 +47,8 @@ public sealed class Server : IAsyncDisposable
     private bool _serving;
     private bool _closed;
     private AioFuture? _servingForever;          // completed by Close(): ServeForeverAsync then returns
+    private CancellationTokenSource? _shuttingDown;  // ShuttingDown's source; created on request or at shutdown
+    private bool _shutdownStarted;               // ShutdownAsync (or a cancelled ServeForeverAsync) began
 
     internal Server(EventLoop loop, List<Listener> listeners, Func<Socket, Server, ITransport?> connect)
     {
@@ -59,6 +75,25 @@ public sealed class Server : IAsyncDisposable
 
     /// <summary>How many connections are open now.</summary>
     public int ActiveConnections => _clients.Count;
+
+    /// <summary>
+    /// Signalled when a graceful shutdown begins (<see cref="ShutdownAsync"/>, or a cancelled
+    /// <see cref="ServeForeverAsync"/>), after the server stopped accepting and before anything is cancelled – like
+    /// .NET's <c>IHostApplicationLifetime.ApplicationStopping</c>. It is a notification, not a cancellation: register a
+    /// callback to say goodbye or to wind a connection down (it runs on the loop thread, synchronously, inside the
+    /// shutdown; a callback that throws is reported to the loop's exception handler and the shutdown goes on), or
+    /// test <see cref="CancellationToken.IsCancellationRequested"/> between requests. A callback registered after
+    /// the shutdown began runs at once.
+    /// </summary>
+    /// <remarks>Read it on the loop's thread.</remarks>
+    public CancellationToken ShuttingDown
+    {
+        get
+        {
+            _loop.CheckThread(nameof(ShuttingDown));
+            return (_shuttingDown ??= new CancellationTokenSource()).Token;
+        }
+    }
 
     /// <summary>Seconds accepting pauses after running out of descriptors or memory (asyncio: 1 s).</summary>
     internal double AcceptRetryDelay { get; set; } = 1.0;
@@ -96,12 +131,22 @@ public sealed class Server : IAsyncDisposable
     }
 
     /// <summary>
-    /// Serves until <see cref="Close"/> is called (then returns) or the calling task is cancelled (then closes
-    /// the server, closes its clients – cancelling stream handlers – and rethrows the <see cref="CancelledError"/>).
+    /// Serves until <see cref="Close"/> is called (then returns) or the calling task is cancelled – Ctrl+C under
+    /// <see cref="Asyncio.Run(Func{Task}, bool?)"/>. Cancelled, it shuts the server down gracefully as
+    /// <see cref="ShutdownAsync"/> does, shielded from the cancellation: stops accepting, signals
+    /// <see cref="ShuttingDown"/>, waits up to <paramref name="shutdownGracePeriod"/> seconds for the handlers and
+    /// connections to finish, cancels the rest and waits for them; then the <see cref="CancelledError"/> goes on,
+    /// so the caller's <c>finally</c> runs once every connection is gone.
     /// </summary>
+    /// <param name="shutdownGracePeriod">
+    /// Seconds the handlers get to finish after <see cref="ShuttingDown"/> is signalled. Default 0: the
+    /// <see cref="ShuttingDown"/> callbacks run, then whatever is left is cancelled at once.
+    /// </param>
     /// <exception cref="InvalidOperationException">The server is closed, or another task serves it forever already.</exception>
-    public async Task ServeForeverAsync()
+    /// <exception cref="ArgumentOutOfRangeException"><paramref name="shutdownGracePeriod"/> is negative or NaN.</exception>
+    public async Task ServeForeverAsync(double shutdownGracePeriod = 0)
     {
+        CheckGracePeriod(shutdownGracePeriod);
         _ = Asyncio.CurrentTaskOrThrow(nameof(ServeForeverAsync));
         if (_servingForever is not null)
         {
@@ -116,8 +161,9 @@ public sealed class Server : IAsyncDisposable
         }
         catch (OperationCanceledException)
         {
-            Close();
-            CloseClients();
+            // The serving task is cancelled (level-triggered: every await throws now), so shut down in a shielded
+            // scope: the handlers get the same notification and grace period as with ShutdownAsync.
+            await new CancelScope(shield: true).RunAsync(() => ShutdownAsync(shutdownGracePeriod));
             throw;
         }
         finally
@@ -144,7 +190,7 @@ public sealed class Server : IAsyncDisposable
         {
             forever.SetResult();
         }
-        WakeIfClosed();
+        WakeWaiters();
     }
 
     /// <summary>Closes every open connection (flushing their buffers) and cancels the stream handler tasks.</summary>
@@ -186,6 +232,115 @@ public sealed class Server : IAsyncDisposable
         }
     }
 
+    /// <summary>
+    /// Shuts the server down gracefully, in two phases. First it stops accepting (<see cref="Close"/>: the listening
+    /// sockets close at once, new connections are refused) and signals <see cref="ShuttingDown"/>, whose callbacks
+    /// tell the connections to finish; then it waits up to <paramref name="gracePeriod"/> seconds for every stream
+    /// handler to finish and every connection to end. Whatever is left then is cancelled: the handlers still running
+    /// are cancelled and awaited (their <c>finally</c> blocks run), the connections left are closed, and those that
+    /// still hold unsent data are aborted. Returns when every connection is gone. Idempotent: a second call waits
+    /// for the first to finish.
+    /// </summary>
+    /// <remarks>
+    /// Handler exceptions are reported to the loop's exception handler as usual, never lost. If the calling task is
+    /// cancelled during the grace period, the rest is cancelled at once and awaited (shielded) before the
+    /// <see cref="CancelledError"/> goes on. asyncio has the pieces (<c>close()</c>, <c>close_clients()</c>,
+    /// <c>abort_clients()</c>, <c>wait_closed()</c>) but no grace period.
+    /// </remarks>
+    /// <param name="gracePeriod">Seconds the handlers get to finish; 0 cancels them right after the notification; infinity waits for them.</param>
+    /// <exception cref="ArgumentOutOfRangeException"><paramref name="gracePeriod"/> is negative or NaN.</exception>
+    /// <exception cref="InvalidOperationException">
+    /// Called outside the loop's thread, outside a task, or from one of this server's connection handlers (it
+    /// would wait for itself; start the shutdown in a task of its own and do not await it there).
+    /// </exception>
+    public async Task ShutdownAsync(double gracePeriod)
+    {
+        _loop.CheckThread(nameof(ShutdownAsync));
+        CheckGracePeriod(gracePeriod);
+        AioTask caller = Asyncio.CurrentTaskOrThrow(nameof(ShutdownAsync));
+        if (_handlers.Contains(caller))
+        {
+            NetThrowHelper.ShutdownFromHandler(this);
+        }
+        if (_shutdownStarted)
+        {
+            await WaitClosedAsync();   // another call is shutting the server down: its end is ours
+            return;
+        }
+        _shutdownStarted = true;
+        Close();
+        NotifyShuttingDown();
+        try
+        {
+            if (double.IsPositiveInfinity(gracePeriod))
+            {
+                await WaitClosedAsync();
+            }
+            else if (gracePeriod > 0 && !IsDrained)
+            {
+                await CancelScope.AfterDelay(gracePeriod).RunAsync(WaitClosedAsync);
+            }
+        }
+        finally
+        {
+            // The grace period is over (or the caller was cancelled): cancel what is left and wait for it, shielded.
+            await new CancelScope(shield: true).RunAsync(CancelRemainingAsync);
+        }
+    }
+
+    private bool IsDrained => _clients.Count == 0 && _handlers.Count == 0;
+
+    private void CheckGracePeriod(double gracePeriod)
+    {
+        if (double.IsNaN(gracePeriod) || gracePeriod < 0)
+        {
+            NetThrowHelper.InvalidGracePeriod(this, gracePeriod);
+        }
+    }
+
+    private void NotifyShuttingDown()
+    {
+        CancellationTokenSource cts = _shuttingDown ??= new CancellationTokenSource();
+        try
+        {
+            cts.Cancel();
+        }
+        catch (AggregateException e)
+        {
+            foreach (Exception inner in e.InnerExceptions)
+            {
+                _loop.CallExceptionHandler(new ExceptionContext
+                {
+                    Message = $"A ShuttingDown callback of {this} threw; the shutdown goes on. Catch errors inside the callback.",
+                    Exception = inner,
+                    Source = this,
+                });
+            }
+        }
+    }
+
+    private async Task CancelRemainingAsync()
+    {
+        // Handlers first: cancelled, they may still write a last word in their finally blocks; the connection of
+        // each is closed (flushing) when it ends.
+        CancelHandlers();
+        while (_handlers.Count > 0)
+        {
+            await _closedWaiters.ParkAsync();
+        }
+        // Connections without a running handler (protocol servers, or a handler that returned without closing):
+        // close them; one that still holds unsent data has a peer that does not read, and the grace is over.
+        foreach (ITransport t in _clients.ToArray())
+        {
+            t.Close();
+            if (t.GetWriteBufferSize() > 0)
+            {
+                t.Abort();
+            }
+        }
+        await WaitClosedAsync();
+    }
+
     /// <summary>Closes the server, closes its clients and waits until they are gone.</summary>
     public async ValueTask DisposeAsync()
     {
@@ -225,7 +380,7 @@ public sealed class Server : IAsyncDisposable
     internal void Detach(ITransport transport)
     {
         _clients.Remove(transport);
-        WakeIfClosed();
+        WakeWaiters();
     }
 
     internal void AddHandler(AioTask handler)
@@ -234,13 +389,14 @@ public sealed class Server : IAsyncDisposable
         handler.AddDoneCallback(f =>
         {
             _handlers.Remove((AioTask)f);
-            WakeIfClosed();
+            WakeWaiters();
         });
     }
 
-    private void WakeIfClosed()
+    private void WakeWaiters()
     {
-        if (_closed && _clients.Count == 0 && _handlers.Count == 0)
+        // Waiters re-check their own condition (closed and drained, or no handler left during a shutdown).
+        if (_closedWaiters.Count > 0)
         {
             _closedWaiters.UnparkAll();
         }

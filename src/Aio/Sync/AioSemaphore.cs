@@ -2,8 +2,12 @@
 //
 // Design note. Release with tasks waiting gives its permit straight to the oldest waiter instead of
 // incrementing the counter, so a newcomer cannot take it first (asyncio ≥ 3.11.1 is fair the same way:
-// it decrements the counter at wake-up). A waiter cancelled after being handed a permit but before it
-// ran gives the permit back through Release, which hands it to the next waiter.
+// it decrements the counter at wake-up). A woken waiter that has not run yet is still ahead of everyone
+// who asks later: while one exists (_woken > 0) the semaphore is Locked and AcquireAsync queues even if
+// a permit is free (released meanwhile with nobody parked), so a task that releases and re-acquires at
+// once cannot overtake it. When a woken waiter runs, it hands any free permits on to the tasks parked
+// behind it (asyncio's wake-up loop at the end of acquire). A waiter cancelled after being handed a
+// permit but before it ran gives the permit back through ReleaseCore, which hands it to the next waiter.
 using System.Diagnostics;
 using System.Threading.Tasks.Sources;
 using Aio.LowLevel;
@@ -25,14 +29,16 @@ namespace Aio;
 public class AioSemaphore : IValueTaskSource<IDisposable>, IWaitTarget
 {
     // Invariants (checked by AssertInvariants):
-    //   _value >= 0;  _value > 0  =>  nobody is parked (Release hands a permit to a waiter rather than counting it,
-    //   and tasks park only when no permit is free);  _value <= _bound.
+    //   _value >= 0;  _woken >= 0;  _value > 0 and _woken == 0  =>  nobody is parked (Release hands a permit to a
+    //   waiter rather than counting it, tasks park only when Locked, and the last woken waiter to run hands the
+    //   free permits on);  _value <= _bound.
     private readonly ParkingLot _waiters;     // tasks waiting for a permit, oldest first
     private readonly List<AioTask> _holders;  // tasks holding a permit, oldest first (diagnostics; acquisitions outside a task are not listed)
     private readonly IDisposable _releaser;   // returned by every acquisition; cached: no allocation
     private readonly int _bound;              // the most _value may reach: int.MaxValue, or the initial value for AioBoundedSemaphore
     private readonly int _id;                 // label number in hang reports
     private int _value;                       // free permits (permits handed to woken waiters are not counted)
+    private int _woken;                       // waiters handed a permit that have not run yet: they go first
     private EventLoop? _loop;                 // the loop this semaphore belongs to; null until first used on a loop
 
     /// <summary>Creates a semaphore with <paramref name="value"/> free permits.</summary>
@@ -55,8 +61,11 @@ public class AioSemaphore : IValueTaskSource<IDisposable>, IWaitTarget
         _id = LoopAffinity.NextId();
     }
 
-    /// <summary>True when an acquisition would have to wait: no free permit, or tasks already waiting.</summary>
-    public bool Locked => _value == 0 || _waiters.Count > 0;
+    /// <summary>
+    /// True when an acquisition would have to wait: no free permit, or tasks already waiting – including tasks
+    /// handed a permit that have not run yet (asyncio counts them the same way).
+    /// </summary>
+    public bool Locked => _value == 0 || _waiters.Count > 0 || _woken > 0;
 
     /// <summary>The number of free permits.</summary>
     public int Value => _value;
@@ -69,7 +78,7 @@ public class AioSemaphore : IValueTaskSource<IDisposable>, IWaitTarget
         EventLoop loop = LoopAffinity.CheckRunning(ref _loop, this, nameof(AcquireAsync));
         AioTask? task = loop.CurrentTaskInternal;
         LoopAffinity.ThrowIfCancelled(task);
-        if (_value > 0)
+        if (_value > 0 && _woken == 0)   // then nobody is parked either (see the invariants)
         {
             _value--;
             if (task is not null)
@@ -98,7 +107,11 @@ public class AioSemaphore : IValueTaskSource<IDisposable>, IWaitTarget
 
     private void ReleaseCore()
     {
-        if (!_waiters.UnparkOne())
+        if (_waiters.UnparkOne())
+        {
+            _woken++;
+        }
+        else
         {
             _value++;
         }
@@ -128,22 +141,37 @@ public class AioSemaphore : IValueTaskSource<IDisposable>, IWaitTarget
     {
         AioTask task = ParkedWait.End(_loop, token);
         // Woken: Release handed us a permit.
+        _woken--;
         if (task.IsEffectivelyCancelled())
         {
             // Handed a permit, then cancelled before running: give it to the next waiter (or back), then raise.
             ReleaseCore();
+            HandOnFreePermits();
             task.ThrowIfCancelled();
         }
+        HandOnFreePermits();
         _holders.Add(task);
         AssertInvariants();
         return _releaser;
+    }
+
+    private void HandOnFreePermits()
+    {
+        // Permits released while woken waiters had not run were counted as free; tasks parked behind those waiters
+        // (Locked made them wait) get them now, oldest first.
+        while (_value > 0 && _waiters.UnparkOne())
+        {
+            _value--;
+            _woken++;
+        }
     }
 
     [Conditional("DEBUG")]
     private void AssertInvariants()
     {
         Debug.Assert(_value >= 0, "An AioSemaphore's free permit count must never be negative.");
-        Debug.Assert(_value == 0 || _waiters.Count == 0, "An AioSemaphore with free permits must have no parked waiters: Release hands permits to waiters first.");
+        Debug.Assert(_woken >= 0, "An AioSemaphore's count of woken waiters must never be negative.");
+        Debug.Assert(_value == 0 || _waiters.Count == 0 || _woken > 0, "An AioSemaphore with free permits must have no parked waiters unless woken waiters are still to run: Release hands permits to waiters first.");
         Debug.Assert(_value <= _bound, "A bounded semaphore's free permits must never exceed its initial value.");
     }
 

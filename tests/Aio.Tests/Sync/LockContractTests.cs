@@ -202,3 +202,216 @@ public sealed class LockContractTests
         });
     }
 }
+
+/// <summary>
+/// The FIFO contract of semaphores with any number of permits: a permit handed to a woken waiter that has not
+/// run yet still belongs to it, so a task that releases and re-acquires at once queues behind it (asyncio).
+/// </summary>
+public sealed class SemaphoreFifoContractTests
+{
+    public static TheoryData<string, int> KindsAndValues => new()
+    {
+        { "AioSemaphore", 1 }, { "AioSemaphore", 2 }, { "AioSemaphore", 3 },
+        { "AioBoundedSemaphore", 1 }, { "AioBoundedSemaphore", 2 }, { "AioBoundedSemaphore", 3 },
+    };
+
+    public static TheoryData<string, int> KindsAndValuesAtLeastTwo => new()
+    {
+        { "AioSemaphore", 2 }, { "AioSemaphore", 3 }, { "AioBoundedSemaphore", 2 }, { "AioBoundedSemaphore", 3 },
+    };
+
+    private static AioSemaphore Make(string kind, int value) =>
+        kind == "AioBoundedSemaphore" ? new AioBoundedSemaphore(value) : new AioSemaphore(value);
+
+    [Theory]
+    [MemberData(nameof(KindsAndValues))]
+    public void Acquire_ManyTasksUnevenHoldTimes_EnterInArrivalOrderAndNeverExceedValue(string kind, int value)
+    {
+        var events = new List<string>();
+        int inside = 0, maxInside = 0;
+        SyncTestLoop.Run(async () =>
+        {
+            AioSemaphore s = Make(kind, value);
+            int[] holds = { 5, 1, 4, 1, 3, 2, 1, 6 };
+            var tasks = Enumerable.Range(0, holds.Length).Select(i => Asyncio.CreateTask(async () =>
+            {
+                using (await s.AcquireAsync())
+                {
+                    events.Add($"in {i}");
+                    maxInside = Math.Max(maxInside, ++inside);
+                    await SyncTestLoop.Spin(holds[i]);
+                    inside--;
+                }
+            })).ToArray();
+            await Asyncio.Gather(tasks);
+            Assert.Equal(value, s.Value);
+            Assert.False(s.Locked);
+        });
+        Assert.Equal(value, maxInside);
+        Assert.Equal(Enumerable.Range(0, 8).Select(i => $"in {i}"), events);
+    }
+
+    [Theory]
+    [MemberData(nameof(KindsAndValues))]
+    public void Release_ThenReacquireBeforeWokenWaiterRuns_QueuesBehindIt(string kind, int value)
+    {
+        // asyncio's test_acquire_fifo_order_2, with value - 1 permits held by the test throughout.
+        var result = new List<int>();
+        SyncTestLoop.Run(async () =>
+        {
+            AioSemaphore s = Make(kind, value);
+            var kept = new List<IDisposable>();
+            for (int i = 1; i < value; i++)
+            {
+                kept.Add(await s.AcquireAsync());
+            }
+            AioTask t1 = Asyncio.CreateTask(async () => { await s.AcquireAsync(); result.Add(1); });
+            AioTask t2 = Asyncio.CreateTask(async () =>
+            {
+                await s.AcquireAsync();
+                result.Add(2);
+                s.Release();           // t3 was handed a permit but has not run yet ...
+                await s.AcquireAsync(); // ... so this queues behind it
+                result.Add(4);
+            });
+            AioTask t3 = Asyncio.CreateTask(async () => { await s.AcquireAsync(); result.Add(3); });
+            await SyncTestLoop.Spin(1);
+            s.Release();
+            s.Release();
+            await Asyncio.Gather(t1, t2, t3);
+        });
+        Assert.Equal(new[] { 1, 2, 3, 4 }, result);
+    }
+
+    [Theory]
+    [MemberData(nameof(KindsAndValuesAtLeastTwo))]
+    public void Release_FourTasksTwoHolding_WaitersGetPermitsBeforeTheReleaserReacquires(string kind, int value)
+    {
+        // t1 and t2 hold, t3 and t4 wait; t1 releases (t3 is handed the permit); t2 releases and re-acquires
+        // at once: it must come after t3 and t4.
+        var order = new List<string>();
+        SyncTestLoop.Run(async () =>
+        {
+            AioSemaphore s = Make(kind, value);
+            var kept = new List<IDisposable>();
+            for (int i = 2; i < value; i++)
+            {
+                kept.Add(await s.AcquireAsync());
+            }
+            var release1 = new AioEvent();
+            var release2 = new AioEvent();
+            AioTask Holder(string name, AioEvent release, bool reacquire) => Asyncio.CreateTask(async () =>
+            {
+                IDisposable permit = await s.AcquireAsync();
+                order.Add(name);
+                await release.WaitAsync();
+                permit.Dispose();
+                if (reacquire)
+                {
+                    using (await s.AcquireAsync())
+                    {
+                        order.Add(name + " again");
+                    }
+                }
+            });
+            AioTask Waiter(string name) => Asyncio.CreateTask(async () =>
+            {
+                using (await s.AcquireAsync())
+                {
+                    order.Add(name);
+                    await SyncTestLoop.Spin(1);
+                }
+            });
+            AioTask t1 = Holder("t1", release1, false);
+            AioTask t2 = Holder("t2", release2, true);
+            AioTask t3 = Waiter("t3");
+            AioTask t4 = Waiter("t4");
+            await SyncTestLoop.Spin(2);
+            release1.Set();
+            release2.Set();
+            await Asyncio.Gather(t1, t2, t3, t4);
+            Assert.Equal(value - kept.Count, s.Value);
+        });
+        Assert.Equal(new[] { "t1", "t2", "t3", "t4", "t2 again" }, order);
+    }
+
+    [Theory]
+    [MemberData(nameof(KindsAndValues))]
+    public void Locked_PermitHandedToWaiterThatHasNotRun_IsTrueAndAcquireQueuesBehind(string kind, int value)
+    {
+        var events = new List<string>();
+        SyncTestLoop.Run(async () =>
+        {
+            AioSemaphore s = Make(kind, value);
+            var held = new List<IDisposable>();
+            for (int i = 0; i < value; i++)
+            {
+                held.Add(await s.AcquireAsync());
+            }
+            AioTask w = Asyncio.CreateTask(async () => { using (await s.AcquireAsync()) { events.Add("w"); } });
+            await SyncTestLoop.Spin(1);
+            held[0].Dispose();              // handed to w, which has not run yet
+            if (value > 1)
+            {
+                held[1].Dispose();          // a free permit, but w has not run: still locked
+                Assert.Equal(1, s.Value);
+            }
+            events.Add($"locked={s.Locked}");
+            using (await s.AcquireAsync())   // queues behind w
+            {
+                events.Add("main");
+            }
+            await w;
+        });
+        Assert.Equal(new[] { "locked=True", "w", "main" }, events);
+    }
+
+    [Theory]
+    [MemberData(nameof(KindsAndValues))]
+    public void Acquire_WokenWaiterCancelledBeforeRunning_HandsItsPermitToTheNextWaiter(string kind, int value)
+    {
+        var events = new List<string>();
+        SyncTestLoop.Run(async () =>
+        {
+            AioSemaphore s = Make(kind, value);
+            var held = new List<IDisposable>();
+            for (int i = 0; i < value; i++)
+            {
+                held.Add(await s.AcquireAsync());
+            }
+            AioTask Waiter(string name) => Asyncio.CreateTask(async () =>
+            {
+                try
+                {
+                    using (await s.AcquireAsync())
+                    {
+                        events.Add($"{name} acquired");
+                        await SyncTestLoop.Spin(3);
+                    }
+                }
+                catch (CancelledError)
+                {
+                    events.Add($"{name} cancelled");
+                    throw;
+                }
+            }, name);
+            AioTask w1 = Waiter("w1");
+            AioTask w2 = Waiter("w2");
+            AioTask w3 = Waiter("w3");
+            await SyncTestLoop.Spin(1);
+            held[0].Dispose();   // hands a permit to w1 ...
+            w1.Cancel();         // ... which is cancelled before it runs: w2 gets it
+            await SyncTestLoop.Spin(1);
+            events.Add($"value={s.Value} locked={s.Locked}");
+            await w2;
+            await w3;
+            Assert.True(w1.Cancelled);
+            foreach (IDisposable h in held.Skip(1))
+            {
+                h.Dispose();
+            }
+            Assert.Equal(value, s.Value);
+        });
+        Assert.Equal(new[] { "w1 cancelled", "value=0 locked=True", "w2 acquired", "w3 acquired" }, events);
+    }
+}

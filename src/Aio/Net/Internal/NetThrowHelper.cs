@@ -31,6 +31,17 @@ internal static class NetThrowHelper
         throw new InvalidOperationException($"{server} is already being served forever by another task; await that task instead.");
 
     [DoesNotReturn]
+    public static void InvalidGracePeriod(Server server, double gracePeriod) =>
+        throw new ArgumentOutOfRangeException(nameof(gracePeriod), gracePeriod,
+            $"The shutdown grace period of {server} must be 0 or more seconds (or infinity), not {gracePeriod}.");
+
+    [DoesNotReturn]
+    public static void ShutdownFromHandler(Server server) =>
+        throw new InvalidOperationException(
+            $"ShutdownAsync was awaited by a connection handler of {server}: the shutdown waits for every handler, so it would wait for itself. " +
+            "Start it in a task of its own (Asyncio.CreateTask(() => server.ShutdownAsync(...))) and let the handler return.");
+
+    [DoesNotReturn]
     public static void NoAddresses(string host) =>
         throw new System.Net.Sockets.SocketException((int)System.Net.Sockets.SocketError.HostNotFound);
 
