@@ -585,10 +585,17 @@ public class AioTask : AioFuture
     /// </summary>
     internal void DeliverCancelIfParked()
     {
-        if (Done)
+        // Runs after every step of a parked task (AfterStep): the no-cancellation test stays inline and first.
+        if (Done || !TryGetCancellation(out string? message))
         {
             return;
         }
+        DeliverCancel(message);
+    }
+
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private void DeliverCancel(string? message)
+    {
         if (!IsParked)
         {
             if (_resumeQueued)
@@ -596,19 +603,12 @@ public class AioTask : AioFuture
                 // Its Aio wait already completed (the wake-up came first in this iteration): the body has what it
                 // awaited in time, so a scope's deadline falling due now does not turn its result into a timeout.
                 // The task's own cancellation stays undelivered (asyncio: the next step sees it).
-                if (TryGetCancellation(out _))
-                {
-                    MarkScopesDelivered();
-                }
+                MarkScopesDelivered();
             }
             else if (_foreignSuspended && _loop.Debug)
             {
-                ReportCancelInForeignAwait();
+                ReportCancelInForeignAwait(message);
             }
-            return;
-        }
-        if (!TryGetCancellation(out string? message))
-        {
             return;
         }
         MarkCancelDelivered();
@@ -643,9 +643,9 @@ public class AioTask : AioFuture
 
     /// <summary>Debug mode: a cancellation found this task in a foreign await it cannot interrupt; say so once per task.</summary>
     [MethodImpl(MethodImplOptions.NoInlining)]
-    private void ReportCancelInForeignAwait()
+    private void ReportCancelInForeignAwait(string? message)
     {
-        if (_extras?.ForeignCancelReported == true || !TryGetCancellation(out string? message) || UsesCancellationToken())
+        if (_extras?.ForeignCancelReported == true || UsesCancellationToken())
         {
             return;
         }

@@ -263,6 +263,34 @@ public sealed class ConformanceTests
         Assert.Contains("Cancellable", reports[0].Message);
     }
 
+    [Fact]
+    public void FailAfter_ForeignAwaitWithCurrentTokenInDebugMode_LogsNothing()
+    {
+        var logger = new ListLogger();
+        bool finished = AioTest.Run(async () =>
+        {
+            EventLoop loop = EventLoop.GetRunningLoop();
+            loop.Debug = true;
+            loop.Logger = logger;
+            return await MoveOnAfter(0.05, async () => await Task.Delay(5000, CurrentToken));
+        }, virtualTime: false);
+        Assert.False(finished);
+        Assert.DoesNotContain(logger.Entries, e => e.Message.Contains("foreign await", StringComparison.Ordinal));
+    }
+
+    [Fact]
+    public void CancelScope_BodyCancelsItsScopeAndReturnsWithoutAwait_CancelledCaught()
+    {
+        var scope = new CancelScope();
+        int value = AioTest.Run(() => scope.RunAsync(() =>
+        {
+            scope.Cancel();
+            return Task.FromResult(1);
+        }, cancelledValue: -1));
+        Assert.Equal(-1, value);
+        Assert.True(scope.CancelledCaught);
+    }
+
     // ----------------------------------------------------------------- refusing a cancellation that came through an awaited future
 
     [Fact]
