@@ -16,12 +16,14 @@ public static class CancellationGuide
         Show(ShieldedCleanup);
         Show(CancelScopeByHand);
         Show(TimeoutAndMoveOnAfter);
+        Show(PastDeadline);
         Show(NestedTimeouts);
         Show(CancellationFromOutsidePassesThrough);
         Show(WaitForRefusedCancellation);
         Show(TaskGroupCancelledFromOutside);
         Show(TaskGroupErrorsWin);
         ForeignApis();
+        ForeignAwaitPastTheDeadline();
     }
 
     static void Show(Func<Task> example)
@@ -177,6 +179,21 @@ public static class CancellationGuide
         Console.WriteLine($"Timeout with a value: {value}");
     }
 
+    static async Task PastDeadline()
+    {
+        bool finished = await MoveOnAfter(0, async () => await Sleep(0));   // the deadline has passed on entry
+        Console.WriteLine($"MoveOnAfter(0): finished in time = {finished}");   // false: even Sleep(0) threw
+        EventLoop loop = EventLoop.GetRunningLoop();
+        var scope = new CancelScope(deadline: loop.Time() + 10);
+        await scope.RunAsync(async () =>
+        {
+            scope.Deadline = loop.Time();         // moved to now: the scope is cancelled at once
+            await Sleep(0);                       // throws CancelledError
+            Console.WriteLine("not reached");
+        });
+        Console.WriteLine($"deadline reached: {scope.DeadlineReached}, caught: {scope.CancelledCaught}");
+    }
+
     // Of nested timeouts, only the one whose deadline fired converts the cancellation.
     static async Task NestedTimeouts()
     {
@@ -279,6 +296,20 @@ public static class CancellationGuide
             finished = await MoveOnAfter(0.05, async () => await Cancellable(reply.Task));
             Console.WriteLine($"Cancellable foreign await finished: {finished}");    // false: the await was interrupted
             reply.SetResult("late");                                                 // the foreign work itself went on
+        });
+    }
+
+    // A deadline that passes during a foreign await: the body runs on, then the timeout still reports it.
+    static void ForeignAwaitPastTheDeadline()
+    {
+        using var loop = new EventLoop();
+        loop.RunUntilComplete(async () =>
+        {
+            bool finished = await MoveOnAfter(0.05, async () =>
+            {
+                await Task.Delay(200);                // foreign, no token: Aio cannot interrupt it
+            });
+            Console.WriteLine($"foreign await past the deadline finished in time: {finished}");   // false, after 0.2 s
         });
     }
 }

@@ -63,7 +63,12 @@ public static partial class Asyncio
     /// tasks done and pending at that moment (asyncio's <c>wait</c>). Neither the timeout nor cancelling the
     /// caller cancels the tasks.
     /// </summary>
-    /// <exception cref="ArgumentException">No tasks were given.</exception>
+    /// <remarks>
+    /// As in asyncio, a task given twice counts once, and a timeout of 0 or less returns after one loop iteration
+    /// with the tasks done by then. The arguments are checked before anything is awaited.
+    /// </remarks>
+    /// <exception cref="ArgumentException">No tasks were given, one is null, or one belongs to another loop.</exception>
+    /// <exception cref="ArgumentOutOfRangeException"><paramref name="when"/> is not a <see cref="ReturnWhen"/> value.</exception>
     public static async Task<(IReadOnlySet<AioTask> Done, IReadOnlySet<AioTask> Pending)> Wait(
         IEnumerable<AioTask> tasks, double? timeout = null, ReturnWhen when = ReturnWhen.AllCompleted)
     {
@@ -72,12 +77,28 @@ public static partial class Asyncio
         {
             ThrowHelper.NaNDelay(nameof(timeout));
         }
+        if (when is not (ReturnWhen.AllCompleted or ReturnWhen.FirstCompleted or ReturnWhen.FirstException))
+        {
+            throw new ArgumentOutOfRangeException(nameof(when), when,
+                "Wait's 'when' must be ReturnWhen.AllCompleted, FirstCompleted or FirstException; pass one of those.");
+        }
         var set = new HashSet<AioTask>(tasks);
         if (set.Count == 0)
         {
             throw new ArgumentException("Wait needs at least one task; the set passed was empty.", nameof(tasks));
         }
         EventLoop loop = EventLoop.GetRunningLoop();
+        foreach (AioTask task in set)
+        {
+            if (task is null)
+            {
+                throw new ArgumentException("Wait was given a null task; pass only tasks (remove the null).", nameof(tasks));
+            }
+            if (!ReferenceEquals(task.Loop, loop))
+            {
+                throw new ArgumentException($"Wait was given {task}, which belongs to {task.Loop}, not to the running loop {loop}; wait for a task on its own loop.", nameof(tasks));
+            }
+        }
         if (!WaitSatisfied(set, when))
         {
             var waiter = new WaitListener(loop, set, when);

@@ -16,4 +16,9 @@ internal static partial class LoopLog
 
     [LoggerMessage(EventId = 4, Level = LogLevel.Warning, Message = "Loop closed with {Count} pending task(s): {Tasks}")]
     public static partial void PendingAtClose(ILogger logger, int count, string tasks);
+
+    [LoggerMessage(EventId = 5, Level = LogLevel.Warning, Message = "{Task} was in a foreign await (a Task or API outside Aio, such as Task.Delay or HttpClient) " +
+        "when a cancellation came ({Reason}); Aio cannot interrupt it, so the body runs on until that await ends, and a FailAfter, MoveOnAfter or WaitFor " +
+        "around it then reports a timeout whatever the body returns. Pass Asyncio.CurrentToken to the foreign API, or await it through Asyncio.Cancellable(...).")]
+    public static partial void CancelInForeignAwait(ILogger logger, string task, string reason);
 }

@@ -104,6 +104,9 @@ public class AioFuture : IWaitAbort
     /// <summary>A fresh CancelledError with the cancellation's message, for each await of a cancelled future (as asyncio raises a new one each time).</summary>
     private protected CancelledError MakeCancelledError() => new(_error?.Message);
 
+    /// <summary>A fresh <see cref="CancelledError"/> with this cancelled future's message (for combinators reporting it).</summary>
+    internal CancelledError MakeCancelledErrorInternal() => MakeCancelledError();
+
     /// <summary>
     /// Cancels the future: a pending future becomes cancelled, schedules its callbacks, and returns true;
     /// a done future is left as it is and false is returned. A task overrides this (see <see cref="AioTask.Cancel"/>).
@@ -307,12 +310,27 @@ public class AioFuture : IWaitAbort
         {
             return true;
         }
-        _loop.CheckThread("await");
+        EventLoop? running = EventLoop.TryGetRunningLoop();
+        if (!ReferenceEquals(running, _loop))
+        {
+            CheckAwaitedFromOtherLoop(running);
+        }
         if (ReferenceEquals(_loop.CurrentTaskInternal, this))
         {
             ThrowHelper.AwaitSelf(this);
         }
         return false;
+    }
+
+    /// <summary>Awaited where this future's loop is not running: another loop runs here (asyncio: "attached to a different loop"), or this is the wrong thread.</summary>
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private void CheckAwaitedFromOtherLoop(EventLoop? running)
+    {
+        if (running is not null)
+        {
+            ThrowHelper.OtherLoop(this, running);
+        }
+        _loop.CheckThread("await");
     }
 
     /// <summary>Registers the continuation of an await: parks the current task, or for code outside a task, schedules the continuation when done.</summary>

@@ -76,6 +76,7 @@ public class AioTask : AioFuture
         public int Cancelling;                   // number of Cancel() requests
         public string? Name;                     // the name given; null: "Task-{_number}" (most hot-path tasks have no name)
         public SideWait? SideWaits;              // waits begun while the main wait was taken, newest first
+        public bool ForeignCancelReported;       // debug mode: a cancellation that found the task in a foreign await was logged
     }
 
     private TaskExtras Extras => _extras ??= new TaskExtras();
@@ -505,7 +506,7 @@ public class AioTask : AioFuture
         {
             if (e is OperationCanceledException)
             {
-                _cancelDelivered = true;
+                MarkCancelDelivered();
             }
             throw e;
         }
@@ -535,7 +536,7 @@ public class AioTask : AioFuture
     [DoesNotReturn]
     private void ThrowCancelled(string? message)
     {
-        _cancelDelivered = true;
+        MarkCancelDelivered();
         throw new CancelledError(message);
     }
 
@@ -559,7 +560,7 @@ public class AioTask : AioFuture
     {
         if (TryGetCancellation(out string? message))
         {
-            _cancelDelivered = true;
+            MarkCancelDelivered();
             return ValueTask.FromException(new CancelledError(message));
         }
         int id = BeginWait(yieldOnly ? s_yieldMarker : s_sleepMarker, levelTriggered: true);
@@ -577,14 +578,96 @@ public class AioTask : AioFuture
         return new ValueTask(Context, (short)waitId);
     }
 
-    /// <summary>This task's scope is cancelled: abort every wait it is parked in (each resumes with CancelledError).</summary>
+    /// <summary>
+    /// This task's scope is cancelled: abort every wait it is parked in (each resumes with CancelledError, or
+    /// cancels the future it awaits) and count the cancellation as delivered. A task in a foreign await cannot be
+    /// reached: the cancellation stays undelivered (in debug mode that is logged once per task).
+    /// </summary>
     internal void DeliverCancelIfParked()
     {
-        if (Done || !IsParked || !TryGetCancellation(out string? message))
+        // Runs after every step of a parked task (AfterStep): the no-cancellation test stays inline and first.
+        if (Done || !TryGetCancellation(out string? message))
         {
             return;
         }
+        DeliverCancel(message);
+    }
+
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private void DeliverCancel(string? message)
+    {
+        if (!IsParked)
+        {
+            if (_resumeQueued)
+            {
+                // Its Aio wait already completed (the wake-up came first in this iteration): the body has what it
+                // awaited in time, so a scope's deadline falling due now does not turn its result into a timeout.
+                // The task's own cancellation stays undelivered (asyncio: the next step sees it).
+                MarkScopesDelivered();
+            }
+            else if (_foreignSuspended && _loop.Debug)
+            {
+                ReportCancelInForeignAwait(message);
+            }
+            return;
+        }
+        MarkCancelDelivered();
         AbortParkedWaits(message, keepFutureWaits: false);
+    }
+
+    /// <summary>
+    /// A cancellation reached the body: a <see cref="CancelledError"/> is thrown into it, or an Aio wait of it
+    /// was aborted. Marks the task and every cancelled scope it is in (up to a shield) as delivered: a scope
+    /// whose cancellation was never delivered does not let its body count as finished in time.
+    /// </summary>
+    internal void MarkCancelDelivered()
+    {
+        _cancelDelivered = true;
+        MarkScopesDelivered();
+    }
+
+    private void MarkScopesDelivered()
+    {
+        for (CancelScope? scope = _innermost; scope is not null; scope = scope._parent)
+        {
+            if (scope.CancelCalled)
+            {
+                scope.CancelDelivered = true;
+            }
+            if (scope.Shield)
+            {
+                break;
+            }
+        }
+    }
+
+    /// <summary>Debug mode: a cancellation found this task in a foreign await it cannot interrupt; say so once per task.</summary>
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private void ReportCancelInForeignAwait(string? message)
+    {
+        if (_extras?.ForeignCancelReported == true || UsesCancellationToken())
+        {
+            return;
+        }
+        Extras.ForeignCancelReported = true;
+        LoopLog.CancelInForeignAwait(_loop.Logger, ToString(), message ?? "cancelled");
+    }
+
+    /// <summary>Whether the body took a token that this cancellation cancels (it then stops the foreign work itself).</summary>
+    private bool UsesCancellationToken()
+    {
+        if (_extras?.RootCts is not null)
+        {
+            return true;
+        }
+        for (CancelScope? scope = _innermost; scope is not null; scope = scope._parent)
+        {
+            if (scope.HasToken)
+            {
+                return true;
+            }
+        }
+        return false;
     }
 
     /// <summary>

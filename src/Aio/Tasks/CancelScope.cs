@@ -72,6 +72,11 @@ public sealed class CancelScope
 
     internal string? CancelMessage { get; private set; }
 
+    /// <summary>The scope's cancellation reached the body: a CancelledError was thrown into it or an Aio wait of it was aborted.</summary>
+    internal bool CancelDelivered { get; set; }
+
+    internal bool HasToken => _cts is not null;
+
     /// <summary>Whether the scope ignores the cancellation of enclosing scopes. May change while entered.</summary>
     public bool Shield
     {
@@ -162,7 +167,9 @@ public sealed class CancelScope
 
     /// <summary>
     /// The one way a scope runs code: enter, await the body, swallow the cancellation this scope caused,
-    /// exit. Returns (true, value) if the body completed, (false, default) if this scope cancelled it.
+    /// exit. Returns (true, value) if the body completed, (false, …) if this scope cancelled it: the body ended
+    /// with the CancelledError this scope caused, or returned without this scope's cancellation ever reaching it
+    /// (it came while the body sat in a foreign await); the value it returned then is kept.
     /// </summary>
     internal async Task<(bool Completed, T Value)> RunScopedAsync<TBody, T>(TBody body, Func<TBody, Task<T>> run)
     {
@@ -171,7 +178,15 @@ public sealed class CancelScope
         Enter(task);
         try
         {
-            return (true, await run(body));
+            T value = await run(body);
+            if (CancelCalled && !CancelDelivered && OwnsCancellation())
+            {
+                // The cancellation came while the body was out of reach (a foreign await, or running without an Aio
+                // await since): it did not finish in time, whatever it returned.
+                CancelledCaught = true;
+                return (false, value);
+            }
+            return (true, value);
         }
         catch (OperationCanceledException) when (OwnsCancellation())
         {
@@ -207,13 +222,13 @@ public sealed class CancelScope
             _parent._inner = this;
         }
         task._innermost = this;
-        if (_deadline is not null)
-        {
-            ArmDeadline();
-        }
         if (CancelCalled)
         {
             task.Loop.DeliverScopeTree(this);
+        }
+        else if (_deadline is not null)
+        {
+            ArmDeadline();
         }
     }
 
@@ -273,13 +288,23 @@ public sealed class CancelScope
         }
     }
 
+    /// <summary>
+    /// Arms the deadline timer of an active scope. A deadline that is already due cancels the scope at once
+    /// (Trio's rule): the body's next Aio await, even a <c>Sleep(0)</c> already queued, throws.
+    /// </summary>
     private void ArmDeadline()
     {
         _deadlineTimer?.Cancel();
         _deadlineTimer = null;
         if (_deadline is double when && !CancelCalled)
         {
-            _deadlineTimer = Owner!.Loop.CallAt(when, OnDeadline);
+            EventLoop loop = Owner!.Loop;
+            if (when <= loop.Time())
+            {
+                OnDeadline();
+                return;
+            }
+            _deadlineTimer = loop.CallAt(when, OnDeadline);
         }
     }
 

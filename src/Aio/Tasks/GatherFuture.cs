@@ -16,6 +16,7 @@ internal sealed class GatherFuture<T> : AioFuture<T[]>, IInlineFutureListener
     private readonly Outcome<T>[]? _outcomes;   // settled mode (GatherSettled)
     private int _finished;
     private bool _cancelRequested;
+    private string? _cancelMessage;             // the message of the Cancel that cancelled the children
 
     public GatherFuture(EventLoop loop, AioTask[] children, bool settled) : base(loop)
     {
@@ -42,12 +43,12 @@ internal sealed class GatherFuture<T> : AioFuture<T[]>, IInlineFutureListener
         if (_outcomes is not null)
         {
             _outcomes[index] = child.Cancelled
-                ? new Outcome<T> { Exception = new CancelledError() }
+                ? new Outcome<T> { Exception = child.MakeCancelledErrorInternal() }
                 : child.IsFaulted ? new Outcome<T> { Exception = child.Exception() } : new Outcome<T> { Value = ValueOf(child, index) };
         }
         else if (child.Cancelled)
         {
-            SetException(new CancelledError("A task passed to Gather was cancelled."));
+            SetException(child.MakeCancelledErrorInternal()); // with the child's cancel message, as in asyncio
             return;
         }
         else if (child.IsFaulted)
@@ -63,7 +64,7 @@ internal sealed class GatherFuture<T> : AioFuture<T[]>, IInlineFutureListener
         {
             if (_cancelRequested)
             {
-                SetException(new CancelledError("Gather was cancelled."));
+                SetException(new CancelledError(_cancelMessage ?? "Gather was cancelled."));
             }
             else
             {
@@ -87,9 +88,10 @@ internal sealed class GatherFuture<T> : AioFuture<T[]>, IInlineFutureListener
         {
             any |= child.Cancel(message);
         }
-        if (any)
+        if (any && !_cancelRequested)
         {
             _cancelRequested = true;
+            _cancelMessage = message;
         }
         return any;
     }
