@@ -238,6 +238,33 @@ public sealed partial class EventLoop : IDisposable
 
     private static readonly ContextCallback s_runAction = static s => ((Action)s!)();
 
+    // The loop thread's context while a run goes on: what it held when the run started (the caller's, to give
+    // back at the end), and that context as ThreadContexts.Raw reads it, for the check after each callback.
+    private ExecutionContext? _runContext;
+    private ExecutionContext? _runContextRaw;
+
+    /// <summary>
+    /// A callback run without a context switch (scheduled in the loop's own context) may still set an AsyncLocal
+    /// and leave it set: put the run's context back, so the next callback and the caller of the run do not see it.
+    /// One reference compare per callback.
+    /// </summary>
+    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveInlining)]
+    private void KeepRunContext()
+    {
+        if (!ReferenceEquals(ThreadContexts.Raw(_thread!), _runContextRaw))
+        {
+            RestoreRunContext();
+        }
+    }
+
+    private void RestoreRunContext()
+    {
+        if (_runContext is { } context)
+        {
+            ExecutionContext.Restore(context);
+        }
+    }
+
     /// <summary>A CallSoon&lt;TState&gt; callback scheduled outside the loop's own ExecutionContext: all it needs to run in that context.</summary>
     private sealed class StateInContext(StateInvoker invoker, object callback, object? state, ExecutionContext context)
     {
@@ -247,8 +274,14 @@ public sealed partial class EventLoop : IDisposable
     }
 
     /// <summary>A callback's name for logs: <c>Type.Method</c>.</summary>
-    internal static string DescribeCallback(Delegate callback) =>
-        callback.Method.DeclaringType is { } t ? $"{t.Name}.{callback.Method.Name}" : callback.Method.Name;
+    internal static string DescribeCallback(Delegate callback)
+    {
+        if (callback.Target is DoneCallbackInContext wrapped)
+        {
+            callback = wrapped.Callback;
+        }
+        return callback.Method.DeclaringType is { } t ? $"{t.Name}.{callback.Method.Name}" : callback.Method.Name;
+    }
 
     internal void EnqueueHandle(IScheduledCallback h)
     {
@@ -307,6 +340,8 @@ public sealed partial class EventLoop : IDisposable
         _ownerThreadId = Environment.CurrentManagedThreadId;
         _thread = Thread.CurrentThread;
         BaseExecutionContext = ExecutionContext.Capture();
+        _runContext = ThreadContexts.Current(_thread);
+        _runContextRaw = ThreadContexts.Raw(_thread);
         SynchronizationContext? oldContext = SynchronizationContext.Current;
         _running = true;
         t_running = this;
@@ -331,6 +366,7 @@ public sealed partial class EventLoop : IDisposable
             t_running = null;
             _currentTask = null;
             SynchronizationContext.SetSynchronizationContext(oldContext);
+            KeepRunContext(); // the caller gets its context back as it was
         }
     }
 
@@ -521,6 +557,7 @@ public sealed partial class EventLoop : IDisposable
             _currentTask = null;
             ReportCallbackException(in item, e);
         }
+        KeepRunContext();
     }
 
     /// <summary>Installs <paramref name="context"/> as the loop thread's SynchronizationContext unless it already is.</summary>
@@ -615,4 +652,37 @@ public sealed partial class EventLoop : IDisposable
 
     /// <summary>asyncio-style description: <c>&lt;EventLoop#1 running=True closed=False debug=False&gt;</c>.</summary>
     public override string ToString() => $"<EventLoop#{_id} running={_running} closed={_closed} debug={Debug}>";
+}
+
+/// <summary>
+/// A done callback added outside the loop's own ExecutionContext (an AsyncLocal was set): a delegate of the
+/// same type that runs the callback in the context captured by <see cref="AioFuture.AddDoneCallback"/>.
+/// </summary>
+internal sealed class DoneCallbackInContext
+{
+    private readonly ExecutionContext _context;
+
+    private DoneCallbackInContext(Action<AioFuture> callback, ExecutionContext context)
+    {
+        Callback = callback;
+        _context = context;
+    }
+
+    /// <summary>The callback as the user passed it.</summary>
+    public Action<AioFuture> Callback { get; }
+
+    /// <summary><paramref name="callback"/> itself when the caller runs in the loop's own context (no allocation); else a wrapper that switches.</summary>
+    public static Action<AioFuture> Wrap(EventLoop loop, Action<AioFuture> callback) =>
+        loop.CaptureContext() is { } context ? new DoneCallbackInContext(callback, context).Invoke : callback;
+
+    /// <summary>The user's callback behind a registered target (wrapped or not); null for other targets.</summary>
+    public static Action<AioFuture>? Unwrap(object? target) =>
+        target is Action<AioFuture> { Target: DoneCallbackInContext wrapped } ? wrapped.Callback : target as Action<AioFuture>;
+
+    private void Invoke(AioFuture future) =>
+        ExecutionContext.Run(_context, static s =>
+        {
+            var (self, f) = ((DoneCallbackInContext, AioFuture))s!;
+            self.Callback(f);
+        }, (this, future));
 }

@@ -37,6 +37,12 @@ internal static class ThreadContexts
     /// </summary>
     public static ExecutionContext? Current(Thread thread) => s_fieldsWork ? ExecutionContextOf(thread) ?? s_default : ExecutionContext.Capture();
 
+    /// <summary>
+    /// What <paramref name="thread"/> (the calling thread) holds as its context, compared by reference only: the
+    /// loop reads it after each callback to notice one that changed the context (set an AsyncLocal) and left it so.
+    /// </summary>
+    public static ExecutionContext? Raw(Thread thread) => s_fieldsWork ? ExecutionContextOf(thread) : ExecutionContext.Capture();
+
     /// <summary>Makes <paramref name="context"/> <paramref name="thread"/>'s SynchronizationContext unless it already is (the calling thread).</summary>
     public static void Install(Thread thread, SynchronizationContext context)
     {

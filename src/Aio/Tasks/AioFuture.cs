@@ -160,20 +160,21 @@ public class AioFuture : IWaitAbort
 
     /// <summary>
     /// Adds a callback that runs, through the loop's ready ring, once the future is done (at once on the
-    /// next iteration if it already is). Callbacks run in registration order.
+    /// next iteration if it already is). Callbacks run in registration order, each in the
+    /// <see cref="ExecutionContext"/> of the code that added it.
     /// </summary>
     public void AddDoneCallback(Action<AioFuture> callback)
     {
         ArgumentNullException.ThrowIfNull(callback);
         _loop.CheckThread(nameof(AddDoneCallback));
-        AddCallback(new FutureCallback { Target = callback, Kind = CallbackKind.Done });
+        AddCallback(new FutureCallback { Target = DoneCallbackInContext.Wrap(_loop, callback), Kind = CallbackKind.Done });
     }
 
     /// <summary>Removes every registration of <paramref name="callback"/>; returns how many were removed.</summary>
     public int RemoveDoneCallback(Action<AioFuture> callback)
     {
         _loop.CheckThread(nameof(RemoveDoneCallback));
-        return RemoveCallbacks(callback);
+        return RemoveCallbacksWhere(t => ReferenceEquals(DoneCallbackInContext.Unwrap(t), callback));
     }
 
     internal void AddListener(IFutureListener listener, int arg) =>

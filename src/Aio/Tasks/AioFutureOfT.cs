@@ -71,7 +71,7 @@ public class AioFuture<T> : AioFuture
     public int RemoveDoneCallback(Action<AioFuture<T>> callback)
     {
         _loop.CheckThread(nameof(RemoveDoneCallback));
-        return RemoveCallbacksWhere(target => target is Action<AioFuture> { Target: TypedCallback t } && t.Callback == callback);
+        return RemoveCallbacksWhere(target => DoneCallbackInContext.Unwrap(target) is { Target: TypedCallback t } && t.Callback == callback);
     }
 
     /// <summary>A typed done callback adapted to the base signature; remembers the original so it can be removed.</summary>
