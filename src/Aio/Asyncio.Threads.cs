@@ -18,14 +18,14 @@ public static partial class Asyncio
     public static async Task<T> ToThread<T>(Func<T> work)
     {
         ArgumentNullException.ThrowIfNull(work);
-        return await EventLoop.GetRunningLoop().RunInExecutor(work);
+        return await EventLoop.RunningLoopFor(nameof(ToThread)).RunInExecutor(work);
     }
 
     /// <summary>Runs <paramref name="work"/> on a thread of the running loop's default executor; see <see cref="ToThread{T}(Func{T})"/>.</summary>
     public static async Task ToThread(Action work)
     {
         ArgumentNullException.ThrowIfNull(work);
-        await EventLoop.GetRunningLoop().RunInExecutor(work);
+        await EventLoop.RunningLoopFor(nameof(ToThread)).RunInExecutor(work);
     }
 
     /// <summary>

@@ -38,6 +38,14 @@ namespace Aio;
 /// may call: <see cref="CallSoonThreadSafe(Action)"/>, <see cref="Time"/>, <see cref="IsRunning"/>,
 /// <see cref="IsClosed"/>, <see cref="SynchronizationContext"/> and <see cref="TaskScheduler"/>
 /// (their posts), and <see cref="TimeProvider"/>.</para>
+/// <para>The objects of a loop – futures, tasks, handles, and the primitives of <c>Aio.Sync</c> – follow the same
+/// rule, and check it the same way every time: a member that acts or reads a result (<c>Result()</c>,
+/// <c>Exception()</c>, <c>Cancel</c>, <c>Set</c>, <c>PutNowait</c>, setting a task's <c>Name</c>, …) throws on
+/// any thread but the loop's. Only plain state reads may be called from any thread, and may be stale there:
+/// <c>Loop</c>, <c>Done</c>, <c>Cancelled</c>, a task's <c>Name</c>, a primitive's <c>IsSet</c>/<c>Locked</c>/<c>Count</c>,
+/// and <c>ToString()</c>. A primitive created on a loop's thread belongs to that loop from the start; one created
+/// elsewhere belongs to the first loop it is used on. A <see cref="Handle"/> from
+/// <see cref="CallSoonThreadSafe(Action)"/> may be cancelled from any thread.</para>
 /// <para>Everything Aio runs on the loop goes through its ready ring in FIFO order; nothing runs
 /// inline, so asyncio's ordering guarantees hold.</para>
 /// </remarks>
@@ -45,6 +53,8 @@ namespace Aio;
 public sealed partial class EventLoop : IDisposable
 {
     [ThreadStatic] private static EventLoop? t_running;
+
+    private static int s_runningLoops;   // loops running now, on any thread (for error messages)
 
     private static int s_loopIds;
 
@@ -94,6 +104,20 @@ public sealed partial class EventLoop : IDisposable
 
     /// <summary>The loop running on the calling thread, or null.</summary>
     public static EventLoop? TryGetRunningLoop() => t_running;
+
+    /// <summary><see cref="GetRunningLoop"/> for a public member that needs the running loop: the error names <paramref name="member"/>.</summary>
+    internal static EventLoop RunningLoopFor(string member)
+    {
+        EventLoop? loop = t_running;
+        if (loop is null)
+        {
+            ThrowHelper.NoRunningLoop(member);
+        }
+        return loop;
+    }
+
+    /// <summary>True while some loop runs on some thread (racy; for error messages).</summary>
+    internal static bool AnyLoopRunning => Volatile.Read(ref s_runningLoops) > 0;
 
     /// <summary>True while <see cref="RunForever"/> or <see cref="RunUntilComplete(Func{Task})"/> runs. Any thread.</summary>
     public bool IsRunning => _running;
@@ -345,6 +369,7 @@ public sealed partial class EventLoop : IDisposable
         SynchronizationContext? oldContext = SynchronizationContext.Current;
         _running = true;
         t_running = this;
+        Interlocked.Increment(ref s_runningLoops);
         try
         {
             SynchronizationContext.SetSynchronizationContext(_syncContext);
@@ -361,6 +386,7 @@ public sealed partial class EventLoop : IDisposable
         finally
         {
             OnRunStopped();
+            Interlocked.Decrement(ref s_runningLoops);
             _stopping = false;
             _running = false;
             t_running = null;

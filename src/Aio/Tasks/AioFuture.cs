@@ -85,6 +85,7 @@ public class AioFuture : IWaitAbort
     /// <exception cref="InvalidStateError">The future is not done yet.</exception>
     public void ThrowIfFailed()
     {
+        _loop.CheckThread(nameof(ThrowIfFailed));
         switch (_state)
         {
             case FutureState.Succeeded:

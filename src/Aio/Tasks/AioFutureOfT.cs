@@ -20,6 +20,7 @@ public class AioFuture<T> : AioFuture
     /// <exception cref="InvalidStateError">The future is not done yet.</exception>
     public T Result()
     {
+        _loop.CheckThread(nameof(Result));
         ThrowIfFailed();
         return _result;
     }

@@ -137,11 +137,16 @@ public class AioTask : AioFuture
         _number = loop.NextTaskNumber();
     }
 
-    /// <summary>The task's name; defaults to <c>Task-N</c>.</summary>
+    /// <summary>The task's name; defaults to <c>Task-N</c>. Read it from any thread; set it on the loop's thread.</summary>
     public string Name
     {
         get => _extras?.Name ?? $"Task-{_number}";
-        set => Extras.Name = value ?? throw new ArgumentNullException(nameof(value));
+        set
+        {
+            ArgumentNullException.ThrowIfNull(value);
+            _loop.CheckThread(nameof(Name));
+            Extras.Name = value;
+        }
     }
 
     /// <summary>How many times <see cref="Cancel"/> was called on this task while it was pending.</summary>
