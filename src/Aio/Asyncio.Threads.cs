@@ -35,8 +35,10 @@ public static partial class Asyncio
     /// (before it starts: it never runs); the returned task then ends canceled.
     /// </summary>
     /// <remarks>
-    /// Any thread – but do not block the loop's own thread on the returned task (that deadlocks: await it, or
-    /// just <c>await body()</c> there). If the loop closes before the task is done, the returned task fails with
+    /// Any thread. On the loop's own thread, await the returned task (or just <c>await body()</c>): a blocking
+    /// wait for it there (<c>Wait()</c>, <c>.Result</c>, <c>GetAwaiter().GetResult()</c>) could never end and is
+    /// refused with a <see cref="TaskSchedulerException"/> whose inner <see cref="InvalidOperationException"/>
+    /// explains. If the loop closes before the task is done, the returned task fails with
     /// <see cref="InvalidOperationException"/>.
     /// </remarks>
     /// <exception cref="InvalidOperationException">The loop is closed.</exception>
@@ -62,7 +64,8 @@ public static partial class Asyncio
 
     /// <summary>
     /// The two halves of <see cref="RunCoroutineThreadSafe{T}(Func{Task{T}}, EventLoop, CancellationToken)"/>: a
-    /// <see cref="TaskCompletionSource{T}"/> for the caller's thread and an <see cref="AioTask{T}"/> on the loop.
+    /// <see cref="LoopGate{T}"/> for the caller's thread (a Task that refuses a blocking wait on the loop's own thread)
+    /// and an <see cref="AioTask{T}"/> on the loop.
     /// The token's registration and the loop's close hook are the only links from other threads; both go
     /// through the loop's inbox.
     /// </summary>
@@ -71,12 +74,12 @@ public static partial class Asyncio
         private readonly EventLoop _loop = loop;
         private readonly Func<Task<T>> _body = body;
         private readonly CancellationToken _token = token;
-        private readonly TaskCompletionSource<T> _tcs = new(TaskCreationOptions.RunContinuationsAsynchronously);
+        private readonly LoopGate<T> _gate = LoopGate<T>.Create(loop, "The Task returned by Asyncio.RunCoroutineThreadSafe", cancellable: true);
         private AioTask<T>? _task;                    // loop thread only
         private bool _cancelRequested;                // loop thread only: the token fired before the task existed
         private CancellationTokenRegistration _registration;
 
-        public Task<T> Task => _tcs.Task;
+        public Task<T> Task => _gate.Task;
 
         public void Submit()
         {
@@ -134,23 +137,23 @@ public static partial class Asyncio
             if (task.Cancelled)
             {
                 task.MarkRetrieved();
-                _tcs.TrySetCanceled(_token.IsCancellationRequested ? _token : CancellationToken.None);
+                _gate.SetCanceled();
                 return;
             }
             try
             {
-                _tcs.TrySetResult(task.Result());
+                _gate.SetResult(task.Result());
             }
             catch (Exception e)
             {
-                _tcs.TrySetException(e);
+                _gate.SetException(e);
             }
         }
 
         private void OnLoopClosed()
         {
             _registration.Dispose();
-            _tcs.TrySetException(new InvalidOperationException(
+            _gate.SetException(new InvalidOperationException(
                 $"{_loop} closed before the coroutine submitted with RunCoroutineThreadSafe finished; keep the loop running until the returned task completes."));
         }
     }

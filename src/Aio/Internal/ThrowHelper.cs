@@ -33,6 +33,13 @@ internal static class ThrowHelper
             "ConfigureAwait(false) in code that uses the loop. ";
     }
     [DoesNotReturn]
+    public static void BlockingWaitOnLoopThread(EventLoop loop, string what) =>
+        throw new InvalidOperationException(
+            $"{what} was waited for synchronously (Wait(), .Result or GetAwaiter().GetResult()) on the thread that runs {loop}. " +
+            "Only that loop can complete it, and the loop cannot run while its own thread waits: the wait would never end. " +
+            "Await it instead ('await task'; on the loop thread, never block), or wait for it from another thread.");
+
+    [DoesNotReturn]
     public static void LoopClosed(string member) =>
         throw new InvalidOperationException($"EventLoop is closed; {member} cannot be used. Create a new EventLoop.");
 

@@ -366,27 +366,15 @@ public class AioFuture : IWaitAbort
     }
 
     /// <summary>A <see cref="Task"/> that completes like this future; for APIs that need a <see cref="Task"/>.</summary>
+    /// <remarks>Only the loop completes it: a blocking wait for it on the loop's thread is refused (it would never end).</remarks>
     public Task AsTask()
     {
         _loop.CheckThread(nameof(AsTask));
-        var tcs = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
-        AddDoneCallback(f =>
+        return LoopGate<bool>.ForFuture(this, static f =>
         {
-            switch (f._state)
-            {
-                case FutureState.Succeeded:
-                    tcs.TrySetResult();
-                    break;
-                case FutureState.Cancelled:
-                    tcs.TrySetException(f.MakeCancelledError());
-                    break;
-                default:
-                    f.MarkRetrieved();
-                    tcs.TrySetException(f._error!);
-                    break;
-            }
+            f.ThrowIfFailed();
+            return true;
         });
-        return tcs.Task;
     }
 
     private protected string StateText => _state switch

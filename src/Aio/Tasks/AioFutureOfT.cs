@@ -87,23 +87,11 @@ public class AioFuture<T> : AioFuture
     public new AioAwaiter<T> GetAwaiter() => new(this);
 
     /// <summary>A <see cref="Task{T}"/> that completes like this future.</summary>
+    /// <remarks>Only the loop completes it: a blocking wait for it on the loop's thread is refused (it would never end).</remarks>
     public new Task<T> AsTask()
     {
         _loop.CheckThread(nameof(AsTask));
-        var tcs = new TaskCompletionSource<T>(TaskCreationOptions.RunContinuationsAsynchronously);
-        AddDoneCallback(f =>
-        {
-            var typed = (AioFuture<T>)f;
-            try
-            {
-                tcs.TrySetResult(typed.Result());
-            }
-            catch (Exception e)
-            {
-                tcs.TrySetException(e);
-            }
-        });
-        return tcs.Task;
+        return LoopGate<T>.ForFuture(this, static f => ((AioFuture<T>)f).Result());
     }
 }
 

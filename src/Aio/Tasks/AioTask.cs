@@ -940,22 +940,11 @@ public class AioTask<T> : AioTask
     public new AioTaskAwaiter<T> GetAwaiter() => new(this);
 
     /// <summary>A <see cref="Task{T}"/> that completes like this task.</summary>
+    /// <remarks>Only the loop completes it: a blocking wait for it on the loop's thread is refused (it would never end).</remarks>
     public new Task<T> AsTask()
     {
         _loop.CheckThread(nameof(AsTask));
-        var tcs = new TaskCompletionSource<T>(TaskCreationOptions.RunContinuationsAsynchronously);
-        AddDoneCallback(f =>
-        {
-            try
-            {
-                tcs.TrySetResult(((AioTask<T>)f).Result());
-            }
-            catch (Exception e)
-            {
-                tcs.TrySetException(e);
-            }
-        });
-        return tcs.Task;
+        return LoopGate<T>.ForFuture(this, static f => ((AioTask<T>)f).Result());
     }
 }
 
