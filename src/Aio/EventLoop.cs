@@ -549,7 +549,7 @@ public sealed partial class EventLoop : IDisposable
         {
             ReadyItem item = _ready.Dequeue();
             // Heartbeat for the watchdog (EventLoop.Watchdog.cs); nothing when none is attached.
-            watchdog?.Beat(item.Task ?? (item.Kind == ReadyKind.Handle ? ((IScheduledCallback)item.State!).Callback : item.Callback));
+            watchdog?.Beat(item.Task ?? item.Callback ?? item.State);
             if (debug)
             {
                 RunItemTimed(in item);
