@@ -67,6 +67,32 @@ public class WatchdogTests
         Assert.Contains("name='stall-0'", reports[0]);
         Assert.Contains("name='stall-1'", reports[1]);
         Assert.Contains("await instead of waiting", reports[0]);
+        Assert.Contains("blocked in a synchronous wait", reports[0]);
+    }
+
+    [Fact]
+    public void Watchdog_StepBusyWithoutWaiting_IsNotCalledASynchronousWait()
+    {
+        var logger = new ListLogger();
+        Asyncio.Run(async () =>
+        {
+            EventLoop loop = EventLoop.GetRunningLoop();
+            loop.Logger = logger;
+            loop.WatchdogThreshold = 0.1;
+            await Asyncio.CreateTask(() =>
+            {
+                // Deliberately keeps the loop thread busy (no wait) until the report is out, at most 2 s.
+                var clock = System.Diagnostics.Stopwatch.StartNew();
+                while (!logger.Has(110) && clock.Elapsed < TimeSpan.FromSeconds(2))
+                {
+                    Thread.SpinWait(1000);
+                }
+                return Task.CompletedTask;
+            }, name: "busy");
+        }, debug: false);
+        string report = Assert.Single(logger.Entries, e => e.Id.Id == 110).Message;
+        var facts = new[] { report.Contains("name='busy'", StringComparison.Ordinal), report.Contains("synchronous wait", StringComparison.Ordinal) };
+        Assert.Equal(new[] { true, false }, facts);
     }
 
     [Fact]

@@ -201,6 +201,10 @@ internal sealed class LoopWatchdog
     private void ReportBlocked(object what, double seconds)
     {
         string item = Describe(what);
+        if (_loop._syncWaits > 0)
+        {
+            item += " (its thread is blocked in a synchronous wait: Task.Wait, .Result, GetAwaiter().GetResult(), a lock or an event)";
+        }
         DateTimeOffset since = DateTimeOffset.UtcNow - TimeSpan.FromSeconds(seconds);
         string loop = _loop.ToString();
         AioEventSource.Log.LoopBlocked(_loopId, item, seconds);
