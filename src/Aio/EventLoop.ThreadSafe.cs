@@ -113,7 +113,7 @@ public sealed partial class EventLoop
         // Blocking waits on the loop thread (Monitor.Wait, WaitHandle waits, and so Task.Wait, .Result and
         // GetAwaiter().GetResult()) call Wait below while this context is current, so the watchdog can say that a
         // blocked step is stuck in a synchronous wait. (Checked on Linux and Windows, .NET 10.)
-        protected LoopSynchronizationContext() => SetWaitNotificationRequired();
+        protected LoopSynchronizationContext() => ThreadContexts.RequireWaitNotification(this);
 
         public abstract EventLoop Loop { get; }
 

@@ -60,6 +60,39 @@ internal static class ThreadContexts
         }
     }
 
+    private static readonly bool s_waitFieldWorks = ProbeWaitField();
+
+    /// <summary>
+    /// <see cref="SynchronizationContext"/>'s SetWaitNotificationRequired without its cost: in CoreCLR that call also
+    /// creates and prepares a delegate, which every task's context would pay. Sets the flag it sets; if this runtime's
+    /// layout differs, does nothing (the watchdog then cannot tell a blocking wait from slow code).
+    /// </summary>
+    public static void RequireWaitNotification(SynchronizationContext context)
+    {
+        if (s_waitFieldWorks)
+        {
+            WaitNotificationRequired(context) = true;
+        }
+    }
+
+    [UnsafeAccessor(UnsafeAccessorKind.Field, Name = "_requireWaitNotification")]
+    private static extern ref bool WaitNotificationRequired(SynchronizationContext context);
+
+    [SuppressMessage("Design", "CA1031", Justification = "Any failure means the runtime's layout differs: leave the flag alone.")]
+    private static bool ProbeWaitField()
+    {
+        try
+        {
+            var context = new SynchronizationContext();
+            WaitNotificationRequired(context) = true;
+            return context.IsWaitNotificationRequired();
+        }
+        catch (Exception)
+        {
+            return false;
+        }
+    }
+
     [UnsafeAccessor(UnsafeAccessorKind.Field, Name = "_executionContext")]
     private static extern ref ExecutionContext? ExecutionContextOf(Thread thread);
 
