@@ -19,7 +19,10 @@
 //   3. move due timers to the ready ring, deadline order, ties in scheduling order;
 //   4. drain the inbox into the ready ring;
 //   5. run exactly the entries that were ready at this point; what they schedule runs next time.
-// A callback's exception goes to the exception handler and the loop goes on.
+// A callback's exception goes to the exception handler and the loop goes on. A callback runs in the
+// ExecutionContext captured when it was scheduled (none to switch to when that is the loop's own); one that
+// leaves the thread's context changed (set an AsyncLocal) gets the run's context put back after it, so no
+// AsyncLocal leaks into the next callback or, at the end of the run, into its caller.
 using System.Diagnostics;
 using Aio.Internal;
 using Aio.Polling;
@@ -548,7 +551,7 @@ public sealed partial class EventLoop : IDisposable
         for (int i = 0; i < n; i++)
         {
             ReadyItem item = _ready.Dequeue();
-            // Heartbeat for the watchdog (EventLoop.Watchdog.cs); nothing when none is attached.
+            // Heartbeat for the watchdog (EventLoop.Watchdog.cs; on by default): a counter, and what runs when it changes.
             watchdog?.Beat(item.Task ?? item.Callback ?? item.State);
             if (debug)
             {
