@@ -548,6 +548,8 @@ public sealed partial class EventLoop : IDisposable
         int n = _ready.Count;
         bool debug = Debug;
         Os.Internal.LoopWatchdog? watchdog = _watchdog;
+        Thread thread = _thread!;
+        ExecutionContext? runContext = _runContextRaw;
         for (int i = 0; i < n; i++)
         {
             ReadyItem item = _ready.Dequeue();
@@ -560,6 +562,10 @@ public sealed partial class EventLoop : IDisposable
             else
             {
                 RunItem(in item);
+            }
+            if (!ReferenceEquals(ThreadContexts.Raw(thread), runContext))
+            {
+                RestoreRunContext(); // the item left an AsyncLocal set (KeepRunContext)
             }
         }
         watchdog?.Idle();
@@ -586,7 +592,6 @@ public sealed partial class EventLoop : IDisposable
             _currentTask = null;
             ReportCallbackException(in item, e);
         }
-        KeepRunContext();
     }
 
     /// <summary>Installs <paramref name="context"/> as the loop thread's SynchronizationContext unless it already is.</summary>
