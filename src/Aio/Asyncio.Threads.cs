@@ -19,14 +19,14 @@ public static partial class Asyncio
     public static async Task<T> ToThread<T>(Func<T> work)
     {
         ArgumentNullException.ThrowIfNull(work);
-        return await EventLoop.GetRunningLoop().RunInExecutor(work);
+        return await EventLoop.RunningLoopFor(nameof(ToThread)).RunInExecutor(work);
     }
 
     /// <summary>Runs <paramref name="work"/> on a thread of the running loop's default executor; see <see cref="ToThread{T}(Func{T})"/>.</summary>
     public static async Task ToThread(Action work)
     {
         ArgumentNullException.ThrowIfNull(work);
-        await EventLoop.GetRunningLoop().RunInExecutor(work);
+        await EventLoop.RunningLoopFor(nameof(ToThread)).RunInExecutor(work);
     }
 
     /// <summary>
@@ -36,8 +36,10 @@ public static partial class Asyncio
     /// (before it starts: it never runs); the returned task then ends canceled.
     /// </summary>
     /// <remarks>
-    /// Any thread – but do not block the loop's own thread on the returned task (that deadlocks: await it, or
-    /// just <c>await body()</c> there). If the loop closes before the task is done, the returned task fails with
+    /// Any thread. On the loop's own thread, await the returned task (or just <c>await body()</c>): a blocking
+    /// wait for it there (<c>Wait()</c>, <c>.Result</c>, <c>GetAwaiter().GetResult()</c>) could never end and is
+    /// refused with a <see cref="TaskSchedulerException"/> whose inner <see cref="InvalidOperationException"/>
+    /// explains. If the loop closes before the task is done, the returned task fails with
     /// <see cref="InvalidOperationException"/>.
     /// </remarks>
     /// <exception cref="InvalidOperationException">The loop is closed.</exception>
@@ -92,7 +94,8 @@ public static partial class Asyncio
 
     /// <summary>
     /// The two halves of <see cref="RunCoroutineThreadSafe{T}(Func{Task{T}}, EventLoop, CancellationToken)"/>: a
-    /// <see cref="TaskCompletionSource{T}"/> for the caller's thread and an <see cref="AioTask{T}"/> on the loop.
+    /// <see cref="LoopGate{T}"/> for the caller's thread (a Task that refuses a blocking wait on the loop's own thread)
+    /// and an <see cref="AioTask{T}"/> on the loop.
     /// The token's registration and the loop's close hook are the only links from other threads; both go
     /// through the loop's inbox. The body is a <c>Func&lt;Task&lt;T&gt;&gt;</c>, a <c>Func&lt;AioTask&lt;T&gt;&gt;</c>, or (T unused) a <c>Func&lt;AioTask&gt;</c>.
     /// </summary>
@@ -101,12 +104,12 @@ public static partial class Asyncio
         private readonly EventLoop _loop = loop;
         private readonly Delegate _body = body;
         private readonly CancellationToken _token = token;
-        private readonly TaskCompletionSource<T> _tcs = new(TaskCreationOptions.RunContinuationsAsynchronously);
-        private AioTask? _task;                       // loop thread only
+        private readonly LoopGate<T> _gate = LoopGate<T>.Create(loop, "The Task returned by Asyncio.RunCoroutineThreadSafe", cancellable: true);
+        private AioTask? _task;                    // loop thread only
         private bool _cancelRequested;                // loop thread only: the token fired before the task existed
         private CancellationTokenRegistration _registration;
 
-        public Task<T> Task => _tcs.Task;
+        public Task<T> Task => _gate.Task;
 
         public void Submit()
         {
@@ -169,31 +172,31 @@ public static partial class Asyncio
             if (task.Cancelled)
             {
                 task.MarkRetrieved();
-                _tcs.TrySetCanceled(_token.IsCancellationRequested ? _token : CancellationToken.None);
+                _gate.SetCanceled();
                 return;
             }
             try
             {
                 if (task is AioTask<T> withResult)
                 {
-                    _tcs.TrySetResult(withResult.Result());
+                    _gate.SetResult(withResult.Result());
                 }
                 else
                 {
                     task.Result();
-                    _tcs.TrySetResult(default!);
+                    _gate.SetResult(default!);
                 }
             }
             catch (Exception e)
             {
-                _tcs.TrySetException(e);
+                _gate.SetException(e);
             }
         }
 
         private void OnLoopClosed()
         {
             _registration.Dispose();
-            _tcs.TrySetException(new InvalidOperationException(
+            _gate.SetException(new InvalidOperationException(
                 $"{_loop} closed before the coroutine submitted with RunCoroutineThreadSafe finished; keep the loop running until the returned task completes."));
         }
     }

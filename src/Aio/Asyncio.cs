@@ -82,14 +82,14 @@ public static partial class Asyncio
     public static ValueTask Yield() => CurrentTaskOrThrow(nameof(Yield)).Sleep(0, yieldOnly: true);
 
     /// <summary>Creates a task on the running loop; its body starts on the next iteration (asyncio's <c>create_task</c>).</summary>
-    public static AioTask<T> CreateTask<T>(Func<Task<T>> body, string? name = null) => EventLoop.GetRunningLoop().CreateTask(body, name);
+    public static AioTask<T> CreateTask<T>(Func<Task<T>> body, string? name = null) => EventLoop.RunningLoopFor(nameof(CreateTask)).CreateTask(body, name);
 
     /// <summary>Creates a task with no result on the running loop; its body starts on the next iteration.</summary>
-    public static AioTask CreateTask(Func<Task> body, string? name = null) => EventLoop.GetRunningLoop().CreateTask(body, name);
+    public static AioTask CreateTask(Func<Task> body, string? name = null) => EventLoop.RunningLoopFor(nameof(CreateTask)).CreateTask(body, name);
 
     /// <summary>Creates a task whose body takes <paramref name="state"/>; with a static lambda, no closure is allocated.</summary>
     public static AioTask<T> CreateTask<TState, T>(Func<TState, Task<T>> body, TState state, string? name = null) =>
-        EventLoop.GetRunningLoop().CreateTask(body, state, name);
+        EventLoop.RunningLoopFor(nameof(CreateTask)).CreateTask(body, state, name);
 
     /// <summary>
     /// Creates a task from a coroutine body on the running loop – <c>CreateTask(async () =&gt; { … })</c> binds here –
@@ -111,10 +111,10 @@ public static partial class Asyncio
 
     /// <summary>The task running now on this thread's loop, or null outside a task.</summary>
     /// <exception cref="InvalidOperationException">No loop is running on this thread.</exception>
-    public static AioTask? CurrentTask() => EventLoop.GetRunningLoop().CurrentTask;
+    public static AioTask? CurrentTask() => EventLoop.RunningLoopFor(nameof(CurrentTask)).CurrentTask;
 
     /// <summary>Every task of the running loop that is not done yet.</summary>
-    public static IReadOnlyCollection<AioTask> AllTasks() => EventLoop.GetRunningLoop().AllTasks();
+    public static IReadOnlyCollection<AioTask> AllTasks() => EventLoop.RunningLoopFor(nameof(AllTasks)).AllTasks();
 
     /// <summary>
     /// The innermost cancel scope's token for the current task: cancelled when that scope (or the task) is

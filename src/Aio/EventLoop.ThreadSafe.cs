@@ -10,6 +10,7 @@ public sealed partial class EventLoop
     private volatile int _inboxCount;            // _inbox.Count, readable without the lock
     private readonly LoopSynchronizationContext _syncContext;
     private readonly LoopTaskScheduler _scheduler;
+    internal volatile int _syncWaits;            // > 0 while the loop thread blocks in a synchronous wait (for the watchdog's report)
 
     /// <summary>
     /// The loop's <see cref="System.Threading.SynchronizationContext"/>: installed while the loop runs, so an
@@ -109,6 +110,11 @@ public sealed partial class EventLoop
     /// <remarks>Each subclass holds one field: every task has a context, so each byte counts (W3).</remarks>
     internal abstract class LoopSynchronizationContext : SynchronizationContext
     {
+        // Blocking waits on the loop thread (Monitor.Wait, WaitHandle waits, and so Task.Wait, .Result and
+        // GetAwaiter().GetResult()) call Wait below while this context is current, so the watchdog can say that a
+        // blocked step is stuck in a synchronous wait. (Checked on Linux and Windows, .NET 10.)
+        protected LoopSynchronizationContext() => ThreadContexts.RequireWaitNotification(this);
+
         public abstract EventLoop Loop { get; }
 
         /// <summary>The task whose steps run in this context; null for the loop's own.</summary>
@@ -153,6 +159,24 @@ public sealed partial class EventLoop
         }
 
         public override SynchronizationContext CreateCopy() => this;
+
+        public override int Wait(IntPtr[] waitHandles, bool waitAll, int millisecondsTimeout)
+        {
+            EventLoop loop = Loop;
+            if (!loop.IsRunningOnThisThread)
+            {
+                return base.Wait(waitHandles, waitAll, millisecondsTimeout);
+            }
+            loop._syncWaits++;
+            try
+            {
+                return base.Wait(waitHandles, waitAll, millisecondsTimeout);
+            }
+            finally
+            {
+                loop._syncWaits--;
+            }
+        }
     }
 
     /// <summary>The context installed for plain callbacks: posts come back as plain callbacks.</summary>

@@ -10,15 +10,23 @@ namespace Aio;
 public sealed partial class EventLoop
 {
     private LoopWatchdog? _watchdog;          // attached while enabled; read once per iteration by RunOnce
-    private bool? _watchdogEnabled;           // null: follow Debug at each run start
-    private double _watchdogThreshold = 1.0;
+    private bool? _watchdogEnabled;           // null: on (the default)
+    private double? _watchdogThreshold;       // null: the default for the loop's mode (WatchdogThreshold)
+
+    /// <summary>The watchdog's threshold outside debug mode, in seconds.</summary>
+    internal const double DefaultWatchdogThreshold = 5.0;
+
+    /// <summary>The watchdog's threshold in debug mode, in seconds.</summary>
+    internal const double DebugWatchdogThreshold = 1.0;
 
     /// <summary>
-    /// Whether a background watchdog thread reports a callback or task step that keeps the loop busy for longer
-    /// than <see cref="WatchdogThreshold"/>: it logs which task or callback, since when (event id 110), writes
-    /// the EventSource event <c>Aio/LoopBlocked</c> and adds to the <c>aio.loop.blocked</c> counter of the
-    /// <c>Aio</c> meter. Null (the default) turns it on when the loop starts running in <see cref="Debug"/> mode.
-    /// Costs one reference write and one volatile write per callback while on; nothing while off.
+    /// Whether the watchdog reports a callback or task step that keeps the loop busy for longer than
+    /// <see cref="WatchdogThreshold"/>: once per stall, it logs which task (by name) or callback, since when
+    /// (event id 110; standard error when no logger is set), writes the EventSource event <c>Aio/LoopBlocked</c>
+    /// and adds to the <c>aio.loop.blocked</c> counter of the <c>Aio</c> meter. Null (the default) and true
+    /// mean on; false turns it off. One background thread samples every watched loop (at most once a second at
+    /// the default threshold); a running loop pays a counter increment per callback, and a reference write when
+    /// the callback or task differs from the previous one.
     /// </summary>
     public bool? WatchdogEnabled
     {
@@ -34,11 +42,14 @@ public sealed partial class EventLoop
         }
     }
 
-    /// <summary>Seconds one callback or task step may run before the watchdog reports it. Default 1.</summary>
+    /// <summary>
+    /// Seconds one callback or task step may run before the watchdog reports it. Defaults to 5, or 1 in
+    /// <see cref="Debug"/> mode, until set. Tests that block the loop on purpose may raise it.
+    /// </summary>
     /// <exception cref="ArgumentOutOfRangeException">The value is not positive.</exception>
     public double WatchdogThreshold
     {
-        get => _watchdogThreshold;
+        get => _watchdogThreshold ?? (Debug ? DebugWatchdogThreshold : DefaultWatchdogThreshold);
         set
         {
             if (!(value > 0))
@@ -94,28 +105,29 @@ public sealed partial class EventLoop
 
     partial void OnRunStopped()
     {
-        _watchdog?.Idle();
+        if (_watchdog is { } watchdog)
+        {
+            watchdog.Idle();
+            watchdog.Stop();
+        }
         TaskDumpSignal.Remove(this);
     }
 
+    /// <summary>At a run's start, or when <see cref="WatchdogEnabled"/> changes during one: attach and watch, or detach.</summary>
     private void UpdateWatchdog()
     {
-        bool on = _watchdogEnabled ?? Debug;
-        if (on && _watchdog is null)
+        bool on = _watchdogEnabled ?? true;
+        if (on)
         {
-            _watchdog = new LoopWatchdog(this, _id, _watchdogThreshold);
-            OnClosed += StopWatchdog;
+            _watchdog ??= new LoopWatchdog(this, _id, WatchdogThreshold);
+            _watchdog.Threshold = WatchdogThreshold; // Debug may have changed since the last run
+            _watchdog.Start();
         }
-        else if (!on && _watchdog is not null)
+        else if (_watchdog is not null)
         {
-            StopWatchdog();
+            _watchdog.Stop();
+            _watchdog = null;
         }
-    }
-
-    private void StopWatchdog()
-    {
-        _watchdog?.Stop();
-        _watchdog = null;
     }
 
     /// <summary>The process-wide SIGUSR1 registration shared by every running loop that wants dumps.</summary>

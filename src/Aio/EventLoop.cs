@@ -19,7 +19,10 @@
 //   3. move due timers to the ready ring, deadline order, ties in scheduling order;
 //   4. drain the inbox into the ready ring;
 //   5. run exactly the entries that were ready at this point; what they schedule runs next time.
-// A callback's exception goes to the exception handler and the loop goes on.
+// A callback's exception goes to the exception handler and the loop goes on. A callback runs in the
+// ExecutionContext captured when it was scheduled (none to switch to when that is the loop's own); one that
+// leaves the thread's context changed (set an AsyncLocal) gets the run's context put back after it, so no
+// AsyncLocal leaks into the next callback or, at the end of the run, into its caller.
 using System.Diagnostics;
 using Aio.Internal;
 using Aio.Polling;
@@ -38,6 +41,14 @@ namespace Aio;
 /// may call: <see cref="CallSoonThreadSafe(Action)"/>, <see cref="Time"/>, <see cref="IsRunning"/>,
 /// <see cref="IsClosed"/>, <see cref="SynchronizationContext"/> and <see cref="TaskScheduler"/>
 /// (their posts), and <see cref="TimeProvider"/>.</para>
+/// <para>The objects of a loop – futures, tasks, handles, and the primitives of <c>Aio.Sync</c> – follow the same
+/// rule, and check it the same way every time: a member that acts or reads a result (<c>Result()</c>,
+/// <c>Exception()</c>, <c>Cancel</c>, <c>Set</c>, <c>PutNowait</c>, setting a task's <c>Name</c>, …) throws on
+/// any thread but the loop's. Only plain state reads may be called from any thread, and may be stale there:
+/// <c>Loop</c>, <c>Done</c>, <c>Cancelled</c>, a task's <c>Name</c>, a primitive's <c>IsSet</c>/<c>Locked</c>/<c>Count</c>,
+/// and <c>ToString()</c>. A primitive created on a loop's thread belongs to that loop from the start; one created
+/// elsewhere belongs to the first loop it is used on. A <see cref="Handle"/> from
+/// <see cref="CallSoonThreadSafe(Action)"/> may be cancelled from any thread.</para>
 /// <para>Everything Aio runs on the loop goes through its ready ring in FIFO order; nothing runs
 /// inline, so asyncio's ordering guarantees hold.</para>
 /// </remarks>
@@ -45,6 +56,8 @@ namespace Aio;
 public sealed partial class EventLoop : IDisposable
 {
     [ThreadStatic] private static EventLoop? t_running;
+
+    private static int s_runningLoops;   // loops running now, on any thread (for error messages)
 
     private static int s_loopIds;
 
@@ -94,6 +107,20 @@ public sealed partial class EventLoop : IDisposable
 
     /// <summary>The loop running on the calling thread, or null.</summary>
     public static EventLoop? TryGetRunningLoop() => t_running;
+
+    /// <summary><see cref="GetRunningLoop"/> for a public member that needs the running loop: the error names <paramref name="member"/>.</summary>
+    internal static EventLoop RunningLoopFor(string member)
+    {
+        EventLoop? loop = t_running;
+        if (loop is null)
+        {
+            ThrowHelper.NoRunningLoop(member);
+        }
+        return loop;
+    }
+
+    /// <summary>True while some loop runs on some thread (racy; for error messages).</summary>
+    internal static bool AnyLoopRunning => Volatile.Read(ref s_runningLoops) > 0;
 
     /// <summary>True while <see cref="RunForever"/> or <see cref="RunUntilComplete(Func{Task})"/> runs. Any thread.</summary>
     public bool IsRunning => _running;
@@ -238,6 +265,33 @@ public sealed partial class EventLoop : IDisposable
 
     private static readonly ContextCallback s_runAction = static s => ((Action)s!)();
 
+    // The loop thread's context while a run goes on: what it held when the run started (the caller's, to give
+    // back at the end), and that context as ThreadContexts.Raw reads it, for the check after each callback.
+    private ExecutionContext? _runContext;
+    private ExecutionContext? _runContextRaw;
+
+    /// <summary>
+    /// A callback run without a context switch (scheduled in the loop's own context) may still set an AsyncLocal
+    /// and leave it set: put the run's context back, so the next callback and the caller of the run do not see it.
+    /// One reference compare per callback.
+    /// </summary>
+    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveInlining)]
+    private void KeepRunContext()
+    {
+        if (!ReferenceEquals(ThreadContexts.Raw(_thread!), _runContextRaw))
+        {
+            RestoreRunContext();
+        }
+    }
+
+    private void RestoreRunContext()
+    {
+        if (_runContext is { } context)
+        {
+            ExecutionContext.Restore(context);
+        }
+    }
+
     /// <summary>A CallSoon&lt;TState&gt; callback scheduled outside the loop's own ExecutionContext: all it needs to run in that context.</summary>
     private sealed class StateInContext(StateInvoker invoker, object callback, object? state, ExecutionContext context)
     {
@@ -247,8 +301,14 @@ public sealed partial class EventLoop : IDisposable
     }
 
     /// <summary>A callback's name for logs: <c>Type.Method</c>.</summary>
-    internal static string DescribeCallback(Delegate callback) =>
-        callback.Method.DeclaringType is { } t ? $"{t.Name}.{callback.Method.Name}" : callback.Method.Name;
+    internal static string DescribeCallback(Delegate callback)
+    {
+        if (callback.Target is DoneCallbackInContext wrapped)
+        {
+            callback = wrapped.Callback;
+        }
+        return callback.Method.DeclaringType is { } t ? $"{t.Name}.{callback.Method.Name}" : callback.Method.Name;
+    }
 
     internal void EnqueueHandle(IScheduledCallback h)
     {
@@ -307,9 +367,12 @@ public sealed partial class EventLoop : IDisposable
         _ownerThreadId = Environment.CurrentManagedThreadId;
         _thread = Thread.CurrentThread;
         BaseExecutionContext = ExecutionContext.Capture();
+        _runContext = ThreadContexts.Current(_thread);
+        _runContextRaw = ThreadContexts.Raw(_thread);
         SynchronizationContext? oldContext = SynchronizationContext.Current;
         _running = true;
         t_running = this;
+        Interlocked.Increment(ref s_runningLoops);
         try
         {
             SynchronizationContext.SetSynchronizationContext(_syncContext);
@@ -326,11 +389,13 @@ public sealed partial class EventLoop : IDisposable
         finally
         {
             OnRunStopped();
+            Interlocked.Decrement(ref s_runningLoops);
             _stopping = false;
             _running = false;
             t_running = null;
             _currentTask = null;
             SynchronizationContext.SetSynchronizationContext(oldContext);
+            KeepRunContext(); // the caller gets its context back as it was
         }
     }
 
@@ -483,11 +548,13 @@ public sealed partial class EventLoop : IDisposable
         int n = _ready.Count;
         bool debug = Debug;
         Os.Internal.LoopWatchdog? watchdog = _watchdog;
+        Thread thread = _thread!;
+        ExecutionContext? runContext = _runContextRaw;
         for (int i = 0; i < n; i++)
         {
             ReadyItem item = _ready.Dequeue();
-            // Heartbeat for the watchdog (EventLoop.Watchdog.cs); nothing when none is attached.
-            watchdog?.Beat(item.Task ?? (item.Kind == ReadyKind.Handle ? ((IScheduledCallback)item.State!).Callback : item.Callback));
+            // Heartbeat for the watchdog (EventLoop.Watchdog.cs; on by default): a counter, and what runs when it changes.
+            watchdog?.Beat(item.Task ?? item.Callback ?? item.State);
             if (debug)
             {
                 RunItemTimed(in item);
@@ -495,6 +562,10 @@ public sealed partial class EventLoop : IDisposable
             else
             {
                 RunItem(in item);
+            }
+            if (!ReferenceEquals(ThreadContexts.Raw(thread), runContext))
+            {
+                RestoreRunContext(); // the item left an AsyncLocal set (KeepRunContext)
             }
         }
         watchdog?.Idle();
@@ -615,4 +686,37 @@ public sealed partial class EventLoop : IDisposable
 
     /// <summary>asyncio-style description: <c>&lt;EventLoop#1 running=True closed=False debug=False&gt;</c>.</summary>
     public override string ToString() => $"<EventLoop#{_id} running={_running} closed={_closed} debug={Debug}>";
+}
+
+/// <summary>
+/// A done callback added outside the loop's own ExecutionContext (an AsyncLocal was set): a delegate of the
+/// same type that runs the callback in the context captured by <see cref="AioFuture.AddDoneCallback"/>.
+/// </summary>
+internal sealed class DoneCallbackInContext
+{
+    private readonly ExecutionContext _context;
+
+    private DoneCallbackInContext(Action<AioFuture> callback, ExecutionContext context)
+    {
+        Callback = callback;
+        _context = context;
+    }
+
+    /// <summary>The callback as the user passed it.</summary>
+    public Action<AioFuture> Callback { get; }
+
+    /// <summary><paramref name="callback"/> itself when the caller runs in the loop's own context (no allocation); else a wrapper that switches.</summary>
+    public static Action<AioFuture> Wrap(EventLoop loop, Action<AioFuture> callback) =>
+        loop.CaptureContext() is { } context ? new DoneCallbackInContext(callback, context).Invoke : callback;
+
+    /// <summary>The user's callback behind a registered target (wrapped or not); null for other targets.</summary>
+    public static Action<AioFuture>? Unwrap(object? target) =>
+        target is Action<AioFuture> { Target: DoneCallbackInContext wrapped } ? wrapped.Callback : target as Action<AioFuture>;
+
+    private void Invoke(AioFuture future) =>
+        ExecutionContext.Run(_context, static s =>
+        {
+            var (self, f) = ((DoneCallbackInContext, AioFuture))s!;
+            self.Callback(f);
+        }, (this, future));
 }

@@ -37,6 +37,12 @@ internal static class ThreadContexts
     /// </summary>
     public static ExecutionContext? Current(Thread thread) => s_fieldsWork ? ExecutionContextOf(thread) ?? s_default : ExecutionContext.Capture();
 
+    /// <summary>
+    /// What <paramref name="thread"/> (the calling thread) holds as its context, compared by reference only: the
+    /// loop reads it after each callback to notice one that changed the context (set an AsyncLocal) and left it so.
+    /// </summary>
+    public static ExecutionContext? Raw(Thread thread) => s_fieldsWork ? ExecutionContextOf(thread) : ExecutionContext.Capture();
+
     /// <summary>Makes <paramref name="context"/> <paramref name="thread"/>'s SynchronizationContext unless it already is (the calling thread).</summary>
     public static void Install(Thread thread, SynchronizationContext context)
     {
@@ -51,6 +57,39 @@ internal static class ThreadContexts
         else if (!ReferenceEquals(SynchronizationContext.Current, context))
         {
             SynchronizationContext.SetSynchronizationContext(context);
+        }
+    }
+
+    private static readonly bool s_waitFieldWorks = ProbeWaitField();
+
+    /// <summary>
+    /// <see cref="SynchronizationContext"/>'s SetWaitNotificationRequired without its cost: in CoreCLR that call also
+    /// creates and prepares a delegate, which every task's context would pay. Sets the flag it sets; if this runtime's
+    /// layout differs, does nothing (the watchdog then cannot tell a blocking wait from slow code).
+    /// </summary>
+    public static void RequireWaitNotification(SynchronizationContext context)
+    {
+        if (s_waitFieldWorks)
+        {
+            WaitNotificationRequired(context) = true;
+        }
+    }
+
+    [UnsafeAccessor(UnsafeAccessorKind.Field, Name = "_requireWaitNotification")]
+    private static extern ref bool WaitNotificationRequired(SynchronizationContext context);
+
+    [SuppressMessage("Design", "CA1031", Justification = "Any failure means the runtime's layout differs: leave the flag alone.")]
+    private static bool ProbeWaitField()
+    {
+        try
+        {
+            var context = new SynchronizationContext();
+            WaitNotificationRequired(context) = true;
+            return context.IsWaitNotificationRequired();
+        }
+        catch (Exception)
+        {
+            return false;
         }
     }
 

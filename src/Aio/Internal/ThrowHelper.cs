@@ -11,9 +11,33 @@ internal static class ThrowHelper
     [DoesNotReturn]
     public static void WrongThread(EventLoop loop, string member) =>
         throw new InvalidOperationException(
+            (LeftTheLoop(loop) is { } left ? $"{member} was called on thread-pool thread {Environment.CurrentManagedThreadId}, " + left :
             $"{member} was called from thread {Environment.CurrentManagedThreadId}, but {loop} belongs to thread " +
-            $"{loop.OwnerThreadId}. Loop objects are not thread-safe: from another thread use loop.CallSoonThreadSafe " +
-            "or Asyncio.RunCoroutineThreadSafe.");
+            $"{loop.OwnerThreadId}. ") +
+            "Loop objects are not thread-safe: from another thread use loop.CallSoonThreadSafe or Asyncio.RunCoroutineThreadSafe.");
+
+    /// <summary>
+    /// For a call from a thread-pool thread while <paramref name="loop"/> (or, when null, some loop) runs on another
+    /// thread: the sentence that says so and names the usual cause and the cure; null otherwise.
+    /// </summary>
+    private static string? LeftTheLoop(EventLoop? loop)
+    {
+        if (!Thread.CurrentThread.IsThreadPoolThread || (loop is null ? !EventLoop.AnyLoopRunning : !loop.IsRunning))
+        {
+            return null;
+        }
+        string which = loop is null ? "an event loop" : loop.ToString();
+        return $"but {which} runs on another thread, and loop objects are used only on their loop's thread. The usual cause: " +
+            "an 'await ….ConfigureAwait(false)' or a 'Task.Run' inside a Func<Task> body moved the rest of the body to the thread pool. " +
+            "The cure: write the code as an 'async AioTask' coroutine (it always resumes on its loop), and leave out " +
+            "ConfigureAwait(false) in code that uses the loop. ";
+    }
+    [DoesNotReturn]
+    public static void BlockingWaitOnLoopThread(EventLoop loop, string what) =>
+        throw new InvalidOperationException(
+            $"{what} was waited for synchronously (Wait(), .Result or GetAwaiter().GetResult()) on the thread that runs {loop}. " +
+            "Only that loop can complete it, and the loop cannot run while its own thread waits: the wait would never end. " +
+            "Await it instead ('await task'; on the loop thread, never block), or wait for it from another thread.");
 
     [DoesNotReturn]
     public static void LoopClosed(string member) =>
@@ -38,16 +62,20 @@ internal static class ThrowHelper
 
     [DoesNotReturn]
     public static void NoRunningLoop(string member) =>
-        throw new InvalidOperationException(
-            $"{member} needs a running event loop on this thread, and there is none. Start one with Asyncio.Run(main) or loop.RunUntilComplete(main).");
+        throw new InvalidOperationException(LeftTheLoop(null) is { } left
+            ? $"{member} was called on thread-pool thread {Environment.CurrentManagedThreadId}, with no running event loop on this thread, " + left +
+              "To hand work to the loop from another thread on purpose, use loop.CallSoonThreadSafe or Asyncio.RunCoroutineThreadSafe."
+            : $"{member} needs a running event loop on this thread, and there is none. Start one with Asyncio.Run(main) or loop.RunUntilComplete(main).");
 
     public static InvalidOperationException StaleAioWait(AioTask task) =>
         new($"{task}: an Aio ValueTask was awaited twice, or after its wait had ended; await each Aio operation once, at once.");
 
     [DoesNotReturn]
     public static EventLoop NoLoopForCoroutine() =>
-        throw new InvalidOperationException(
-            "An async AioTask method was called with no event loop running on this thread: calling it creates a task, and a task needs " +
+        throw new InvalidOperationException(LeftTheLoop(null) is { } left
+            ? $"An async AioTask method was called on thread-pool thread {Environment.CurrentManagedThreadId}, with no event loop running on this thread, " + left +
+              "To start a coroutine on the loop from another thread on purpose, use Asyncio.RunCoroutineThreadSafe."
+            : "An async AioTask method was called with no event loop running on this thread: calling it creates a task, and a task needs " +
             "a running loop. Call it from code the loop runs (a task or a callback), or start it with Asyncio.Run(async () => await Method()).");
 
     [DoesNotReturn]

@@ -14,7 +14,7 @@ namespace Aio;
 /// A rendezvous for a fixed number of tasks (asyncio's <c>Barrier</c>): each <see cref="WaitAsync"/> blocks
 /// until <see cref="Parties"/> tasks wait, then all proceed; the barrier can be used again.
 /// </summary>
-/// <remarks>A barrier belongs to the loop it is first used on: use it on that loop's thread only.</remarks>
+/// <remarks>A barrier belongs to the loop it is created on (if created outside any loop: the first loop it is used on); use it on that loop's thread only.</remarks>
 [DebuggerDisplay("{ToString(),nq}")]
 public sealed class AioBarrier : IWaitTarget
 {

@@ -16,14 +16,14 @@ namespace Aio;
 /// A condition variable for tasks (asyncio's <c>Condition</c>): tasks holding its lock wait with
 /// <see cref="WaitAsync"/> until another task calls <see cref="Notify"/> or <see cref="NotifyAll"/>.
 /// </summary>
-/// <remarks>A condition belongs to the loop it is first used on: use it on that loop's thread only.</remarks>
+/// <remarks>A condition belongs to the loop it is created on (if created outside any loop: the first loop it is used on); use it on that loop's thread only.</remarks>
 [DebuggerDisplay("{ToString(),nq}")]
 public sealed class AioCondition : IWaitTarget
 {
     private readonly AioLock _lock;        // the underlying lock; shared when passed to the constructor
     private readonly ParkingLot _waiters;  // tasks waiting for a notification, oldest first
     private readonly int _id;              // label number in hang reports
-    private EventLoop? _loop;              // the loop this condition belongs to; null until first used on a loop
+    private EventLoop? _loop;              // the loop this condition belongs to; null until first used on a loop (or created on one)
 
     /// <summary>Creates a condition over <paramref name="lk"/>, or over a new lock when null.</summary>
     public AioCondition(AioLock? lk = null)
@@ -31,6 +31,7 @@ public sealed class AioCondition : IWaitTarget
         _lock = lk ?? new AioLock();
         _waiters = new ParkingLot(this);
         _id = LoopAffinity.NextId();
+        _loop = EventLoop.TryGetRunningLoop(); // created on a loop thread: bound to that loop from the start
     }
 
     /// <summary>Who owns this condition for hang reports (an AioBarrier built on it), or null.</summary>

@@ -10,7 +10,7 @@ namespace Aio;
 /// A flag tasks can wait for (asyncio's <c>Event</c>): <see cref="Set"/> wakes every task waiting now, in
 /// the order they started waiting; while set, <see cref="WaitAsync"/> returns at once.
 /// </summary>
-/// <remarks>An event belongs to the loop it is first used on: use it on that loop's thread only.</remarks>
+/// <remarks>An event belongs to the loop it is created on (if created outside any loop: the first loop it is used on); use it on that loop's thread only.</remarks>
 [DebuggerDisplay("{ToString(),nq}")]
 public sealed class AioEvent : IValueTaskSource, IWaitTarget, ITaskStepSource
 {
@@ -18,13 +18,14 @@ public sealed class AioEvent : IValueTaskSource, IWaitTarget, ITaskStepSource
     private readonly ParkingLot _waiters;  // tasks waiting for Set, oldest first
     private readonly int _id;              // label number in hang reports
     private bool _isSet;                   // the flag
-    private EventLoop? _loop;              // the loop this event belongs to; null until first used on a loop
+    private EventLoop? _loop;              // the loop this event belongs to; null until first used on a loop (or created on one)
 
     /// <summary>Creates an event that is not set.</summary>
     public AioEvent()
     {
         _waiters = new ParkingLot(this);
         _id = LoopAffinity.NextId();
+        _loop = EventLoop.TryGetRunningLoop(); // created on a loop thread: bound to that loop from the start
     }
 
     /// <summary>True between <see cref="Set"/> and <see cref="Clear"/>.</summary>

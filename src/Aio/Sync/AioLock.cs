@@ -18,7 +18,7 @@ namespace Aio;
 /// Use it as <c>using (await lk.AcquireAsync()) { ... }</c>.
 /// </summary>
 /// <remarks>
-/// A lock belongs to the loop it is first used on: use it on that loop's thread only.
+/// A lock belongs to the loop it is created on (if created outside any loop: the first loop it is used on); use it on that loop's thread only.
 /// <see cref="AcquireAsync"/> returns a <see cref="ValueTask{TResult}"/> rather than the API map's
 /// <c>Task&lt;IDisposable&gt;</c>: an uncontended acquisition then completes synchronously with a cached
 /// releaser and allocates nothing, and a contended one allocates nothing either (the lock is the
@@ -36,7 +36,7 @@ public sealed class AioLock : IValueTaskSource<IDisposable>, IWaitTarget
     private readonly int _id;              // label number in hang reports
     private bool _locked;                  // held by a task, or handed to a woken waiter that has not run yet
     private AioTask? _owner;               // the holder; null when unlocked, when acquired outside a task, or while handed over and not yet resumed
-    private EventLoop? _loop;              // the loop this lock belongs to; null until first used on a running loop
+    private EventLoop? _loop;              // the loop this lock belongs to; null until first used on a running loop (or created on one)
 
     /// <summary>Creates an unlocked lock.</summary>
     public AioLock()
@@ -44,6 +44,7 @@ public sealed class AioLock : IValueTaskSource<IDisposable>, IWaitTarget
         _waiters = new ParkingLot(this);
         _releaser = new Releaser(this);
         _id = LoopAffinity.NextId();
+        _loop = EventLoop.TryGetRunningLoop(); // created on a loop thread: bound to that loop from the start
     }
 
     /// <summary>True while a task holds the lock (or it has been handed to a woken waiter).</summary>

@@ -10,7 +10,7 @@ namespace Aio;
 /// </summary>
 /// <typeparam name="TElement">The type of the elements.</typeparam>
 /// <typeparam name="TPriority">The type of the priorities (lowest comes out first).</typeparam>
-/// <remarks>A queue belongs to the loop it is first used on: use it on that loop's thread only.</remarks>
+/// <remarks>A queue belongs to the loop it is created on (if created outside any loop: the first loop it is used on); use it on that loop's thread only.</remarks>
 [DebuggerDisplay("{ToString(),nq}")]
 [System.Diagnostics.CodeAnalysis.SuppressMessage("Naming", "CA1711", Justification = "asyncio's name with the Aio prefix (docs/api-map.md).")]
 public sealed class AioPriorityQueue<TElement, TPriority> : AioQueue<(TElement Element, TPriority Priority)>

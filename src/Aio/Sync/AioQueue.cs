@@ -29,7 +29,7 @@ namespace Aio;
 /// </summary>
 /// <typeparam name="T">The type of the items.</typeparam>
 /// <remarks>
-/// A queue belongs to the loop it is first used on: use it on that loop's thread only. <see cref="PutAsync"/> and
+/// A queue belongs to the loop it is created on (if created outside any loop: the first loop it is used on); use it on that loop's thread only. <see cref="PutAsync"/> and
 /// <see cref="GetAsync"/> return <see cref="ValueTask"/>s that complete synchronously when they need not wait and
 /// allocate nothing in steady state; await each at once, exactly once.
 /// </remarks>
@@ -53,7 +53,7 @@ public class AioQueue<T> : IAsyncEnumerable<T>, IValueTaskSource<T>, IValueTaskS
     private int _reservedSlots;                     // free slots promised to woken putters that have not run yet
     private int _unfinished;                        // items put and not yet TaskDone'd (asyncio's unfinished_tasks)
     private bool _shutdown;                         // Shutdown was called
-    private EventLoop? _loop;                       // the loop this queue belongs to; null until first used on a loop
+    private EventLoop? _loop;                       // the loop this queue belongs to; null until first used on a loop (or created on one)
 
     private readonly struct PendingPut(AioTask task, T item)
     {
@@ -76,6 +76,7 @@ public class AioQueue<T> : IAsyncEnumerable<T>, IValueTaskSource<T>, IValueTaskS
         _handoff = new Deque<T>();
         _pendingPuts = new Deque<PendingPut>();
         _id = LoopAffinity.NextId();
+        _loop = EventLoop.TryGetRunningLoop(); // created on a loop thread: bound to that loop from the start
     }
 
     /// <summary>The bound given to the constructor (0 or less: unbounded).</summary>
@@ -122,7 +123,7 @@ public class AioQueue<T> : IAsyncEnumerable<T>, IValueTaskSource<T>, IValueTaskS
     /// <exception cref="QueueShutDownException">The queue is shut down.</exception>
     public void PutNowait(T item)
     {
-        if (!TryPut(item))
+        if (!TryPutAs(item, nameof(PutNowait)))
         {
             throw SyncThrowHelper.QueueFull(this);
         }
@@ -130,9 +131,11 @@ public class AioQueue<T> : IAsyncEnumerable<T>, IValueTaskSource<T>, IValueTaskS
 
     /// <summary>Puts <paramref name="item"/> if the queue has room now; returns false if it is full.</summary>
     /// <exception cref="QueueShutDownException">The queue is shut down (an error, not a transient condition).</exception>
-    public bool TryPut(T item)
+    public bool TryPut(T item) => TryPutAs(item, nameof(TryPut));
+
+    private bool TryPutAs(T item, string member)
     {
-        LoopAffinity.Check(ref _loop, this, nameof(TryPut));
+        LoopAffinity.Check(ref _loop, this, member);
         if (_shutdown)
         {
             throw SyncThrowHelper.PutAfterShutdown(this);
@@ -187,7 +190,7 @@ public class AioQueue<T> : IAsyncEnumerable<T>, IValueTaskSource<T>, IValueTaskS
     /// <exception cref="QueueShutDownException">The queue is shut down and empty.</exception>
     public T GetNowait()
     {
-        if (TryGet(out T item))
+        if (TryGetAs(out T item, nameof(GetNowait)))
         {
             return item;
         }
@@ -202,9 +205,11 @@ public class AioQueue<T> : IAsyncEnumerable<T>, IValueTaskSource<T>, IValueTaskS
     /// Removes the next item if one is available now; returns false otherwise (also when the queue is shut down
     /// and empty). Items already promised to woken getters are not available.
     /// </summary>
-    public bool TryGet(out T item)
+    public bool TryGet(out T item) => TryGetAs(out item, nameof(TryGet));
+
+    private bool TryGetAs(out T item, string member)
     {
-        LoopAffinity.Check(ref _loop, this, nameof(TryGet));
+        LoopAffinity.Check(ref _loop, this, member);
         if (_store.Count > 0)
         {
             item = TakeBuffered();

@@ -21,7 +21,7 @@ namespace Aio;
 /// <c>using (await sem.AcquireAsync()) { ... }</c>.
 /// </summary>
 /// <remarks>
-/// A semaphore belongs to the loop it is first used on: use it on that loop's thread only.
+/// A semaphore belongs to the loop it is created on (if created outside any loop: the first loop it is used on); use it on that loop's thread only.
 /// <see cref="AcquireAsync"/> returns a <see cref="ValueTask{TResult}"/> (see <see cref="AioLock.AcquireAsync"/> for why).
 /// </remarks>
 [DebuggerDisplay("{ToString(),nq}")]
@@ -39,7 +39,7 @@ public class AioSemaphore : IValueTaskSource<IDisposable>, IWaitTarget
     private readonly int _id;                 // label number in hang reports
     private int _value;                       // free permits (permits handed to woken waiters are not counted)
     private int _woken;                       // waiters handed a permit that have not run yet: they go first
-    private EventLoop? _loop;                 // the loop this semaphore belongs to; null until first used on a loop
+    private EventLoop? _loop;                 // the loop this semaphore belongs to; null until first used on a loop (or created on one)
 
     /// <summary>Creates a semaphore with <paramref name="value"/> free permits.</summary>
     /// <exception cref="ArgumentOutOfRangeException"><paramref name="value"/> is negative.</exception>
@@ -59,6 +59,7 @@ public class AioSemaphore : IValueTaskSource<IDisposable>, IWaitTarget
         _holders = new List<AioTask>();
         _releaser = new Releaser(this);
         _id = LoopAffinity.NextId();
+        _loop = EventLoop.TryGetRunningLoop(); // created on a loop thread: bound to that loop from the start
     }
 
     /// <summary>

@@ -85,6 +85,7 @@ public class AioFuture : IWaitAbort
     /// <exception cref="InvalidStateError">The future is not done yet.</exception>
     public void ThrowIfFailed()
     {
+        _loop.CheckThread(nameof(ThrowIfFailed));
         switch (_state)
         {
             case FutureState.Succeeded:
@@ -163,20 +164,21 @@ public class AioFuture : IWaitAbort
 
     /// <summary>
     /// Adds a callback that runs, through the loop's ready ring, once the future is done (at once on the
-    /// next iteration if it already is). Callbacks run in registration order.
+    /// next iteration if it already is). Callbacks run in registration order, each in the
+    /// <see cref="ExecutionContext"/> of the code that added it.
     /// </summary>
     public void AddDoneCallback(Action<AioFuture> callback)
     {
         ArgumentNullException.ThrowIfNull(callback);
         _loop.CheckThread(nameof(AddDoneCallback));
-        AddCallback(new FutureCallback { Target = callback, Kind = CallbackKind.Done });
+        AddCallback(new FutureCallback { Target = DoneCallbackInContext.Wrap(_loop, callback), Kind = CallbackKind.Done });
     }
 
     /// <summary>Removes every registration of <paramref name="callback"/>; returns how many were removed.</summary>
     public int RemoveDoneCallback(Action<AioFuture> callback)
     {
         _loop.CheckThread(nameof(RemoveDoneCallback));
-        return RemoveCallbacks(callback);
+        return RemoveCallbacksWhere(t => ReferenceEquals(DoneCallbackInContext.Unwrap(t), callback));
     }
 
     internal void AddListener(IFutureListener listener, int arg) =>
@@ -382,27 +384,15 @@ public class AioFuture : IWaitAbort
     }
 
     /// <summary>A <see cref="Task"/> that completes like this future; for APIs that need a <see cref="Task"/>.</summary>
+    /// <remarks>Only the loop completes it: a blocking wait for it on the loop's thread is refused (it would never end).</remarks>
     public Task AsTask()
     {
         _loop.CheckThread(nameof(AsTask));
-        var tcs = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
-        AddDoneCallback(f =>
+        return LoopGate<bool>.ForFuture(this, static f =>
         {
-            switch (f._state)
-            {
-                case FutureState.Succeeded:
-                    tcs.TrySetResult();
-                    break;
-                case FutureState.Cancelled:
-                    tcs.TrySetException(f.MakeCancelledError());
-                    break;
-                default:
-                    f.MarkRetrieved();
-                    tcs.TrySetException(f._error!);
-                    break;
-            }
+            f.ThrowIfFailed();
+            return true;
         });
-        return tcs.Task;
     }
 
     private protected string StateText => _state switch

@@ -20,6 +20,7 @@ public class AioFuture<T> : AioFuture
     /// <exception cref="InvalidStateError">The future is not done yet.</exception>
     public T Result()
     {
+        _loop.CheckThread(nameof(Result));
         ThrowIfFailed();
         return _result;
     }
@@ -71,7 +72,7 @@ public class AioFuture<T> : AioFuture
     public int RemoveDoneCallback(Action<AioFuture<T>> callback)
     {
         _loop.CheckThread(nameof(RemoveDoneCallback));
-        return RemoveCallbacksWhere(target => target is Action<AioFuture> { Target: TypedCallback t } && t.Callback == callback);
+        return RemoveCallbacksWhere(target => DoneCallbackInContext.Unwrap(target) is { Target: TypedCallback t } && t.Callback == callback);
     }
 
     /// <summary>A typed done callback adapted to the base signature; remembers the original so it can be removed.</summary>
@@ -86,23 +87,11 @@ public class AioFuture<T> : AioFuture
     public new AioAwaiter<T> GetAwaiter() => new(this);
 
     /// <summary>A <see cref="Task{T}"/> that completes like this future.</summary>
+    /// <remarks>Only the loop completes it: a blocking wait for it on the loop's thread is refused (it would never end).</remarks>
     public new Task<T> AsTask()
     {
         _loop.CheckThread(nameof(AsTask));
-        var tcs = new TaskCompletionSource<T>(TaskCreationOptions.RunContinuationsAsynchronously);
-        AddDoneCallback(f =>
-        {
-            var typed = (AioFuture<T>)f;
-            try
-            {
-                tcs.TrySetResult(typed.Result());
-            }
-            catch (Exception e)
-            {
-                tcs.TrySetException(e);
-            }
-        });
-        return tcs.Task;
+        return LoopGate<T>.ForFuture(this, static f => ((AioFuture<T>)f).Result());
     }
 }
 

@@ -138,11 +138,16 @@ public class AioTask : AioFuture
         _number = loop.NextTaskNumber();
     }
 
-    /// <summary>The task's name; defaults to <c>Task-N</c>.</summary>
+    /// <summary>The task's name; defaults to <c>Task-N</c>. Read it from any thread; set it on the loop's thread.</summary>
     public string Name
     {
         get => _extras?.Name ?? $"Task-{_number}";
-        set => Extras.Name = value ?? throw new ArgumentNullException(nameof(value));
+        set
+        {
+            ArgumentNullException.ThrowIfNull(value);
+            _loop.CheckThread(nameof(Name));
+            Extras.Name = value;
+        }
     }
 
     /// <summary>How many times <see cref="Cancel"/> was called on this task while it was pending.</summary>
@@ -1018,22 +1023,11 @@ public class AioTask<T> : AioTask
     public new AioTaskAwaiter<T> GetAwaiter() => new(this);
 
     /// <summary>A <see cref="Task{T}"/> that completes like this task.</summary>
+    /// <remarks>Only the loop completes it: a blocking wait for it on the loop's thread is refused (it would never end).</remarks>
     public new Task<T> AsTask()
     {
         _loop.CheckThread(nameof(AsTask));
-        var tcs = new TaskCompletionSource<T>(TaskCreationOptions.RunContinuationsAsynchronously);
-        AddDoneCallback(f =>
-        {
-            try
-            {
-                tcs.TrySetResult(((AioTask<T>)f).Result());
-            }
-            catch (Exception e)
-            {
-                tcs.TrySetException(e);
-            }
-        });
-        return tcs.Task;
+        return LoopGate<T>.ForFuture(this, static f => ((AioTask<T>)f).Result());
     }
 }
 

@@ -33,25 +33,23 @@ internal sealed class ListLogger : ILogger
         }
     }
 
-    /// <summary>Blocks (bounded) until an entry with <paramref name="eventId"/> is logged; returns it or null.</summary>
-    public string? WaitFor(int eventId, TimeSpan timeout)
+    /// <summary>Blocks (bounded) until an entry with <paramref name="eventId"/> is logged (after <paramref name="skip"/> earlier ones); returns it or null.</summary>
+    public string? WaitFor(int eventId, TimeSpan timeout, int skip = 0)
     {
         DateTime end = DateTime.UtcNow + timeout;
         lock (_lock)
         {
             while (true)
             {
-                foreach (var e in _entries)
+                string? found = _entries.Where(e => e.Id.Id == eventId).Select(e => e.Message).Skip(skip).FirstOrDefault();
+                if (found is not null)
                 {
-                    if (e.Id.Id == eventId)
-                    {
-                        return e.Message;
-                    }
+                    return found;
                 }
                 TimeSpan left = end - DateTime.UtcNow;
                 if (left <= TimeSpan.Zero || !Monitor.Wait(_lock, left))
                 {
-                    return _entries.Where(e => e.Id.Id == eventId).Select(e => e.Message).FirstOrDefault();
+                    return _entries.Where(e => e.Id.Id == eventId).Select(e => e.Message).Skip(skip).FirstOrDefault();
                 }
             }
         }

@@ -13,7 +13,7 @@ internal static partial class OsLog
     public static partial void ExecutorShutdownTimedOut(ILogger logger, double timeout, int count, string items);
 
     [LoggerMessage(EventId = 110, Level = LogLevel.Warning,
-        Message = "Event loop {Loop} blocked: {Item} has been running for {Seconds:0.000} seconds (since {Since:O})")]
+        Message = "Event loop {Loop} blocked: {Item} has been running for {Seconds:0.000} seconds (since {Since:O}). Nothing else runs on the loop meanwhile: await instead of waiting (Task.Wait, .Result, Thread.Sleep), and move blocking work to Asyncio.ToThread.")]
     public static partial void LoopBlocked(ILogger logger, string loop, string item, double seconds, DateTimeOffset since);
 
     [LoggerMessage(EventId = 111, Level = LogLevel.Information,
