@@ -87,7 +87,7 @@ public static partial class Asyncio
         {
             throw new ArgumentException("Wait needs at least one task; the set passed was empty.", nameof(tasks));
         }
-        EventLoop loop = EventLoop.GetRunningLoop();
+        EventLoop loop = EventLoop.RunningLoopFor(nameof(Wait));
         foreach (AioTask task in set)
         {
             if (task is null)

@@ -12,7 +12,7 @@ public static partial class Asyncio
     /// <exception cref="System.Net.Sockets.SocketException">The connection failed (refused, unreachable, unknown host).</exception>
     public static async Task<(AioStreamReader Reader, AioStreamWriter Writer)> OpenConnectionAsync(string host, int port, StreamOptions? options = null)
     {
-        EventLoop loop = EventLoop.GetRunningLoop();
+        EventLoop loop = EventLoop.RunningLoopFor(nameof(OpenConnectionAsync));
         options ??= new StreamOptions();
         var reader = new AioStreamReader(loop, options.Limit);
         var (_, protocol) = await loop.CreateConnectionAsync(() => new StreamReaderProtocol(loop, reader, null, null), host, port, options.ToConnectionOptions());
@@ -33,7 +33,7 @@ public static partial class Asyncio
     public static Task<Server> StartServerAsync(Func<AioStreamReader, AioStreamWriter, Task> handler, string? host, int port, StreamOptions? options = null)
     {
         ArgumentNullException.ThrowIfNull(handler);
-        EventLoop loop = EventLoop.GetRunningLoop();
+        EventLoop loop = EventLoop.RunningLoopFor(nameof(StartServerAsync));
         options ??= new StreamOptions();
         int limit = options.Limit;
         return loop.CreateServerInternalAsync(
@@ -44,7 +44,7 @@ public static partial class Asyncio
     /// <summary>Connects to the Unix domain socket <paramref name="path"/> and returns a reader and a writer (asyncio's <c>open_unix_connection</c>).</summary>
     public static async Task<(AioStreamReader Reader, AioStreamWriter Writer)> OpenUnixConnectionAsync(string path, StreamOptions? options = null)
     {
-        EventLoop loop = EventLoop.GetRunningLoop();
+        EventLoop loop = EventLoop.RunningLoopFor(nameof(OpenUnixConnectionAsync));
         options ??= new StreamOptions();
         var reader = new AioStreamReader(loop, options.Limit);
         var (_, protocol) = await loop.CreateUnixConnectionAsync(() => new StreamReaderProtocol(loop, reader, null, null), path, options.ToConnectionOptions());
@@ -55,7 +55,7 @@ public static partial class Asyncio
     public static Task<Server> StartUnixServerAsync(Func<AioStreamReader, AioStreamWriter, Task> handler, string path, StreamOptions? options = null)
     {
         ArgumentNullException.ThrowIfNull(handler);
-        EventLoop loop = EventLoop.GetRunningLoop();
+        EventLoop loop = EventLoop.RunningLoopFor(nameof(StartUnixServerAsync));
         options ??= new StreamOptions();
         int limit = options.Limit;
         return loop.CreateServerInternalAsync(

@@ -20,7 +20,7 @@ public static partial class Asyncio
     public static Task<AioProcess> CreateSubprocessExecAsync(string program, IEnumerable<string>? args = null, ProcessOptions? options = null)
     {
         ArgumentException.ThrowIfNullOrEmpty(program);
-        EventLoop loop = EventLoop.GetRunningLoop();
+        EventLoop loop = EventLoop.RunningLoopFor(nameof(CreateSubprocessExecAsync));
         loop.CheckClosed(nameof(CreateSubprocessExecAsync));
         options ??= new ProcessOptions();
         ArgumentOutOfRangeException.ThrowIfNegative(options.TerminateGracePeriod, nameof(options));

@@ -98,16 +98,16 @@ public static partial class Asyncio
     /// </summary>
     /// <exception cref="InvalidOperationException">No loop is running on this thread, or <paramref name="body"/> returned a task that has already started.</exception>
     [OverloadResolutionPriority(1)]
-    public static AioTask CreateTask(Func<AioTask> body, string? name = null) => EventLoop.GetRunningLoop().CreateTask(body, name);
+    public static AioTask CreateTask(Func<AioTask> body, string? name = null) => EventLoop.RunningLoopFor(nameof(CreateTask)).CreateTask(body, name);
 
     /// <summary>Creates a task from a coroutine body with a result on the running loop; see <see cref="CreateTask(Func{AioTask}, string?)"/>.</summary>
     [OverloadResolutionPriority(1)]
-    public static AioTask<T> CreateTask<T>(Func<AioTask<T>> body, string? name = null) => EventLoop.GetRunningLoop().CreateTask(body, name);
+    public static AioTask<T> CreateTask<T>(Func<AioTask<T>> body, string? name = null) => EventLoop.RunningLoopFor(nameof(CreateTask)).CreateTask(body, name);
 
     /// <summary>Creates a task from a coroutine body that takes <paramref name="state"/> (a static lambda allocates no closure); see <see cref="CreateTask(Func{AioTask}, string?)"/>.</summary>
     [OverloadResolutionPriority(1)]
     public static AioTask<T> CreateTask<TState, T>(Func<TState, AioTask<T>> body, TState state, string? name = null) =>
-        EventLoop.GetRunningLoop().CreateTask(body, state, name);
+        EventLoop.RunningLoopFor(nameof(CreateTask)).CreateTask(body, state, name);
 
     /// <summary>The task running now on this thread's loop, or null outside a task.</summary>
     /// <exception cref="InvalidOperationException">No loop is running on this thread.</exception>
