@@ -280,7 +280,7 @@ public sealed class Job
             }
             return;
         }
-        OnMisfire(tick, now, late, threshold, WallNow(ref wallNow));
+        OnMisfire(tick, now, late, WallNow(ref wallNow));
     }
 
     private DateTimeOffset WallNow(ref DateTimeOffset cached)
@@ -293,7 +293,7 @@ public sealed class Job
     }
 
     /// <summary>Ticks were missed: collect them (the first is <paramref name="first"/>) and apply the misfire policy.</summary>
-    private void OnMisfire(Tick first, double now, double late, double threshold, DateTimeOffset wallNow)
+    private void OnMisfire(Tick first, double now, double late, DateTimeOffset wallNow)
     {
         const int MaxCounted = 1_000_000;   // bounds the walk over a very long suspension
         MisfirePolicy policy = Options.Misfire;
@@ -301,9 +301,11 @@ public sealed class Job
         kept?.Enqueue(first);
         long missed = 1;
         Tick last = first;
-        double cutoff = now - threshold;
+        // Once one tick is missed, every tick already due belongs to the backlog too: a tick that is due
+        // now but within the threshold would otherwise collide with the run that stands for the backlog.
+        double cutoff = now + _scheduler.Loop.Clock.Resolution;
         Tick? following = Trigger.AfterCompletion ? null : Trigger.Next(first, now, wallNow);
-        while (following is Tick t && t.Due < cutoff && !BeyondEnd(t) && missed < MaxCounted)
+        while (following is Tick t && t.Due <= cutoff && !BeyondEnd(t) && missed < MaxCounted)
         {
             missed++;
             last = t;

@@ -59,7 +59,7 @@ public sealed class ObservabilityTests
     [Fact]
     public void Meter_RunsAndSkippedTicks_AreMeasuredByJobAndOutcome()
     {
-        var measurements = new List<string>();
+        var measurements = new List<string>();   // filtered by job name: other tests' schedulers measure meanwhile
         using var listener = new MeterListener();
         listener.InstrumentPublished = (instrument, l) =>
         {
@@ -106,12 +106,12 @@ public sealed class ObservabilityTests
     [Fact]
     public void ActivitySource_EachRunIsAnActivityWithItsOutcome()
     {
-        var activities = new List<string>();
+        var activities = new System.Collections.Concurrent.ConcurrentQueue<string>();   // listeners are process-wide: other tests run meanwhile
         using var listener = new ActivityListener
         {
             ShouldListenTo = s => s.Name == "Aio.Jobs",
             Sample = (ref ActivityCreationOptions<ActivityContext> _) => ActivitySamplingResult.AllDataAndRecorded,
-            ActivityStopped = a => activities.Add($"{a.DisplayName} run={a.GetTagItem("aio.job.run")} outcome={a.GetTagItem("aio.job.outcome")} status={a.Status}"),
+            ActivityStopped = a => activities.Enqueue($"{a.DisplayName} run={a.GetTagItem("aio.job.run")} outcome={a.GetTagItem("aio.job.outcome")} status={a.Status}"),
         };
         ActivitySource.AddActivityListener(listener);
         AioTest.Run(async () =>
