@@ -81,7 +81,7 @@ public static class JobsGuide
 
         static async Task SyncAsync(JobContext run)
         {
-            Console.WriteLine($"  sync {run.RunNumber} at t={Now:0.00} (tick {run.ScheduledTime}, attempt {run.Attempt})");
+            Console.WriteLine($"  sync {run.RunNumber} at t={Now:0.00} (tick {run.ScheduledTime:0.##}, attempt {run.Attempt})");
             await Sleep(1);
             if (run.RunNumber == 2)
             {

@@ -271,6 +271,12 @@ public sealed class Job
         _nextIndex = tick.Index + 1;
         double threshold = Options.MisfireThreshold.TotalSeconds;
         double late = now - _nextFire;
+        if (Trigger.WallAnchored)
+        {
+            // The loop's monotonic clock may not count a suspension (CLOCK_MONOTONIC does not) while the wall
+            // clock does: a wall-clock tick is as late as the later of the two says.
+            late = Math.Max(late, (wallNow - tick.At).TotalSeconds - (_nextFire - tick.Due));
+        }
         if (late <= threshold)
         {
             FireTick(tick, now, missed: 0, manual: false);

@@ -136,6 +136,37 @@ public sealed class PolicyTests
         Assert.Equal(["00:15@1060+2", "00:20@1200+0"], runs);
     }
 
+    /// <summary>A wall clock that can jump ahead of the loop's clock, as after a suspension the monotonic clock did not count.</summary>
+    private sealed class JumpingWallClock(EventLoop loop, DateTimeOffset start) : TimeProvider
+    {
+        private readonly LoopWallClock _inner = new(loop, start);
+
+        public TimeSpan Offset { get; set; }
+
+        public override DateTimeOffset GetUtcNow() => _inner.GetUtcNow() + Offset;
+    }
+
+    [Fact]
+    public void Misfire_WallClockJumpsAheadOfTheLoopClock_CronTickIsAMisfire()
+    {
+        var start = new DateTimeOffset(2026, 5, 1, 0, 0, 0, TimeSpan.Zero);
+        List<string> runs = AioTest.Run(async () =>
+        {
+            var runs = new List<string>();
+            var clock = new JumpingWallClock(EventLoop.GetRunningLoop(), start);
+            var jobs = new Scheduler(new SchedulerOptions { WallClock = clock });
+            jobs.Cron("*/10 * * * * *", ctx => { runs.Add($"{ctx.ScheduledAt:mm:ss}@{Now}+{ctx.MissedTicks}"); return Task.CompletedTask; }, "ten");
+            AioTask driver = CreateTask(() => jobs.RunAsync());
+            await Sleep(15);
+            clock.Offset = TimeSpan.FromSeconds(100);   // the wall clock is 100 s ahead from now on
+            await Sleep(20);
+            await jobs.StopAsync();
+            await driver;
+            return runs;
+        });
+        Assert.Equal(["00:10@10+0", "02:00@20+10", "02:10@30+0"], runs);
+    }
+
     [Fact]
     public void OnError_Continue_FailureIsLoggedAndTheScheduleGoesOn()
     {
