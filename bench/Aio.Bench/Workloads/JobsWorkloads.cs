@@ -27,6 +27,7 @@ internal sealed class JobsRealTime : IBenchCommand
         bool measuring = false;
         double elapsed = 0, cpu = 0;
         long misfired = 0, skipped = 0;
+        (int G0, int G1, int G2, TimeSpan Pause) gc0 = default, gc1 = default;
         using var loop = new EventLoop();
         loop.RunUntilComplete(async () =>
         {
@@ -48,11 +49,13 @@ internal sealed class JobsRealTime : IBenchCommand
             await Asyncio.Sleep(warmup);
             double cpu0 = Measure.CpuSeconds();
             double t0 = loop.Time();
+            gc0 = (GC.CollectionCount(0), GC.CollectionCount(1), GC.CollectionCount(2), GC.GetTotalPauseDuration());
             measuring = true;
             await Asyncio.Sleep(duration);
             measuring = false;
             elapsed = loop.Time() - t0;
             cpu = Measure.CpuSeconds() - cpu0;
+            gc1 = (GC.CollectionCount(0), GC.CollectionCount(1), GC.CollectionCount(2), GC.GetTotalPauseDuration());
             foreach (Job job in jobs.Jobs)
             {
                 misfired += job.Statistics.Misfired;
@@ -65,7 +68,7 @@ internal sealed class JobsRealTime : IBenchCommand
         Array.Sort(sorted);
         double P(double q) => sorted.Length == 0 ? 0 : sorted[Math.Min(sorted.Length - 1, (int)(q * sorted.Length))] * 1000;
         string extra = string.Create(CultureInfo.InvariantCulture,
-            $"lat_p50_ms={P(0.50):0.###} lat_p99_ms={P(0.99):0.###} lat_max_ms={(sorted.Length == 0 ? 0 : sorted[^1] * 1000):0.###} cpu_per_1k_fires={cpu / count * 1000:0.######} cpu_per_fire_us={cpu / count * 1e6:0.##} jobs={n} spread={(spread ? 1 : 0)} misfired={misfired} skipped={skipped}");
+            $"lat_p50_ms={P(0.50):0.###} lat_p99_ms={P(0.99):0.###} lat_max_ms={(sorted.Length == 0 ? 0 : sorted[^1] * 1000):0.###} cpu_per_1k_fires={cpu / count * 1000:0.######} cpu_per_fire_us={cpu / count * 1e6:0.##} jobs={n} spread={(spread ? 1 : 0)} misfired={misfired} skipped={skipped} gc0={gc1.G0 - gc0.G0} gc1={gc1.G1 - gc0.G1} gc2={gc1.G2 - gc0.G2} gc_pause_ms={(gc1.Pause - gc0.Pause).TotalMilliseconds:0}");
         Console.WriteLine(Measure.Result("jobs", count / elapsed, "fires/s", count, elapsed, cpu, extra));
         return 0;
     }
