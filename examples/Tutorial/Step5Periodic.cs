@@ -30,7 +30,7 @@ public static class Step5Periodic
         Job check = jobs.Every(TimeSpan.FromSeconds(2), run => CheckAsync(http, baseUrl + "/health", run), "check", new JobOptions
         {
             Overlap = OverlapPolicy.Skip,            // a check still running at the next tick: skip that tick
-            Timeout = TimeSpan.FromSeconds(1.5),     // a check that takes longer is cancelled and counts as failed
+            Timeout = TimeSpan.FromSeconds(1.9),     // a check that takes longer is cancelled and counts as failed
         });
         if (!waitForCtrlC)
         {

@@ -274,7 +274,7 @@ public sealed class Scheduler : IAsyncDisposable
         {
             job.Arm(now, wallNow);
         }
-        ExceptionDispatchInfo? cancelled = null;
+        ExceptionDispatchInfo? failure = null;
         try
         {
             while (State == SchedulerState.Running)
@@ -289,14 +289,15 @@ public sealed class Scheduler : IAsyncDisposable
                 await _wake.WaitAsync();
             }
         }
-        catch (CancelledError e)
+        catch (Exception e)
         {
-            // Our task was cancelled (Ctrl+C under Asyncio.Run cancels main): stop gracefully, then rethrow.
-            cancelled = ExceptionDispatchInfo.Capture(e);
+            // Our task was cancelled (Ctrl+C under Asyncio.Run cancels main), or the loop refused a run:
+            // stop gracefully all the same, then rethrow.
+            failure = ExceptionDispatchInfo.Capture(e);
         }
         TimeSpan grace = _stopGrace ?? Options.StopGracePeriod;
         await new CancelScope(shield: true).RunAsync(() => DrainAsync(grace));
-        cancelled?.Throw();
+        failure?.Throw();
     }
 
     /// <summary>
