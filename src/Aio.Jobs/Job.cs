@@ -325,6 +325,10 @@ public sealed class Job
             }
             following = Trigger.Next(t, now, wallNow);
         }
+        if (missed >= MaxCounted && following is Tick beyond && beyond.Due <= cutoff)
+        {
+            following = Trigger.FromNow(beyond.Index, now, wallNow);   // stop counting: jump to the present
+        }
         _nextIndex = last.Index + 1;
         _misfired += missed;
         JobsLog.Misfired(_scheduler.Logger, Name, missed, late, policy.ToString());
@@ -460,6 +464,8 @@ public sealed class Job
                 case ErrorKind.Backoff when active:
                     double delay = Options.OnError.DelaySeconds(_consecutiveFailures);
                     Withdraw();
+                    _skipped += _queue?.Count ?? 0;   // held ticks are dropped like the ticks during the backoff
+                    _queue?.Clear();
                     _inBackoff = true;
                     JobsLog.BackingOff(_scheduler.Logger, Name, _consecutiveFailures, delay);
                     ScheduleTick(new Tick(now + delay, _scheduler.WallNow() + TimeSpan.FromSeconds(delay), _nextIndex), retry: true);

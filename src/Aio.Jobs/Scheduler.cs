@@ -330,7 +330,9 @@ public sealed class Scheduler : IAsyncDisposable
                 else
                 {
                     // Runs started by TriggerNow before RunAsync: no driver to drain them, so a task does it.
-                    _ = Loop.CreateTask(() => DrainAsync(gracePeriod ?? Options.StopGracePeriod), "scheduler-stop");
+                    TimeSpan grace = gracePeriod ?? Options.StopGracePeriod;
+                    StopJobs(grace);
+                    _ = Loop.CreateTask(() => DrainRunsAsync(grace), "scheduler-stop");
                 }
                 break;
         }
@@ -425,7 +427,7 @@ public sealed class Scheduler : IAsyncDisposable
     internal void NoteStaleEntry()
     {
         _stale++;
-        if (_stale > 64 && _stale > _heap.Count / 2)
+        if (State == SchedulerState.Running && _stale > 64 && _stale > _heap.Count / 2)
         {
             var live = new List<((Job, int), (double, long))>(_heap.Count - _stale);
             foreach (((Job Job, int Version) e, (double, long) p) in _heap.UnorderedItems)
@@ -471,6 +473,11 @@ public sealed class Scheduler : IAsyncDisposable
     private async Task DrainAsync(TimeSpan grace)
     {
         StopJobs(grace);
+        await DrainRunsAsync(grace);
+    }
+
+    private async Task DrainRunsAsync(TimeSpan grace)
+    {
         if (_runs.Count > 0 && grace > TimeSpan.Zero)
         {
             await new CancelScope(deadline: Loop.Time() + grace.TotalSeconds).RunAsync(WaitIdleAsync);

@@ -130,6 +130,38 @@ public sealed class ControlTests
     }
 
     [Fact]
+    public void PauseResume_ManyJobs_StaleHeapEntriesAreDroppedAndEveryJobFiresOnSchedule()
+    {
+        (int before, int paused, int after) = AioTest.Run(async () =>
+        {
+            int fired = 0;
+            var jobs = new Scheduler();
+            Job[] all = Enumerable.Range(0, 1000)
+                .Select(i => jobs.Every(TimeSpan.FromSeconds(10), () => { fired++; return Task.CompletedTask; }, $"j{i}"))
+                .ToArray();
+            AioTask driver = CreateTask(() => jobs.RunAsync());
+            await Sleep(5);
+            int before = fired;                                   // 1000 at t=0
+            foreach (Job job in all.Take(900))
+            {
+                job.Pause();                                      // 900 stale entries: the heap is rebuilt on the way
+            }
+            await Sleep(10);
+            int paused = fired - before;                          // only the 100 running jobs fired at t=10
+            foreach (Job job in all.Take(900))
+            {
+                job.Resume();
+            }
+            await Sleep(10);                                      // t=25: all 1000 fired at t=20
+            int after = fired - before - paused;
+            await jobs.StopAsync();
+            await driver;
+            return (before, paused, after);
+        });
+        Assert.Equal((1000, 100, 1000), (before, paused, after));
+    }
+
+    [Fact]
     public void Find_ReturnsTheJobByName()
     {
         AioTest.Run(async () =>

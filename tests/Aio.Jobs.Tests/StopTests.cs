@@ -151,6 +151,27 @@ public sealed class StopTests
     }
 
     [Fact]
+    public void Stop_NeverStartedWithAManualRunGoing_RefusesRunAsyncAndDrainsTheRun()
+    {
+        (List<string> events, SchedulerState afterStop) = AioTest.Run(async () =>
+        {
+            var events = new List<string>();
+            var jobs = new Scheduler();
+            Job job = jobs.Every(TimeSpan.FromSeconds(10), Long(events, 3), "manual");
+            job.TriggerNow();                                     // a run before RunAsync
+            await Sleep(1);
+            jobs.Stop(TimeSpan.FromSeconds(10));
+            SchedulerState afterStop = jobs.State;
+            await Assert.ThrowsAsync<InvalidOperationException>(() => FailAfter(1, () => jobs.RunAsync()));   // refused, not run
+            await jobs.WaitStoppedAsync();
+            events.Add($"stopped at {Now}");
+            return (events, afterStop);
+        });
+        Assert.Equal(["run 1 starts at 0", "run 1 finishes at 3", "stopped at 3"], events);
+        Assert.Equal(SchedulerState.Stopping, afterStop);
+    }
+
+    [Fact]
     public void DisposeAsync_StopsWithTheDefaultGrace()
     {
         List<string> events = AioTest.Run(async () =>
