@@ -10,7 +10,7 @@ var steps = new (string Title, Action Run)[]
     ("2. Five one-second sleeps, awaited one by one (about 5 s)", Step2Sequential.Run),
     ("3. The same five sleeps awaited together (about 1 s)", Step3Together.Run),
     ("4. Three HTTP requests made concurrently and gathered (local site, 1 s each)", Step4Http.Run),
-    ("5. A periodic HEAD check under RunForever, stopped by Ctrl+C with a graceful shutdown",
+    ("5. A periodic HEAD check as an Aio.Jobs job, stopped by Ctrl+C with a graceful shutdown",
         () => Step5Periodic.Run(waitForCtrlC: args.Contains("--wait-for-ctrl-c"))),
 };
 

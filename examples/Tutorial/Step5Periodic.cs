@@ -1,83 +1,73 @@
-using System.Runtime.InteropServices;
 using Aio;
+using Aio.Jobs;
 using static Aio.Asyncio;
 
 namespace Aio.Examples.Tutorial;
 
 /// <summary>
-/// Step 5: a periodic HEAD check of a web site driven by RunForever, stopped by Ctrl+C with a graceful
-/// shutdown that lets the check in flight finish. In the tour the program sends itself the SIGINT after
-/// a few checks (a real signal, as Ctrl+C sends); run it alone with <c>-- 5 --wait-for-ctrl-c</c> to press Ctrl+C yourself.
+/// Step 5: a periodic HEAD check of a web site as an Aio.Jobs job — fixed rate (every 2 s, anchored),
+/// skipped on overlap, with a per-run timeout — run until Ctrl+C. Ctrl+C cancels the main task; the
+/// scheduler then stops gracefully: nothing new fires, the check in flight finishes, and the run statistics
+/// are printed. In the tour the program sends itself the SIGINT after a few checks (a real signal, as
+/// Ctrl+C sends); run it alone with <c>-- 5 --wait-for-ctrl-c</c> to press Ctrl+C yourself.
 /// </summary>
 public static class Step5Periodic
 {
-    public static async Task CheckForever(HttpClient http, string url, double interval)
+    // The job's body: one HEAD request. The run's token is cancelled by its timeout (or a stop's grace period ending).
+    public static async Task CheckAsync(HttpClient http, string url, JobContext run)
     {
-        for (int n = 1; ; n++)
-        {
-            // The check runs shielded: a shutdown waits for it instead of cutting it off.
-            AioTask<string> check = CreateTask(async () =>
-            {
-                using var request = new HttpRequestMessage(HttpMethod.Head, url);
-                using HttpResponseMessage response = await http.SendAsync(request);
-                return $"{(int)response.StatusCode} {response.ReasonPhrase}";
-            }, $"check-{n}");
-            try
-            {
-                Console.WriteLine($"  check {n}: {await Shield(check)}");
-            }
-            catch (CancelledError)
-            {
-                // Shutting down: the check in flight finishes (a shielded scope may await), then we stop.
-                string last = await new CancelScope(shield: true).RunAsync(async () => await check, "");
-                Console.WriteLine($"  check {n} (in flight at shutdown): {last}");
-                throw;
-            }
-            await Sleep(interval);
-        }
+        Console.WriteLine($"  check {run.RunNumber}: HEAD {new Uri(url).AbsolutePath}");
+        using var request = new HttpRequestMessage(HttpMethod.Head, url);
+        using HttpResponseMessage response = await http.SendAsync(request, run.CancellationToken);
+        Console.WriteLine($"  check {run.RunNumber}: {(int)response.StatusCode} {response.ReasonPhrase}");
     }
 
-    public static void Run(bool waitForCtrlC)
+    public static async Task CheckUntilCtrlC(bool waitForCtrlC)
     {
-        using var loop = new EventLoop();
-        (Server server, string baseUrl) = loop.RunUntilComplete(LocalWebServer.StartAsync);
+        (Server server, string baseUrl) = await LocalWebServer.StartAsync();
         using var http = new HttpClient();
-        AioTask periodic = loop.CreateTask(() => CheckForever(http, baseUrl + "/health", 2.0), "periodic-check");
-
-        bool interrupted = false;
-        loop.AddSignalHandler(PosixSignal.SIGINT, () =>
+        var jobs = new Scheduler(new SchedulerOptions { StopGracePeriod = TimeSpan.FromSeconds(5) });
+        Job check = jobs.Every(TimeSpan.FromSeconds(2), run => CheckAsync(http, baseUrl + "/health", run), "check", new JobOptions
         {
-            interrupted = true;
-            Console.WriteLine("  ^C received: stopping");
-            loop.Stop();
+            Overlap = OverlapPolicy.Skip,            // a check still running at the next tick: skip that tick
+            Timeout = TimeSpan.FromSeconds(1.9),     // a check that takes longer is cancelled and counts as failed
         });
         if (!waitForCtrlC)
         {
-            // Unattended tour: press "Ctrl+C" (a real SIGINT to this process) in the middle of the third check.
-            loop.CallLater(6.5, () => System.Diagnostics.Process.Start("kill", $"-INT {Environment.ProcessId}")!.Dispose());
+            // Unattended tour: press "Ctrl+C" (a real SIGINT to this process) in the middle of the fourth check.
+            EventLoop.GetRunningLoop().CallLater(6.5, () =>
+            {
+                Console.WriteLine("  ^C");
+                System.Diagnostics.Process.Start("kill", $"-INT {Environment.ProcessId}")!.Dispose();
+            });
         }
         else
         {
             Console.WriteLine("  press Ctrl+C to stop");
         }
-
-        loop.RunForever();
-
-        // Graceful shutdown: cancel the periodic task (its check in flight still finishes), close the web
-        // site (its connection handlers are cancelled), then wait for every remaining task before closing.
-        Console.WriteLine($"  shutting down: {loop.AllTasks().Count} task(s) pending (interrupted: {interrupted})");
-        periodic.Cancel();
-        loop.RunUntilComplete(async () =>
+        try
         {
-            await Wait([periodic]);          // the check in flight completes first; Wait never throws
-            await server.DisposeAsync();     // then the site closes, cancelling its connection handlers
-            AioTask<bool>[] waits = loop.AllTasks()
-                .Where(t => !ReferenceEquals(t, CurrentTask()))
-                .Select(t => loop.CreateTask(async () => { await t; return true; }))
-                .ToArray();
-            Outcome<bool>[] outcomes = await GatherSettled(waits);
-            Console.WriteLine($"  periodic task cancelled: {periodic.Cancelled}; {outcomes.Length} other task(s) finished");
-        });
-        loop.RemoveSignalHandler(PosixSignal.SIGINT);
+            await jobs.RunAsync();   // until Ctrl+C cancels this task: then it stops gracefully and rethrows
+        }
+        finally
+        {
+            JobStatistics s = check.Statistics;
+            Console.WriteLine($"  stopped: {s.Started} check(s), {s.Succeeded} succeeded, {s.Failures} failed, mean {s.MeanDuration.TotalSeconds:0.0} s");
+            await new CancelScope(shield: true).RunAsync(async () => await server.DisposeAsync());   // then close the site
+        }
+    }
+
+    public static void Run(bool waitForCtrlC)
+    {
+        // Runner: asyncio.run's loop, which turns SIGINT into a cancellation of the main task.
+        using var runner = new Runner();
+        try
+        {
+            runner.Run(() => CheckUntilCtrlC(waitForCtrlC));
+        }
+        catch (KeyboardInterrupt)
+        {
+            Console.WriteLine("  ^C: the main task was cancelled and the scheduler stopped gracefully");
+        }
     }
 }

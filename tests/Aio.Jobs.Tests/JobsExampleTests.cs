@@ -1,0 +1,82 @@
+using System.Text;
+using System.Text.RegularExpressions;
+
+namespace Aio.Jobs.Tests;
+
+/// <summary>End to end, in real time: examples/Jobs run as a real process and stopped with SIGTERM.</summary>
+public sealed class JobsExampleTests
+{
+    [Fact]
+    public void JobsExample_SigtermDuringARun_FinishesItPrintsStatisticsAndExits130()
+    {
+        string dll = FindExample("Jobs");
+        string dotnet = Environment.GetEnvironmentVariable("DOTNET_HOST_PATH") is { Length: > 0 } host ? host : "dotnet";
+        var (lines, code) = Asyncio.Run(async () =>
+        {
+            AioProcess p = await Asyncio.CreateSubprocessExecAsync(dotnet, [dll],
+                new ProcessOptions { Stdout = ProcessStdio.Pipe, Stderr = ProcessStdio.Pipe, TerminateGracePeriod = 1 });
+            var seen = new List<string>
+            {
+                Line(await Asyncio.FailAfter(60, () => p.Stdout!.ReadLineAsync())),
+                Line(await Asyncio.FailAfter(60, () => p.Stdout!.ReadLineAsync())),
+            };
+            p.Terminate();   // SIGTERM while report 1 is in flight (it takes 1 s)
+            var (rest, err) = await Asyncio.FailAfter(60, () => p.CommunicateAsync());
+            seen.AddRange(Encoding.UTF8.GetString(rest!).Split('\n', StringSplitOptions.RemoveEmptyEntries));
+            Assert.Equal("", Encoding.UTF8.GetString(err!));
+            return (seen, p.ReturnCode);
+        });
+        Assert.Equal("ready: report every 2 s, tick every 5 s; press Ctrl+C to stop", lines[0]);
+        // The cron tick fires on the real wall clock: how often it ran before the signal varies.
+        Assert.Single(lines, l => l.StartsWith("stopped: tick runs=", StringComparison.Ordinal) && l.EndsWith(" failed=0 cancelled=0", StringComparison.Ordinal));
+        Assert.Equal(
+            ["report 1: start", "report 1: done", "stopped: report runs=1 succeeded=1 failed=0 cancelled=0", "exit: interrupted"],
+            lines.Skip(1).Where(l => !l.StartsWith("stopped: tick", StringComparison.Ordinal)));
+        Assert.Equal(130, code);
+    }
+
+    [Fact]
+    public void TutorialStep5_RealSigint_CheckInFlightFinishesAndStatisticsArePrinted()
+    {
+        string dll = FindExample("Tutorial");
+        string dotnet = Environment.GetEnvironmentVariable("DOTNET_HOST_PATH") is { Length: > 0 } host ? host : "dotnet";
+        var (output, code) = Asyncio.Run(async () =>
+        {
+            AioProcess p = await Asyncio.CreateSubprocessExecAsync(dotnet, [dll, "5"],
+                new ProcessOptions { Stdout = ProcessStdio.Pipe, Stderr = ProcessStdio.Pipe, TerminateGracePeriod = 1 });
+            var (stdout, stderr) = await Asyncio.FailAfter(60, () => p.CommunicateAsync());
+            Assert.Equal("", Encoding.UTF8.GetString(stderr!));
+            return (Encoding.UTF8.GetString(stdout!), p.ReturnCode);
+        });
+        // The tour sends itself SIGINT at t=6.5 s, in the middle of check 4 (the site answers in 1 s).
+        string[] lines = output.Split('\n', StringSplitOptions.RemoveEmptyEntries);
+        Assert.Equal(
+            [
+                "== 5. A periodic HEAD check as an Aio.Jobs job, stopped by Ctrl+C with a graceful shutdown",
+                "  check 1: HEAD /health", "  check 1: 200 OK", "  check 2: HEAD /health", "  check 2: 200 OK",
+                "  check 3: HEAD /health", "  check 3: 200 OK", "  check 4: HEAD /health", "  ^C", "  check 4: 200 OK",
+                "  stopped: 4 check(s), 4 succeeded, 0 failed, mean 1.x s",
+                "  ^C: the main task was cancelled and the scheduler stopped gracefully",
+            ],
+            lines.Select(l => Regex.Replace(l, @"mean 1\.\d s$", "mean 1.x s")));   // real HTTP: about 1 s each
+        Assert.Equal(0, code);
+    }
+
+    private static string Line(byte[] line) => Encoding.UTF8.GetString(line).TrimEnd('\n');
+
+    private static string FindExample(string name)
+    {
+        // tests/Aio.Jobs.Tests/bin/<Configuration>/net10.0/ → the example's output for the same configuration.
+        var bin = new DirectoryInfo(AppContext.BaseDirectory.TrimEnd('/'));
+        string configuration = bin.Parent!.Name;
+        DirectoryInfo? root = bin;
+        while (root is not null && !File.Exists(Path.Combine(root.FullName, "Aio.slnx")))
+        {
+            root = root.Parent;
+        }
+        Assert.NotNull(root);
+        string dll = Path.Combine(root.FullName, "examples", name, "bin", configuration, bin.Name, name + ".dll");
+        Assert.True(File.Exists(dll), $"{dll} is missing; build examples/{name} (the test project references it).");
+        return dll;
+    }
+}
