@@ -13,22 +13,24 @@ public sealed class LockContractTests
 
     public static TheoryData<string> Kinds => new() { "AioLock", "AioSemaphore", "AioBoundedSemaphore", "AioCondition" };
 
+    private static async ValueTask<IDisposable> Box<T>(ValueTask<T> acquire) where T : IDisposable => await acquire;
+
     private static LockLike Make(string kind)
     {
         switch (kind)
         {
             case "AioLock":
                 var lk = new AioLock();
-                return new LockLike(kind, lk.AcquireAsync, lk.Release, () => lk.Locked);
+                return new LockLike(kind, () => Box(lk.AcquireAsync()), lk.Release, () => lk.Locked);
             case "AioSemaphore":
                 var s = new AioSemaphore(1);
-                return new LockLike(kind, s.AcquireAsync, s.Release, () => s.Locked);
+                return new LockLike(kind, () => Box(s.AcquireAsync()), s.Release, () => s.Locked);
             case "AioBoundedSemaphore":
                 var b = new AioBoundedSemaphore(1);
-                return new LockLike(kind, b.AcquireAsync, b.Release, () => b.Locked);
+                return new LockLike(kind, () => Box(b.AcquireAsync()), b.Release, () => b.Locked);
             default:
                 var c = new AioCondition();
-                return new LockLike(kind, c.AcquireAsync, c.Release, () => c.Locked);
+                return new LockLike(kind, () => Box(c.AcquireAsync()), c.Release, () => c.Locked);
         }
     }
 
@@ -201,6 +203,98 @@ public sealed class LockContractTests
             Assert.Throws<InvalidOperationException>(() => lk.Release());
         });
     }
+
+    [Theory]
+    [MemberData(nameof(Kinds))]
+    public void Dispose_TwiceWhileOthersWait_SecondDoesNothingAndTheWaiterKeepsTheLock(string kind)
+    {
+        var events = new List<string>();
+        SyncTestLoop.Run(async () =>
+        {
+            LockLike lk = Make(kind);
+            IDisposable first = await lk.Acquire();
+            AioTask Waiter(string name) => Asyncio.CreateTask(async () =>
+            {
+                using (await lk.Acquire())
+                {
+                    events.Add($"{name} in");
+                    await SyncTestLoop.Spin(3);
+                    events.Add($"{name} out");
+                }
+            });
+            AioTask second = Waiter("second");
+            AioTask third = Waiter("third");
+            await SyncTestLoop.Spin(1); // both park, in order
+            first.Dispose();            // hands the lock to second
+            first.Dispose();            // must not hand second's lock on to third
+            events.Add($"locked {lk.Locked()}");
+            await Asyncio.Gather(second, third);
+            events.Add($"end locked {lk.Locked()}");
+        });
+        Assert.Equal(["locked True", "second in", "second out", "third in", "third out", "end locked False"], events);
+    }
+
+    [Fact]
+    public void Dispose_ReleaserStructTwice_SecondDoesNothing()
+    {
+        var events = new List<string>();
+        SyncTestLoop.Run(async () =>
+        {
+            var lk = new AioLock();
+            var held = await lk.AcquireAsync();
+            AioTask waiter = Asyncio.CreateTask(async () => { using (await lk.AcquireAsync()) { events.Add("waiter in"); await SyncTestLoop.Spin(2); events.Add("waiter out"); } });
+            await SyncTestLoop.Spin(1);
+            held.Dispose();
+            await SyncTestLoop.Spin(1);
+            held.Dispose(); // the waiter holds the lock now: nothing happens
+            events.Add($"locked {lk.Locked}");
+            await waiter;
+            held.Dispose(); // unlocked: still nothing (no InvalidOperationException)
+            events.Add($"end locked {lk.Locked}");
+        });
+        Assert.Equal(["waiter in", "locked True", "waiter out", "end locked False"], events);
+    }
+
+    [Fact]
+    public void Dispose_AfterConditionWait_ReleasesTheReacquiredLock()
+    {
+        var events = new List<string>();
+        SyncTestLoop.Run(async () =>
+        {
+            var c = new AioCondition();
+            AioTask waiter = Asyncio.CreateTask(async () =>
+            {
+                using (await c.AcquireAsync())
+                {
+                    await c.WaitAsync(); // releases and re-acquires: the releaser above must still release
+                    events.Add("woken");
+                }
+                events.Add($"after using locked {c.Locked}");
+            });
+            await SyncTestLoop.Spin(1);
+            using (await c.AcquireAsync())
+            {
+                c.Notify();
+            }
+            await waiter;
+        });
+        Assert.Equal(["woken", "after using locked False"], events);
+    }
+
+    [Fact]
+    public void Dispose_AfterReleaseOfTheSameAcquisition_DoesNotReleaseAgain()
+    {
+        int value = -1;
+        SyncTestLoop.Run(async () =>
+        {
+            var s = new AioSemaphore(1);
+            var permit = await s.AcquireAsync();
+            s.Release();      // counted against this task's acquisition ...
+            permit.Dispose(); // ... so its releaser has nothing left to return
+            value = s.Value;
+        });
+        Assert.Equal(1, value);
+    }
 }
 
 /// <summary>
@@ -302,7 +396,7 @@ public sealed class SemaphoreFifoContractTests
             var release2 = new AioEvent();
             AioTask Holder(string name, AioEvent release, bool reacquire) => Asyncio.CreateTask(async () =>
             {
-                IDisposable permit = await s.AcquireAsync();
+                var permit = await s.AcquireAsync();
                 order.Add(name);
                 await release.WaitAsync();
                 permit.Dispose();

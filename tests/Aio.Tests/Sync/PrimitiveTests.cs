@@ -168,7 +168,7 @@ public sealed class ConditionTests
                 }
             });
             await SyncTestLoop.Spin(2);
-            IDisposable held = await c.AcquireAsync(); // the waiter must wait for this to re-acquire
+            var held = await c.AcquireAsync(); // the waiter must wait for this to re-acquire
             w.Cancel();
             await SyncTestLoop.Spin(3);
             events.Add($"still waiting to re-acquire={!w.Done}");
@@ -361,7 +361,7 @@ public sealed class ReprTests
         {
             var lk = new AioLock();
             seen.Add(lk.ToString());
-            IDisposable held = await lk.AcquireAsync();
+            var held = await lk.AcquireAsync();
             AioTask w1 = Asyncio.CreateTask(async () => { using (await lk.AcquireAsync()) { } });
             AioTask w2 = Asyncio.CreateTask(async () => { using (await lk.AcquireAsync()) { } });
             await SyncTestLoop.Spin(2);
