@@ -48,18 +48,12 @@ public class AioQueue<T> : IAsyncEnumerable<T>, IValueTaskSource<T>, IValueTaskS
     private readonly ParkingLot _putters;           // tasks waiting for a free slot, oldest first
     private readonly ParkingLot _joiners;           // tasks in JoinAsync
     private readonly Deque<T> _handoff;             // items given to woken getters that have not run yet, oldest first
-    private readonly Deque<PendingPut> _pendingPuts; // the items of parked and woken putters, in parking order
+    private readonly Dictionary<AioTask, T> _pendingPuts; // the item of each parked or woken putter (a task awaits one put at a time)
     private readonly int _id;                       // label number in hang reports
     private int _reservedSlots;                     // free slots promised to woken putters that have not run yet
     private int _unfinished;                        // items put and not yet TaskDone'd (asyncio's unfinished_tasks)
     private bool _shutdown;                         // Shutdown was called
     private EventLoop? _loop;                       // the loop this queue belongs to; null until first used on a loop (or created on one)
-
-    private readonly struct PendingPut(AioTask task, T item)
-    {
-        public readonly AioTask Task = task;
-        public readonly T Item = item;
-    }
 
     /// <summary>Creates a FIFO queue holding at most <paramref name="maxsize"/> items; 0 or less means unbounded.</summary>
     public AioQueue(int maxsize = 0) : this(maxsize, new FifoStore<T>())
@@ -74,7 +68,7 @@ public class AioQueue<T> : IAsyncEnumerable<T>, IValueTaskSource<T>, IValueTaskS
         _putters = new ParkingLot(this);
         _joiners = new ParkingLot(this);
         _handoff = new Deque<T>();
-        _pendingPuts = new Deque<PendingPut>();
+        _pendingPuts = new Dictionary<AioTask, T>(ReferenceEqualityComparer.Instance);
         _id = LoopAffinity.NextId();
         _loop = EventLoop.TryGetRunningLoop(); // created on a loop thread: bound to that loop from the start
     }
@@ -114,7 +108,10 @@ public class AioQueue<T> : IAsyncEnumerable<T>, IValueTaskSource<T>, IValueTaskS
             return default;
         }
         task ??= LoopAffinity.RequireTask(loop, nameof(PutAsync));
-        _pendingPuts.PushBack(new PendingPut(task, item));
+        if (!_pendingPuts.TryAdd(task, item))
+        {
+            SyncThrowHelper.PutWhilePutting(this, task);
+        }
         return new ValueTask(this, ParkedWait.Park(_putters, task));
     }
 
@@ -379,12 +376,9 @@ public class AioQueue<T> : IAsyncEnumerable<T>, IValueTaskSource<T>, IValueTaskS
 
     private T TakePendingPut(AioTask? task)
     {
-        for (int i = 0; i < _pendingPuts.Count; i++)
+        if (task is not null && _pendingPuts.Remove(task, out T? item))
         {
-            if (ReferenceEquals(_pendingPuts[i].Task, task))
-            {
-                return _pendingPuts.RemoveAt(i).Item;
-            }
+            return item!;
         }
         throw new InvalidOperationException($"{this}: a putter resumed without a pending item. Await each PutAsync once, at once, in the task that called it.");
     }

@@ -57,6 +57,10 @@ internal static class SyncThrowHelper
     public static QueueEmptyException QueueEmpty(object queue) =>
         new($"{queue} is empty; GetNowait cannot wait. Await GetAsync to wait for an item, or use TryGet.");
 
+    [DoesNotReturn]
+    public static void PutWhilePutting(object queue, AioTask task) =>
+        throw new InvalidOperationException($"{task} called PutAsync on {queue} while its previous PutAsync on it still waits. Await each PutAsync at once, before starting another.");
+
     public static QueueShutDownException PutAfterShutdown(object queue) =>
         new($"{queue} is shut down; no more items can be put. Stop producing once the queue is shut down.");
 
