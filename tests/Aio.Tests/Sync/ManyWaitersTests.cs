@@ -10,7 +10,7 @@ public sealed class ManyWaitersTests
     {
         string report = "";
         var sem = new AioSemaphore(12);
-        SyncTestLoop.Run(async () =>
+        TestLoop.Run(async () =>
         {
             var release = new Dictionary<string, AioEvent>();
             var tasks = new List<AioTask>();
@@ -35,19 +35,19 @@ public sealed class ManyWaitersTests
             {
                 tasks.Add(Holder($"h{i}", explicitRelease: i % 4 == 1));
             }
-            await SyncTestLoop.Spin(2);
+            await TestLoop.Spin(2);
             foreach (int i in new[] { 9, 1, 5, 0, 11 })
             {
                 release[$"h{i}"].Set();
             }
-            await SyncTestLoop.Spin(3);
+            await TestLoop.Spin(3);
             for (int i = 0; i < 5; i++)
             {
                 tasks.Add(Holder($"n{i}")); // reuse the freed slots, but are newer than every h
             }
-            await SyncTestLoop.Spin(2);
+            await TestLoop.Spin(2);
             tasks.Add(Asyncio.CreateTask(async () => { using (await sem.AcquireAsync()) { } }, "waiter"));
-            await SyncTestLoop.Spin(2);
+            await TestLoop.Spin(2);
             report = EventLoop.GetRunningLoop().DumpTasks();
             foreach (AioEvent e in release.Values)
             {
@@ -65,7 +65,7 @@ public sealed class ManyWaitersTests
     public void PutAsync_ManyPuttersSomeCancelledWhileParked_TheRestPutInOrder()
     {
         var got = new List<int>();
-        SyncTestLoop.Run(async () =>
+        TestLoop.Run(async () =>
         {
             var q = new AioQueue<int>(1);
             q.PutNowait(-1);
@@ -75,12 +75,12 @@ public sealed class ManyWaitersTests
                 int k = i;
                 putters.Add(Asyncio.CreateTask(async () => await q.PutAsync(k)));
             }
-            await SyncTestLoop.Spin(2);
+            await TestLoop.Spin(2);
             for (int i = 29; i >= 0; i -= 3)
             {
                 putters[i].Cancel(); // cancelled while parked, newest first: each leaves from the middle
             }
-            await SyncTestLoop.Spin(2);
+            await TestLoop.Spin(2);
             for (int i = 0; i < 21; i++)
             {
                 got.Add(await q.GetAsync());
