@@ -1,6 +1,6 @@
 using Aio.Testing;
 
-namespace Aio.Tests.Core;
+namespace Aio.Tests.Testing;
 
 /// <summary>The shared harness (tests/Aio.TestUtilities) applies AioTest's checks to every run.</summary>
 public sealed class TestLoopTests
