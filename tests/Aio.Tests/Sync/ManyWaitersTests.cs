@@ -92,4 +92,31 @@ public sealed class ManyWaitersTests
         expected.AddRange(Enumerable.Range(0, 30).Where(i => i % 3 != 2));
         Assert.Equal(expected, got);
     }
+
+    [Fact]
+    public void PutAsync_MoreParkingsThanPutNumbers_WrapsAndKeepsEveryItemInOrder()
+    {
+        // Put numbers (the ValueTask tokens) wrap at 2^16: 70,000 puts into a full queue park one after another.
+        var got = new List<int>();
+        int parked = 0;
+        TestLoop.Run(async () =>
+        {
+            var q = new AioQueue<int>(1);
+            AioTask producer = Asyncio.CreateTask(async () =>
+            {
+                for (int i = 0; i < 70_000; i++)
+                {
+                    parked += q.Full ? 1 : 0;
+                    await q.PutAsync(i);
+                }
+            });
+            for (int i = 0; i < 70_000; i++)
+            {
+                got.Add(await q.GetAsync());
+            }
+            await producer;
+        });
+        Assert.Equal(Enumerable.Range(0, 70_000), got);
+        Assert.True(parked > ushort.MaxValue, $"only {parked} puts parked: the put numbers did not wrap");
+    }
 }
