@@ -88,7 +88,7 @@ public static class PrimitivesGuide
     {
         var order = new List<string>();
         var s = new AioSemaphore(1);
-        IDisposable held = await s.AcquireAsync();
+        var held = await s.AcquireAsync();
         AioTask waiter = Asyncio.CreateTask(async () => { using (await s.AcquireAsync()) { order.Add("waiter"); } });
         await Asyncio.Sleep(0);                    // the waiter queues
         held.Dispose();                            // hands the permit to the waiter, which has not run yet

@@ -2,7 +2,7 @@ using Microsoft.Extensions.Logging;
 
 namespace Aio.Hosting;
 
-/// <summary>Log messages of the hosting integration; event ids 150–159 (the OS layer's range).</summary>
+/// <summary>Log messages of the hosting integration; event ids 150–199 (the registry of ranges is in docs/loop.md, "Logging").</summary>
 internal static partial class HostingLog
 {
     [LoggerMessage(EventId = 150, Level = LogLevel.Information, Message = "Host is stopping: cancelling the main task of {Loop}")]

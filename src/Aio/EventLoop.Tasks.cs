@@ -404,7 +404,10 @@ public sealed partial class EventLoop
             {
                 for (int i = 0; i < children.Count; i++)
                 {
-                    DeliverTaskTree(children[i]);
+                    if (children[i] is { } child) // null: a finished child's hole (TaskGroup removes in O(1))
+                    {
+                        DeliverTaskTree(child);
+                    }
                 }
             }
         }

@@ -1,14 +1,18 @@
 // EventLoop: the heart of Aio.
 //
-// Map of this type (one partial file per facet):
-//   EventLoop.cs            – state, construction, running/stopping/closing, one iteration (asyncio's _run_once)
-//   EventLoop.Timers.cs     – CallLater/CallAt, the timer heap, virtual-time jumps
-//   EventLoop.ThreadSafe.cs – CallSoonThreadSafe, the inbox, the SynchronizationContext/TaskScheduler doors
-//   EventLoop.Tasks.cs      – task steps, Aio suspensions, cancellation delivery, the task registry
-//   EventLoop.Errors.cs     – the exception handler, debug mode, slow-callback logging
-//   EventLoop.Executor.cs   – RunInExecutor, the default executor and its shutdown
-//   EventLoop.Signals.cs    – AddSignalHandler/RemoveSignalHandler
-//   EventLoop.Watchdog.cs   – the blocked-loop watchdog and SIGUSR1 task dumps
+// Map of this type (one partial file per facet; all of them, eleven):
+//   EventLoop.cs             – state, construction, running/stopping/closing, one iteration (asyncio's _run_once)
+//   EventLoop.Timers.cs      – CallLater/CallAt, the timer heap, virtual-time jumps
+//   EventLoop.ThreadSafe.cs  – CallSoonThreadSafe, the inbox, the SynchronizationContext/TaskScheduler doors
+//   EventLoop.Tasks.cs       – task steps, Aio suspensions, cancellation delivery, the task registry
+//   EventLoop.Errors.cs      – the exception handler, debug mode, slow-callback logging
+//   EventLoop.Diagnostics.cs – the hang detector (deadlock reports) and DumpTasks
+//   EventLoop.Shutdown.cs    – shutdown hooks the runner awaits before closing the loop
+//   EventLoop.Executor.cs    – RunInExecutor, the default executor and its shutdown
+//   EventLoop.Signals.cs     – AddSignalHandler/RemoveSignalHandler
+//   EventLoop.Watchdog.cs    – the blocked-loop watchdog and SIGUSR1 task dumps
+//   EventLoop.Net.cs         – the networking entry points (create_server, create_connection, start_tls, …)
+//   Time/LoopTimeProvider.cs – the TimeProvider facet (EventLoop.TimeProvider) and its timers
 //
 // Design note. One thread owns a loop. Work reaches it three ways: the ready ring (CallSoon, task
 // steps, future callbacks – FIFO, never inline), the timer heap (CallLater, sleeps, deadlines), and
@@ -36,11 +40,17 @@ namespace Aio;
 /// </summary>
 /// <remarks>
 /// <para><b>Thread rule.</b> A loop belongs to one thread: the thread that created it until it first
-/// runs, then the thread that runs it. Every member checks this and throws
-/// <see cref="InvalidOperationException"/> when called from elsewhere, except these, which any thread
-/// may call: <see cref="CallSoonThreadSafe(Action)"/>, <see cref="Time"/>, <see cref="IsRunning"/>,
+/// runs, then the thread that runs it. Every member that schedules, runs, stops or closes work, creates
+/// tasks, or touches I/O, signals or the executor checks this and throws <see cref="InvalidOperationException"/>
+/// when called from elsewhere (as does setting <see cref="ExceptionHandler"/>). Any thread may call
+/// <see cref="CallSoonThreadSafe(Action)"/>, <see cref="Time"/>, <see cref="IsRunning"/>,
 /// <see cref="IsClosed"/>, <see cref="SynchronizationContext"/> and <see cref="TaskScheduler"/>
-/// (their posts), and <see cref="TimeProvider"/>.</para>
+/// (their posts), and <see cref="TimeProvider"/>. These do not check the thread, and are meant for the
+/// loop's thread or for configuring the loop before it runs: the settings <see cref="Debug"/>,
+/// <see cref="HangDetection"/>, <see cref="SlowCallbackDuration"/>, <see cref="ExecutorShutdownTimeout"/>,
+/// <see cref="WatchdogThreshold"/>, <see cref="TaskDumpOnSignal"/> and <see cref="Logger"/>; the reads
+/// <see cref="Clock"/>, <see cref="OwnerThreadId"/> and <see cref="PollerBackend"/>; and
+/// <see cref="CallExceptionHandler"/> and <see cref="DefaultExceptionHandler"/>.</para>
 /// <para>The objects of a loop – futures, tasks, handles, and the primitives of <c>Aio.Sync</c> – follow the same
 /// rule, and check it the same way every time: a member that acts or reads a result (<c>Result()</c>,
 /// <c>Exception()</c>, <c>Cancel</c>, <c>Set</c>, <c>PutNowait</c>, setting a task's <c>Name</c>, …) throws on

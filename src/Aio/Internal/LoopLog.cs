@@ -2,7 +2,7 @@ using Microsoft.Extensions.Logging;
 
 namespace Aio.Internal;
 
-/// <summary>The loop's log messages, source-generated, with stable event ids (1–99 are the loop's).</summary>
+/// <summary>The loop's log messages, source-generated, with stable event ids in 1–99 (the registry of ranges is in docs/loop.md, "Logging").</summary>
 internal static partial class LoopLog
 {
     [LoggerMessage(EventId = 1, Level = LogLevel.Error, Message = "{Message}")]

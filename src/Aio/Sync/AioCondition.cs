@@ -44,7 +44,7 @@ public sealed class AioCondition : IWaitTarget
     internal int WaiterCount => _waiters.Count;
 
     /// <summary>Acquires the underlying lock (see <see cref="AioLock.AcquireAsync"/>); dispose the result to release it.</summary>
-    public ValueTask<IDisposable> AcquireAsync() => _lock.AcquireAsync();
+    public ValueTask<AioLock.Releaser> AcquireAsync() => _lock.AcquireAsync();
 
     /// <summary>Releases the underlying lock.</summary>
     /// <exception cref="InvalidOperationException">The lock is not locked.</exception>
@@ -62,6 +62,7 @@ public sealed class AioCondition : IWaitTarget
         EventLoop loop = LoopAffinity.CheckRunning(ref _loop, this, nameof(WaitAsync));
         AioTask task = LoopAffinity.RequireTask(loop, nameof(WaitAsync));
         CheckHeld(task, nameof(WaitAsync));
+        long ticket = _lock.Ticket; // the caller's releaser must release the re-acquired lock
         _lock.Release();
         ExceptionDispatchInfo? error = null;
         try
@@ -79,6 +80,7 @@ public sealed class AioCondition : IWaitTarget
             error = ExceptionDispatchInfo.Capture(e);
         }
         await ReacquireAsync();
+        _lock.RestoreTicket(ticket);
         error?.Throw();
         task.ThrowIfCancelled();
     }

@@ -11,7 +11,9 @@
 // Cancellation after a wake-up passes the wake-up on: a woken getter cancelled before it ran gives its
 // item to the next getter (or back to the front of the buffer), never consuming it; a woken putter
 // cancelled before it ran hands its slot to the next putter and never inserts. The wait itself is the
-// queue's IValueTaskSource (see ParkedWait): no allocation and no extra loop iteration per wait.
+// queue's IValueTaskSource (see ParkedWait): no allocation and no extra loop iteration per wait. A putter's
+// ValueTask token is its put number, the index of its entry in _pendingPuts (counted from _frontPut), so a
+// resuming putter finds its item in O(1) even when it leaves out of order (cancelled while parked).
 using System.Diagnostics;
 using System.Text;
 using System.Threading.Tasks.Sources;
@@ -48,18 +50,13 @@ public class AioQueue<T> : IAsyncEnumerable<T>, IValueTaskSource<T>, IValueTaskS
     private readonly ParkingLot _putters;           // tasks waiting for a free slot, oldest first
     private readonly ParkingLot _joiners;           // tasks in JoinAsync
     private readonly Deque<T> _handoff;             // items given to woken getters that have not run yet, oldest first
-    private readonly Deque<PendingPut> _pendingPuts; // the items of parked and woken putters, in parking order
+    private readonly Deque<PendingPut> _pendingPuts; // the items of parked and woken putters, in parking order; taken ones are holes
+    private ushort _frontPut;                       // the put number of _pendingPuts[0] (numbers count parkings, wrapping at 2^16)
     private readonly int _id;                       // label number in hang reports
     private int _reservedSlots;                     // free slots promised to woken putters that have not run yet
     private int _unfinished;                        // items put and not yet TaskDone'd (asyncio's unfinished_tasks)
     private bool _shutdown;                         // Shutdown was called
     private EventLoop? _loop;                       // the loop this queue belongs to; null until first used on a loop (or created on one)
-
-    private readonly struct PendingPut(AioTask task, T item)
-    {
-        public readonly AioTask Task = task;
-        public readonly T Item = item;
-    }
 
     /// <summary>Creates a FIFO queue holding at most <paramref name="maxsize"/> items; 0 or less means unbounded.</summary>
     public AioQueue(int maxsize = 0) : this(maxsize, new FifoStore<T>())
@@ -114,8 +111,14 @@ public class AioQueue<T> : IAsyncEnumerable<T>, IValueTaskSource<T>, IValueTaskS
             return default;
         }
         task ??= LoopAffinity.RequireTask(loop, nameof(PutAsync));
-        _pendingPuts.PushBack(new PendingPut(task, item));
-        return new ValueTask(this, ParkedWait.Park(_putters, task));
+        // The ValueTask's token is the put's number, which finds its entry in O(1); the entry keeps the wait's token.
+        if (_pendingPuts.Count == ushort.MaxValue)
+        {
+            SyncThrowHelper.TooManyPutters(this);
+        }
+        short waitToken = ParkedWait.Park(_putters, task);
+        _pendingPuts.PushBack(new PendingPut(task, item, waitToken));
+        return new ValueTask(this, (short)(ushort)(_frontPut + _pendingPuts.Count - 1));
     }
 
     /// <summary>Puts <paramref name="item"/> without waiting.</summary>
@@ -349,18 +352,18 @@ public class AioQueue<T> : IAsyncEnumerable<T>, IValueTaskSource<T>, IValueTaskS
         AssertInvariants();
     }
 
-    ValueTaskSourceStatus IValueTaskSource.GetStatus(short token) => ParkedWait.GetStatus(_loop, token);
+    ValueTaskSourceStatus IValueTaskSource.GetStatus(short token) => ParkedWait.GetStatus(_loop, PendingPutAt(token).WaitToken);
 
     void IValueTaskSource.OnCompleted(Action<object?> continuation, object? state, short token, ValueTaskSourceOnCompletedFlags flags) =>
-        ParkedWait.OnCompleted(_loop, continuation, state, token, flags);
+        ParkedWait.OnCompleted(_loop, continuation, state, PendingPutAt(token).WaitToken, flags);
 
     /// <summary>A putter resumes.</summary>
     void IValueTaskSource.GetResult(short token)
     {
         EventLoop loop = _loop!;
-        T item = TakePendingPut(loop.CurrentTaskInternal);
+        T item = TakePendingPut(token, out short waitToken);
         // Throws if it was cancelled while parked, or woken by Shutdown: no slot was reserved for it.
-        AioTask task = ParkedWait.End(loop, token);
+        AioTask task = ParkedWait.End(loop, waitToken);
         _reservedSlots--;
         if (task.IsEffectivelyCancelled())
         {
@@ -377,16 +380,37 @@ public class AioQueue<T> : IAsyncEnumerable<T>, IValueTaskSource<T>, IValueTaskS
         Insert(item);
     }
 
-    private T TakePendingPut(AioTask? task)
+    /// <summary>The entry of put number <paramref name="token"/>; throws if it was taken already (awaited twice).</summary>
+    private ref PendingPut PendingPutAt(short token)
     {
-        for (int i = 0; i < _pendingPuts.Count; i++)
+        int index = (ushort)((ushort)token - _frontPut);
+        if (index >= _pendingPuts.Count || _pendingPuts.At(index).Task is null)
         {
-            if (ReferenceEquals(_pendingPuts[i].Task, task))
-            {
-                return _pendingPuts.RemoveAt(i).Item;
-            }
+            SyncThrowHelper.PutNotPending(this);
         }
-        throw new InvalidOperationException($"{this}: a putter resumed without a pending item. Await each PutAsync once, at once, in the task that called it.");
+        return ref _pendingPuts.At(index);
+    }
+
+    /// <summary>Takes put <paramref name="token"/>'s item in O(1): its entry becomes a hole; holes at the front are dropped.</summary>
+    private T TakePendingPut(short token, out short waitToken)
+    {
+        ref PendingPut entry = ref PendingPutAt(token);
+        T item = entry.Item;
+        waitToken = entry.WaitToken;
+        entry = default;
+        while (_pendingPuts.Count > 0 && _pendingPuts.At(0).Task is null)
+        {
+            _pendingPuts.PopFront();
+            _frontPut++;
+        }
+        return item;
+    }
+
+    private struct PendingPut(AioTask task, T item, short waitToken)
+    {
+        public AioTask? Task = task;         // null once taken (a hole)
+        public T Item = item;
+        public short WaitToken = waitToken;  // the ParkingLot wait's token (the ValueTask carries the put number instead)
     }
 
     // ----------------------------------------------------------------- enumeration

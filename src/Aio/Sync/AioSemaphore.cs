@@ -8,6 +8,12 @@
 // once cannot overtake it. When a woken waiter runs, it hands any free permits on to the tasks parked
 // behind it (asyncio's wake-up loop at the end of acquire). A waiter cancelled after being handed a
 // permit but before it ran gives the permit back through ReleaseCore, which hands it to the next waiter.
+//
+// Holders. Every acquisition takes a slot in _slots (reused through a free list) linked in acquisition order,
+// and its Releaser carries the slot and the slot's generation: disposing it frees that slot in O(1) and
+// returns the permit once; a second Dispose finds the generation changed and does nothing. Release() (no
+// releaser) frees the releasing task's newest slot, else the oldest slot (a release on someone's behalf),
+// which also makes that acquisition's releaser do nothing. The slots serve the hang report's blockers.
 using System.Diagnostics;
 using System.Threading.Tasks.Sources;
 using Aio.LowLevel;
@@ -25,16 +31,18 @@ namespace Aio;
 /// <see cref="AcquireAsync"/> returns a <see cref="ValueTask{TResult}"/> (see <see cref="AioLock.AcquireAsync"/> for why).
 /// </remarks>
 [DebuggerDisplay("{ToString(),nq}")]
-[System.Diagnostics.CodeAnalysis.SuppressMessage("Design", "CA1001", Justification = "The cached releaser only releases; it owns no resource to dispose.")]
-public class AioSemaphore : IValueTaskSource<IDisposable>, IWaitTarget
+public class AioSemaphore : IValueTaskSource<AioSemaphore.Releaser>, IWaitTarget
 {
     // Invariants (checked by AssertInvariants):
     //   _value >= 0;  _woken >= 0;  _value > 0 and _woken == 0  =>  nobody is parked (Release hands a permit to a
     //   waiter rather than counting it, tasks park only when Locked, and the last woken waiter to run hands the
     //   free permits on);  _value <= _bound.
     private readonly ParkingLot _waiters;     // tasks waiting for a permit, oldest first
-    private readonly List<AioTask> _holders;  // tasks holding a permit, oldest first (diagnostics; acquisitions outside a task are not listed)
-    private readonly IDisposable _releaser;   // returned by every acquisition; cached: no allocation
+    private Holder[] _slots;                  // one per acquisition not yet released, linked oldest first; free ones chained through Next
+    private int _head = -1;                   // the oldest held slot, or -1
+    private int _tail = -1;                   // the newest held slot, or -1
+    private int _free = -1;                   // the first free slot, or -1
+    private int _used;                        // slots ever used (the rest of _slots is untouched)
     private readonly int _bound;              // the most _value may reach: int.MaxValue, or the initial value for AioBoundedSemaphore
     private readonly int _id;                 // label number in hang reports
     private int _value;                       // free permits (permits handed to woken waiters are not counted)
@@ -56,8 +64,7 @@ public class AioSemaphore : IValueTaskSource<IDisposable>, IWaitTarget
         _value = value;
         _bound = bound;
         _waiters = new ParkingLot(this);
-        _holders = new List<AioTask>();
-        _releaser = new Releaser(this);
+        _slots = new Holder[Math.Clamp(value, 1, 8)];
         _id = LoopAffinity.NextId();
         _loop = EventLoop.TryGetRunningLoop(); // created on a loop thread: bound to that loop from the start
     }
@@ -71,10 +78,13 @@ public class AioSemaphore : IValueTaskSource<IDisposable>, IWaitTarget
     /// <summary>The number of free permits.</summary>
     public int Value => _value;
 
-    /// <summary>Takes a permit, waiting (FIFO) while none is free; the result returns it when disposed. Allocation-free.</summary>
+    /// <summary>
+    /// Takes a permit, waiting (FIFO) while none is free; the result returns it when disposed (once: a second
+    /// dispose does nothing). Allocation-free once as many permits as ever before are held.
+    /// </summary>
     /// <exception cref="CancelledError">The task is cancelled; it holds no permit then.</exception>
     /// <exception cref="InvalidOperationException">Called outside the loop's thread, or outside a task when it would have to wait.</exception>
-    public ValueTask<IDisposable> AcquireAsync()
+    public ValueTask<Releaser> AcquireAsync()
     {
         EventLoop loop = LoopAffinity.CheckRunning(ref _loop, this, nameof(AcquireAsync));
         AioTask? task = loop.CurrentTaskInternal;
@@ -82,15 +92,12 @@ public class AioSemaphore : IValueTaskSource<IDisposable>, IWaitTarget
         if (_value > 0 && _woken == 0)   // then nobody is parked either (see the invariants)
         {
             _value--;
-            if (task is not null)
-            {
-                _holders.Add(task);
-            }
+            Releaser releaser = AddHolder(task);
             AssertInvariants();
-            return new ValueTask<IDisposable>(_releaser);
+            return new ValueTask<Releaser>(releaser);
         }
         task ??= LoopAffinity.RequireTask(loop, nameof(AcquireAsync));
-        return new ValueTask<IDisposable>(this, ParkedWait.Park(_waiters, task));
+        return new ValueTask<Releaser>(this, ParkedWait.Park(_waiters, task));
     }
 
     /// <summary>Returns a permit: hands it to the oldest waiter if there is one, else counts it as free.</summary>
@@ -103,6 +110,23 @@ public class AioSemaphore : IValueTaskSource<IDisposable>, IWaitTarget
             SyncThrowHelper.SemaphoreOverReleased(this, _bound);
         }
         ForgetHolder(loop?.CurrentTaskInternal);
+        ReleaseCore();
+    }
+
+    /// <summary>The releaser's Dispose: returns the permit only while its acquisition (slot and generation) holds it.</summary>
+    private void ReleaseOnce(int slot, int generation)
+    {
+        LoopAffinity.Check(ref _loop, this, nameof(Release));
+        ref Holder h = ref _slots[slot];
+        if (!h.Held || h.Generation != generation)
+        {
+            return; // released already
+        }
+        if (_value >= _bound)
+        {
+            SyncThrowHelper.SemaphoreOverReleased(this, _bound);
+        }
+        RemoveHolder(slot);
         ReleaseCore();
     }
 
@@ -121,24 +145,89 @@ public class AioSemaphore : IValueTaskSource<IDisposable>, IWaitTarget
 
     private void ForgetHolder(AioTask? task)
     {
-        // The releasing task is normally a holder; a release on someone's behalf forgets the oldest holder.
-        int i = task is null ? -1 : _holders.LastIndexOf(task);
+        // The releasing task is normally a holder (its newest slot goes); a release on someone's behalf forgets the
+        // oldest holder. This scan is Release()'s only: a releaser knows its slot.
+        int i = _tail;
+        while (task is not null && i >= 0 && !ReferenceEquals(_slots[i].Task, task))
+        {
+            i = _slots[i].Prev;
+        }
+        if (task is null || i < 0)
+        {
+            i = _head;
+        }
         if (i >= 0)
         {
-            _holders.RemoveAt(i);
-        }
-        else if (_holders.Count > 0)
-        {
-            _holders.RemoveAt(0);
+            RemoveHolder(i);
         }
     }
 
-    ValueTaskSourceStatus IValueTaskSource<IDisposable>.GetStatus(short token) => ParkedWait.GetStatus(_loop, token);
+    private Releaser AddHolder(AioTask? task)
+    {
+        int slot = _free;
+        if (slot >= 0)
+        {
+            _free = _slots[slot].Next;
+        }
+        else
+        {
+            if (_used == _slots.Length)
+            {
+                Array.Resize(ref _slots, _slots.Length * 2);
+            }
+            slot = _used++;
+        }
+        ref Holder h = ref _slots[slot];
+        h.Task = task;
+        h.Held = true;
+        h.Prev = _tail;
+        h.Next = -1;
+        if (_tail >= 0)
+        {
+            _slots[_tail].Next = slot;
+        }
+        else
+        {
+            _head = slot;
+        }
+        _tail = slot;
+        return new Releaser(this, slot, h.Generation);
+    }
 
-    void IValueTaskSource<IDisposable>.OnCompleted(Action<object?> continuation, object? state, short token, ValueTaskSourceOnCompletedFlags flags) =>
+    private void RemoveHolder(int slot)
+    {
+        ref Holder h = ref _slots[slot];
+        Debug.Assert(h.Held, "Only a held slot of an AioSemaphore is freed.");
+        if (h.Prev >= 0)
+        {
+            _slots[h.Prev].Next = h.Next;
+        }
+        else
+        {
+            _head = h.Next;
+        }
+        if (h.Next >= 0)
+        {
+            _slots[h.Next].Prev = h.Prev;
+        }
+        else
+        {
+            _tail = h.Prev;
+        }
+        h.Task = null;
+        h.Held = false;
+        h.Generation++; // the acquisition's releaser no longer matches
+        h.Prev = -1;
+        h.Next = _free;
+        _free = slot;
+    }
+
+    ValueTaskSourceStatus IValueTaskSource<Releaser>.GetStatus(short token) => ParkedWait.GetStatus(_loop, token);
+
+    void IValueTaskSource<Releaser>.OnCompleted(Action<object?> continuation, object? state, short token, ValueTaskSourceOnCompletedFlags flags) =>
         ParkedWait.OnCompleted(_loop, continuation, state, token, flags);
 
-    IDisposable IValueTaskSource<IDisposable>.GetResult(short token)
+    Releaser IValueTaskSource<Releaser>.GetResult(short token)
     {
         AioTask task = ParkedWait.End(_loop, token);
         // Woken: Release handed us a permit.
@@ -151,9 +240,9 @@ public class AioSemaphore : IValueTaskSource<IDisposable>, IWaitTarget
             task.ThrowIfCancelled();
         }
         HandOnFreePermits();
-        _holders.Add(task);
+        Releaser releaser = AddHolder(task);
         AssertInvariants();
-        return _releaser;
+        return releaser;
     }
 
     private void HandOnFreePermits()
@@ -180,7 +269,19 @@ public class AioSemaphore : IValueTaskSource<IDisposable>, IWaitTarget
 
     string IWaitTarget.DescribeWait(ParkingLot lot) => "waits to acquire";
 
-    IReadOnlyList<AioTask> IWaitTarget.Blockers(ParkingLot lot) => _holders.ToArray();
+    IReadOnlyList<AioTask> IWaitTarget.Blockers(ParkingLot lot)
+    {
+        // Tasks holding a permit, oldest first (acquisitions outside a task are not listed).
+        var holders = new List<AioTask>();
+        for (int i = _head; i >= 0; i = _slots[i].Next)
+        {
+            if (_slots[i].Task is { } task)
+            {
+                holders.Add(task);
+            }
+        }
+        return holders;
+    }
 
     /// <summary>asyncio-style description: <c>&lt;AioSemaphore [unlocked, value:2]&gt;</c>, <c>&lt;AioSemaphore [locked, waiters:1]&gt;</c>.</summary>
     public override string ToString()
@@ -191,8 +292,35 @@ public class AioSemaphore : IValueTaskSource<IDisposable>, IWaitTarget
         return waiters > 0 ? $"<{name} [{state}, waiters:{waiters}]>" : $"<{name} [{state}]>";
     }
 
-    private sealed class Releaser(AioSemaphore owner) : IDisposable
+    /// <summary>
+    /// Returns the permit of one acquisition of an <see cref="AioSemaphore"/> when disposed:
+    /// <c>using (await sem.AcquireAsync()) { ... }</c>. Disposing it again does nothing; so does disposing it after a
+    /// <see cref="Release"/> that was counted against this acquisition, and disposing the default value.
+    /// </summary>
+    public readonly struct Releaser : IDisposable
     {
-        public void Dispose() => owner.Release();
+        private readonly AioSemaphore? _semaphore;
+        private readonly int _slot;
+        private readonly int _generation;
+
+        internal Releaser(AioSemaphore semaphore, int slot, int generation)
+        {
+            _semaphore = semaphore;
+            _slot = slot;
+            _generation = generation;
+        }
+
+        /// <summary>Returns the permit if this acquisition still holds it; otherwise does nothing.</summary>
+        /// <exception cref="InvalidOperationException">Called outside the semaphore's loop thread.</exception>
+        public void Dispose() => _semaphore?.ReleaseOnce(_slot, _generation);
+    }
+
+    private struct Holder
+    {
+        public AioTask? Task;    // the acquiring task; null for an acquisition outside a task
+        public int Generation;   // bumped when the slot is freed, so a stale releaser does not match
+        public int Prev;         // the next older held slot, or -1
+        public int Next;         // the next newer held slot, or -1; in a free slot, the next free slot
+        public bool Held;        // an acquisition holds this slot
     }
 }

@@ -6,6 +6,12 @@
 // (it cancels the scope and keeps waiting: nobody leaves the group while a child runs), and throws an
 // AggregateException of the real errors – never a CancelledError inside it. If the caller was
 // cancelled from outside and nothing failed, Run throws CancelledError.
+//
+// Children. The scope's _childTasks lists the live children in creation order (cancellation reaches them in
+// that order). A finished child leaves in O(1): its listener argument is a slot number that never moves, the
+// slot records the child's index in the list, and the child's entry becomes a hole (null) that the loop skips.
+// Holes are squeezed out (and the slots' indices rewritten) once they are the majority, so a long-lived
+// group (a server's) stays as large as its live children, at amortised O(1) per child.
 using System.Diagnostics;
 using System.Runtime.CompilerServices;
 
@@ -27,6 +33,11 @@ public sealed class TaskGroup : IFutureListener, IWaitAbort
     private GroupState _state;
     private AioTask? _waiter;                 // the task waiting in Run for the children
     private int _waiterId;
+    private int[] _slots = [];                // per child slot: its index in _scope._childTasks; a free slot holds the next free one
+    private int _freeSlot = -1;               // the first free slot, or -1
+    private int _slotsUsed;                   // slots ever used
+    private readonly List<int> _slotOfIndex = new(); // parallel to _scope._childTasks: each entry's slot
+    private int _holes;                       // finished children's null entries in _scope._childTasks
 
     private enum GroupState
     {
@@ -212,16 +223,68 @@ public sealed class TaskGroup : IFutureListener, IWaitAbort
 
     private TTask Adopt<TTask>(TTask child) where TTask : AioTask
     {
-        (_scope._childTasks ??= new List<AioTask>()).Add(child);
+        List<AioTask> children = _scope._childTasks ??= new List<AioTask>();
+        int slot = _freeSlot;
+        if (slot >= 0)
+        {
+            _freeSlot = _slots[slot];
+        }
+        else
+        {
+            if (_slotsUsed == _slots.Length)
+            {
+                Array.Resize(ref _slots, Math.Max(4, _slots.Length * 2));
+            }
+            slot = _slotsUsed++;
+        }
+        _slots[slot] = children.Count;
+        children.Add(child);
+        _slotOfIndex.Add(slot);
         _pending++;
-        child.AddListener(this, 0);
+        child.AddListener(this, slot);
         return child;
+    }
+
+    /// <summary>Takes a finished child out of the scope's list in O(1) (amortised: see the design note).</summary>
+    private void RemoveChild(AioTask child, int slot)
+    {
+        List<AioTask> children = _scope._childTasks!;
+        int index = _slots[slot];
+        Debug.Assert(ReferenceEquals(children[index], child), "A TaskGroup child's slot must point at its entry in the scope's list.");
+        children[index] = null!; // a hole: DeliverScopeTree skips it
+        _holes++;
+        _slots[slot] = _freeSlot;
+        _freeSlot = slot;
+        if (_holes == children.Count)
+        {
+            children.Clear();
+            _slotOfIndex.Clear();
+            _holes = 0;
+        }
+        else if (_holes > 8 && _holes * 2 > children.Count)
+        {
+            int kept = 0;
+            for (int i = 0; i < children.Count; i++)
+            {
+                if (children[i] is { } live)
+                {
+                    int liveSlot = _slotOfIndex[i];
+                    children[kept] = live;
+                    _slotOfIndex[kept] = liveSlot;
+                    _slots[liveSlot] = kept;
+                    kept++;
+                }
+            }
+            children.RemoveRange(kept, children.Count - kept);
+            _slotOfIndex.RemoveRange(kept, _slotOfIndex.Count - kept);
+            _holes = 0;
+        }
     }
 
     void IFutureListener.OnFutureDone(AioFuture future, int arg)
     {
         var child = (AioTask)future;
-        _scope._childTasks!.Remove(child);
+        RemoveChild(child, arg);
         _pending--;
         if (child.IsFaulted)
         {

@@ -7,15 +7,6 @@ namespace Aio.Tests.Net;
 /// <summary>Runs a network test body on a fresh real-clock loop of the given back end, on its own thread, bounded in time.</summary>
 internal static class NetTest
 {
-    static NetTest()
-    {
-        // Run() blocks the calling test thread while the loop runs on its own; with two cores the pool would
-        // otherwise start with two threads, both possibly blocked, and the portable back end's completions
-        // (delivered on pool threads) would wait for the pool to grow – a harness artifact, not the product's.
-        ThreadPool.GetMinThreads(out int workers, out int io);
-        ThreadPool.SetMinThreads(Math.Max(workers, 32), Math.Max(io, 32));
-    }
-
     public static readonly string[] BackEnds = OperatingSystem.IsLinux() ? ["epoll", "portable"] : ["portable"];
 
     public static TheoryData<string> BackEndData()
@@ -40,55 +31,9 @@ internal static class NetTest
         return data;
     }
 
-    /// <summary>
-    /// Runs <paramref name="body"/> on a new loop on a dedicated thread (so no test framework scheduler or
-    /// context is around the loop), within <paramref name="timeoutSeconds"/> of real time. Errors reported to
-    /// the loop's exception handler fail the test unless <paramref name="errors"/> collects them.
-    /// </summary>
-    public static void Run(string backEnd, Func<EventLoop, Task> body, double timeoutSeconds = 30, List<ExceptionContext>? errors = null)
-    {
-        Exception? failure = null;
-        var unexpected = new List<ExceptionContext>();
-        var thread = new Thread(() =>
-        {
-            try
-            {
-                using var loop = new EventLoop(MonotonicClock.Instance, backEnd);
-                loop.ExceptionHandler = (_, ctx) =>
-                {
-                    if (errors is not null)
-                    {
-                        errors.Add(ctx);
-                    }
-                    else
-                    {
-                        unexpected.Add(ctx);
-                    }
-                };
-                loop.RunUntilComplete(() => Asyncio.FailAfter(timeoutSeconds, () => body(loop)));
-                // Let queued ConnectionLost callbacks and closes run before the loop closes.
-                loop.RunUntilComplete(async () =>
-                {
-                    for (int i = 0; i < 5; i++)
-                    {
-                        await Asyncio.Sleep(0);
-                    }
-                });
-            }
-            catch (Exception e)
-            {
-                failure = e;
-            }
-        })
-        { IsBackground = true, Name = "aio-net-test" };
-        thread.Start();
-        Assert.True(thread.Join(TimeSpan.FromSeconds(timeoutSeconds + 30)), $"The loop thread did not finish within {timeoutSeconds + 30} s.");
-        if (failure is not null)
-        {
-            System.Runtime.ExceptionServices.ExceptionDispatchInfo.Throw(failure);
-        }
-        Assert.True(unexpected.Count == 0, "Unexpected errors reported to the exception handler:\n" + string.Join("\n", unexpected));
-    }
+    /// <summary>Runs <paramref name="body"/> on a new real-clock loop of <paramref name="backEnd"/> through the shared harness (<see cref="TestLoop.RunOnThread"/>).</summary>
+    public static void Run(string backEnd, Func<EventLoop, Task> body, double timeoutSeconds = 30, List<ExceptionContext>? errors = null) =>
+        TestLoop.RunOnThread(backEnd, body, timeoutSeconds, errors);
 
     public static string UnixPath() => Path.Combine("/tmp", $"aio-{Guid.NewGuid():N}.sock");
 

@@ -5,11 +5,7 @@ namespace Aio.Tests.Net;
 /// <summary>Ports of CPython's test_streams behaviour for StreamReader, fed directly (no socket).</summary>
 public class StreamReaderConformanceTests
 {
-    private static void Run(Func<Task> body)
-    {
-        using var loop = new EventLoop(new VirtualClock());
-        loop.RunUntilComplete(body);
-    }
+    private static void Run(Func<Task> body) => TestLoop.Run(body, hangDetection: false);
 
     private static byte[] B(string s) => Encoding.ASCII.GetBytes(s);
 

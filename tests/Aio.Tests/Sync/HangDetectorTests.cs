@@ -70,11 +70,11 @@ public sealed class HangDetectorTests
     public void RunUntilComplete_TimerPending_NoFalseAlarm()
     {
         var events = new List<string>();
-        SyncTestLoop.Run(async () =>
+        TestLoop.Run(async () =>
         {
             var ev = new AioEvent();
             AioTask waiter = Asyncio.CreateTask(async () => { await ev.WaitAsync(); events.Add("woken"); });
-            await SyncTestLoop.Spin(2);
+            await TestLoop.Spin(2);
             EventLoop.GetRunningLoop().CallLater(30, () => { events.Add("timer"); ev.Set(); });
             await waiter;
         });
@@ -113,12 +113,12 @@ public sealed class HangDetectorTests
         string report = "";
         var q = new AioQueue<int>(1);
         var sem = new AioSemaphore(1);
-        SyncTestLoop.Run(async () =>
+        TestLoop.Run(async () =>
         {
             AioTask getter = Asyncio.CreateTask(async () => await q.GetAsync(), "getter");
             AioTask holder = Asyncio.CreateTask(async () => { using (await sem.AcquireAsync()) { await Asyncio.Sleep(10); } }, "holder");
             AioTask waiter = Asyncio.CreateTask(async () => { using (await sem.AcquireAsync()) { } }, "sem-waiter");
-            await SyncTestLoop.Spin(3);
+            await TestLoop.Spin(3);
             report = EventLoop.GetRunningLoop().DumpTasks();
             q.PutNowait(1);
             await Asyncio.Gather(getter, holder, waiter);

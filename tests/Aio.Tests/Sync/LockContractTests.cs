@@ -13,22 +13,24 @@ public sealed class LockContractTests
 
     public static TheoryData<string> Kinds => new() { "AioLock", "AioSemaphore", "AioBoundedSemaphore", "AioCondition" };
 
+    private static async ValueTask<IDisposable> Box<T>(ValueTask<T> acquire) where T : IDisposable => await acquire;
+
     private static LockLike Make(string kind)
     {
         switch (kind)
         {
             case "AioLock":
                 var lk = new AioLock();
-                return new LockLike(kind, lk.AcquireAsync, lk.Release, () => lk.Locked);
+                return new LockLike(kind, () => Box(lk.AcquireAsync()), lk.Release, () => lk.Locked);
             case "AioSemaphore":
                 var s = new AioSemaphore(1);
-                return new LockLike(kind, s.AcquireAsync, s.Release, () => s.Locked);
+                return new LockLike(kind, () => Box(s.AcquireAsync()), s.Release, () => s.Locked);
             case "AioBoundedSemaphore":
                 var b = new AioBoundedSemaphore(1);
-                return new LockLike(kind, b.AcquireAsync, b.Release, () => b.Locked);
+                return new LockLike(kind, () => Box(b.AcquireAsync()), b.Release, () => b.Locked);
             default:
                 var c = new AioCondition();
-                return new LockLike(kind, c.AcquireAsync, c.Release, () => c.Locked);
+                return new LockLike(kind, () => Box(c.AcquireAsync()), c.Release, () => c.Locked);
         }
     }
 
@@ -39,7 +41,7 @@ public sealed class LockContractTests
         var events = new List<string>();
         int inside = 0;
         int maxInside = 0;
-        SyncTestLoop.Run(async () =>
+        TestLoop.Run(async () =>
         {
             LockLike lk = Make(kind);
             var tasks = new List<AioTask>();
@@ -53,7 +55,7 @@ public sealed class LockContractTests
                         inside++;
                         maxInside = Math.Max(maxInside, inside);
                         events.Add($"in {id}");
-                        await SyncTestLoop.Spin(3);
+                        await TestLoop.Spin(3);
                         events.Add($"out {id}");
                         inside--;
                     }
@@ -71,7 +73,7 @@ public sealed class LockContractTests
     public void Release_ThenReacquireInSameStep_DoesNotBargePastWokenWaiter(string kind)
     {
         var events = new List<string>();
-        SyncTestLoop.Run(async () =>
+        TestLoop.Run(async () =>
         {
             LockLike lk = Make(kind);
             IDisposable held = await lk.Acquire();
@@ -80,10 +82,10 @@ public sealed class LockContractTests
                 using (await lk.Acquire())
                 {
                     events.Add("waiter");
-                    await SyncTestLoop.Spin(1);
+                    await TestLoop.Spin(1);
                 }
             });
-            await SyncTestLoop.Spin(2);
+            await TestLoop.Spin(2);
             held.Dispose();           // wakes the waiter: it owns the lock now
             Assert.True(lk.Locked());
             using (await lk.Acquire()) // must queue behind the woken waiter
@@ -100,7 +102,7 @@ public sealed class LockContractTests
     public void Acquire_WokenThenCancelledBeforeRunning_PassesToNextWaiter(string kind)
     {
         var events = new List<string>();
-        SyncTestLoop.Run(async () =>
+        TestLoop.Run(async () =>
         {
             LockLike lk = Make(kind);
             IDisposable held = await lk.Acquire();
@@ -111,7 +113,7 @@ public sealed class LockContractTests
                     using (await lk.Acquire())
                     {
                         events.Add($"{name} acquired");
-                        await SyncTestLoop.Spin(1);
+                        await TestLoop.Spin(1);
                     }
                 }
                 catch (CancelledError)
@@ -122,10 +124,10 @@ public sealed class LockContractTests
             }, name);
             AioTask w1 = MakeWaiter("w1");
             AioTask w2 = MakeWaiter("w2");
-            await SyncTestLoop.Spin(2);
+            await TestLoop.Spin(2);
             held.Dispose();   // hands the lock to w1 ...
             w1.Cancel();      // ... which is cancelled before it runs
-            await SyncTestLoop.Spin(6);
+            await TestLoop.Spin(6);
             Assert.True(w1.Cancelled);
             Assert.True(w2.Done && !w2.Cancelled);
             Assert.False(lk.Locked());
@@ -138,15 +140,15 @@ public sealed class LockContractTests
     public void Acquire_CancelledWhileParked_LeavesQueueAndNextGetsIt(string kind)
     {
         var events = new List<string>();
-        SyncTestLoop.Run(async () =>
+        TestLoop.Run(async () =>
         {
             LockLike lk = Make(kind);
             IDisposable held = await lk.Acquire();
             AioTask w1 = Asyncio.CreateTask(async () => { using (await lk.Acquire()) { events.Add("w1"); } });
             AioTask w2 = Asyncio.CreateTask(async () => { using (await lk.Acquire()) { events.Add("w2"); } });
-            await SyncTestLoop.Spin(2);
+            await TestLoop.Spin(2);
             w1.Cancel();
-            await SyncTestLoop.Spin(2);
+            await TestLoop.Spin(2);
             events.Add($"w1 cancelled={w1.Cancelled}");
             held.Dispose();
             await w2;
@@ -159,7 +161,7 @@ public sealed class LockContractTests
     [MemberData(nameof(Kinds))]
     public void Acquire_AlreadyCancelledTask_ThrowsWithoutAcquiring(string kind)
     {
-        SyncTestLoop.Run(async () =>
+        TestLoop.Run(async () =>
         {
             LockLike lk = Make(kind);
             var gate = new AioEvent();
@@ -175,9 +177,9 @@ public sealed class LockContractTests
                 // The scope stays cancelled: the next Aio await throws even though the lock is free.
                 await Assert.ThrowsAsync<CancelledError>(async () => await lk.Acquire());
             });
-            await SyncTestLoop.Spin(1);
+            await TestLoop.Spin(1);
             t.Cancel();
-            await SyncTestLoop.Spin(3);
+            await TestLoop.Spin(3);
             Assert.True(t.Done);
             Assert.False(lk.Locked());
         });
@@ -187,10 +189,10 @@ public sealed class LockContractTests
     [MemberData(nameof(Kinds))]
     public void Release_WhenNotLocked_Throws(string kind)
     {
-        SyncTestLoop.Run(async () =>
+        TestLoop.Run(async () =>
         {
             LockLike lk = Make(kind);
-            await SyncTestLoop.Spin(1);
+            await TestLoop.Spin(1);
             if (kind == "AioSemaphore")
             {
                 // An unbounded semaphore may be released past its initial value (asyncio).
@@ -200,6 +202,98 @@ public sealed class LockContractTests
             }
             Assert.Throws<InvalidOperationException>(() => lk.Release());
         });
+    }
+
+    [Theory]
+    [MemberData(nameof(Kinds))]
+    public void Dispose_TwiceWhileOthersWait_SecondDoesNothingAndTheWaiterKeepsTheLock(string kind)
+    {
+        var events = new List<string>();
+        TestLoop.Run(async () =>
+        {
+            LockLike lk = Make(kind);
+            IDisposable first = await lk.Acquire();
+            AioTask Waiter(string name) => Asyncio.CreateTask(async () =>
+            {
+                using (await lk.Acquire())
+                {
+                    events.Add($"{name} in");
+                    await TestLoop.Spin(3);
+                    events.Add($"{name} out");
+                }
+            });
+            AioTask second = Waiter("second");
+            AioTask third = Waiter("third");
+            await TestLoop.Spin(1); // both park, in order
+            first.Dispose();            // hands the lock to second
+            first.Dispose();            // must not hand second's lock on to third
+            events.Add($"locked {lk.Locked()}");
+            await Asyncio.Gather(second, third);
+            events.Add($"end locked {lk.Locked()}");
+        });
+        Assert.Equal(["locked True", "second in", "second out", "third in", "third out", "end locked False"], events);
+    }
+
+    [Fact]
+    public void Dispose_ReleaserStructTwice_SecondDoesNothing()
+    {
+        var events = new List<string>();
+        TestLoop.Run(async () =>
+        {
+            var lk = new AioLock();
+            var held = await lk.AcquireAsync();
+            AioTask waiter = Asyncio.CreateTask(async () => { using (await lk.AcquireAsync()) { events.Add("waiter in"); await TestLoop.Spin(2); events.Add("waiter out"); } });
+            await TestLoop.Spin(1);
+            held.Dispose();
+            await TestLoop.Spin(1);
+            held.Dispose(); // the waiter holds the lock now: nothing happens
+            events.Add($"locked {lk.Locked}");
+            await waiter;
+            held.Dispose(); // unlocked: still nothing (no InvalidOperationException)
+            events.Add($"end locked {lk.Locked}");
+        });
+        Assert.Equal(["waiter in", "locked True", "waiter out", "end locked False"], events);
+    }
+
+    [Fact]
+    public void Dispose_AfterConditionWait_ReleasesTheReacquiredLock()
+    {
+        var events = new List<string>();
+        TestLoop.Run(async () =>
+        {
+            var c = new AioCondition();
+            AioTask waiter = Asyncio.CreateTask(async () =>
+            {
+                using (await c.AcquireAsync())
+                {
+                    await c.WaitAsync(); // releases and re-acquires: the releaser above must still release
+                    events.Add("woken");
+                }
+                events.Add($"after using locked {c.Locked}");
+            });
+            await TestLoop.Spin(1);
+            using (await c.AcquireAsync())
+            {
+                c.Notify();
+            }
+            await waiter;
+        });
+        Assert.Equal(["woken", "after using locked False"], events);
+    }
+
+    [Fact]
+    public void Dispose_AfterReleaseOfTheSameAcquisition_DoesNotReleaseAgain()
+    {
+        int value = -1;
+        TestLoop.Run(async () =>
+        {
+            var s = new AioSemaphore(1);
+            var permit = await s.AcquireAsync();
+            s.Release();      // counted against this task's acquisition ...
+            permit.Dispose(); // ... so its releaser has nothing left to return
+            value = s.Value;
+        });
+        Assert.Equal(1, value);
     }
 }
 
@@ -229,7 +323,7 @@ public sealed class SemaphoreFifoContractTests
     {
         var events = new List<string>();
         int inside = 0, maxInside = 0;
-        SyncTestLoop.Run(async () =>
+        TestLoop.Run(async () =>
         {
             AioSemaphore s = Make(kind, value);
             int[] holds = { 5, 1, 4, 1, 3, 2, 1, 6 };
@@ -239,7 +333,7 @@ public sealed class SemaphoreFifoContractTests
                 {
                     events.Add($"in {i}");
                     maxInside = Math.Max(maxInside, ++inside);
-                    await SyncTestLoop.Spin(holds[i]);
+                    await TestLoop.Spin(holds[i]);
                     inside--;
                 }
             })).ToArray();
@@ -257,7 +351,7 @@ public sealed class SemaphoreFifoContractTests
     {
         // asyncio's test_acquire_fifo_order_2, with value - 1 permits held by the test throughout.
         var result = new List<int>();
-        SyncTestLoop.Run(async () =>
+        TestLoop.Run(async () =>
         {
             AioSemaphore s = Make(kind, value);
             var kept = new List<IDisposable>();
@@ -275,7 +369,7 @@ public sealed class SemaphoreFifoContractTests
                 result.Add(4);
             });
             AioTask t3 = Asyncio.CreateTask(async () => { await s.AcquireAsync(); result.Add(3); });
-            await SyncTestLoop.Spin(1);
+            await TestLoop.Spin(1);
             s.Release();
             s.Release();
             await Asyncio.Gather(t1, t2, t3);
@@ -290,7 +384,7 @@ public sealed class SemaphoreFifoContractTests
         // t1 and t2 hold, t3 and t4 wait; t1 releases (t3 is handed the permit); t2 releases and re-acquires
         // at once: it must come after t3 and t4.
         var order = new List<string>();
-        SyncTestLoop.Run(async () =>
+        TestLoop.Run(async () =>
         {
             AioSemaphore s = Make(kind, value);
             var kept = new List<IDisposable>();
@@ -302,7 +396,7 @@ public sealed class SemaphoreFifoContractTests
             var release2 = new AioEvent();
             AioTask Holder(string name, AioEvent release, bool reacquire) => Asyncio.CreateTask(async () =>
             {
-                IDisposable permit = await s.AcquireAsync();
+                var permit = await s.AcquireAsync();
                 order.Add(name);
                 await release.WaitAsync();
                 permit.Dispose();
@@ -319,14 +413,14 @@ public sealed class SemaphoreFifoContractTests
                 using (await s.AcquireAsync())
                 {
                     order.Add(name);
-                    await SyncTestLoop.Spin(1);
+                    await TestLoop.Spin(1);
                 }
             });
             AioTask t1 = Holder("t1", release1, false);
             AioTask t2 = Holder("t2", release2, true);
             AioTask t3 = Waiter("t3");
             AioTask t4 = Waiter("t4");
-            await SyncTestLoop.Spin(2);
+            await TestLoop.Spin(2);
             release1.Set();
             release2.Set();
             await Asyncio.Gather(t1, t2, t3, t4);
@@ -340,7 +434,7 @@ public sealed class SemaphoreFifoContractTests
     public void Locked_PermitHandedToWaiterThatHasNotRun_IsTrueAndAcquireQueuesBehind(string kind, int value)
     {
         var events = new List<string>();
-        SyncTestLoop.Run(async () =>
+        TestLoop.Run(async () =>
         {
             AioSemaphore s = Make(kind, value);
             var held = new List<IDisposable>();
@@ -349,7 +443,7 @@ public sealed class SemaphoreFifoContractTests
                 held.Add(await s.AcquireAsync());
             }
             AioTask w = Asyncio.CreateTask(async () => { using (await s.AcquireAsync()) { events.Add("w"); } });
-            await SyncTestLoop.Spin(1);
+            await TestLoop.Spin(1);
             held[0].Dispose();              // handed to w, which has not run yet
             if (value > 1)
             {
@@ -371,7 +465,7 @@ public sealed class SemaphoreFifoContractTests
     public void Acquire_WokenWaiterCancelledBeforeRunning_HandsItsPermitToTheNextWaiter(string kind, int value)
     {
         var events = new List<string>();
-        SyncTestLoop.Run(async () =>
+        TestLoop.Run(async () =>
         {
             AioSemaphore s = Make(kind, value);
             var held = new List<IDisposable>();
@@ -386,7 +480,7 @@ public sealed class SemaphoreFifoContractTests
                     using (await s.AcquireAsync())
                     {
                         events.Add($"{name} acquired");
-                        await SyncTestLoop.Spin(3);
+                        await TestLoop.Spin(3);
                     }
                 }
                 catch (CancelledError)
@@ -398,10 +492,10 @@ public sealed class SemaphoreFifoContractTests
             AioTask w1 = Waiter("w1");
             AioTask w2 = Waiter("w2");
             AioTask w3 = Waiter("w3");
-            await SyncTestLoop.Spin(1);
+            await TestLoop.Spin(1);
             held[0].Dispose();   // hands a permit to w1 ...
             w1.Cancel();         // ... which is cancelled before it runs: w2 gets it
-            await SyncTestLoop.Spin(1);
+            await TestLoop.Spin(1);
             events.Add($"value={s.Value} locked={s.Locked}");
             await w2;
             await w3;

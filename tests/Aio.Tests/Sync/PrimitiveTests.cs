@@ -6,11 +6,11 @@ public sealed class EventTests
     public void Set_WithWaiters_WakesAllInWaitOrder()
     {
         var events = new List<string>();
-        SyncTestLoop.Run(async () =>
+        TestLoop.Run(async () =>
         {
             var ev = new AioEvent();
             var tasks = Enumerable.Range(0, 3).Select(i => Asyncio.CreateTask(async () => { await ev.WaitAsync(); events.Add($"woke {i}"); })).ToArray();
-            await SyncTestLoop.Spin(2);
+            await TestLoop.Spin(2);
             events.Add("set");
             ev.Set();
             ev.Clear(); // does not un-wake the woken waiters
@@ -23,7 +23,7 @@ public sealed class EventTests
     [Fact]
     public void WaitAsync_WhenSet_CompletesSynchronously()
     {
-        SyncTestLoop.Run(async () =>
+        TestLoop.Run(async () =>
         {
             var ev = new AioEvent();
             ev.Set();
@@ -36,14 +36,14 @@ public sealed class EventTests
     [Fact]
     public void WaitAsync_WokenThenCancelledBeforeRunning_ThrowsCancelled()
     {
-        SyncTestLoop.Run(async () =>
+        TestLoop.Run(async () =>
         {
             var ev = new AioEvent();
             AioTask t = Asyncio.CreateTask(async () => await ev.WaitAsync());
-            await SyncTestLoop.Spin(2);
+            await TestLoop.Spin(2);
             ev.Set();
             t.Cancel();
-            await SyncTestLoop.Spin(2);
+            await TestLoop.Spin(2);
             Assert.True(t.Cancelled);
         });
     }
@@ -53,7 +53,7 @@ public sealed class EventTests
     {
         var ev = new AioEvent();
         ev.Set();
-        SyncTestLoop.Run(async () => await ev.WaitAsync());
+        TestLoop.Run(async () => await ev.WaitAsync());
         Assert.True(ev.IsSet);
     }
 }
@@ -63,7 +63,7 @@ public sealed class ConditionTests
     [Fact]
     public void WaitAsync_WithoutLock_Throws()
     {
-        SyncTestLoop.Run(async () =>
+        TestLoop.Run(async () =>
         {
             var c = new AioCondition();
             await Assert.ThrowsAsync<InvalidOperationException>(() => c.WaitAsync());
@@ -76,7 +76,7 @@ public sealed class ConditionTests
     public void Notify_One_WakesOldestWaiterWhichReacquiresLock()
     {
         var events = new List<string>();
-        SyncTestLoop.Run(async () =>
+        TestLoop.Run(async () =>
         {
             var c = new AioCondition();
             var tasks = Enumerable.Range(0, 3).Select(i => Asyncio.CreateTask(async () =>
@@ -88,13 +88,13 @@ public sealed class ConditionTests
                     events.Add($"woke {i}");
                 }
             })).ToArray();
-            await SyncTestLoop.Spin(3);
+            await TestLoop.Spin(3);
             using (await c.AcquireAsync())
             {
                 c.Notify(1);
                 events.Add("notified 1");
             }
-            await SyncTestLoop.Spin(5);
+            await TestLoop.Spin(5);
             using (await c.AcquireAsync())
             {
                 c.NotifyAll();
@@ -110,7 +110,7 @@ public sealed class ConditionTests
     public void WaitAsync_NotifiedThenCancelledBeforeRunning_PassesNotificationOn()
     {
         var events = new List<string>();
-        SyncTestLoop.Run(async () =>
+        TestLoop.Run(async () =>
         {
             var c = new AioCondition();
             AioTask Waiter(string name) => Asyncio.CreateTask(async () =>
@@ -131,13 +131,13 @@ public sealed class ConditionTests
             }, name);
             AioTask w1 = Waiter("w1");
             AioTask w2 = Waiter("w2");
-            await SyncTestLoop.Spin(3);
+            await TestLoop.Spin(3);
             using (await c.AcquireAsync())
             {
                 c.Notify(1);   // w1 is notified ...
                 w1.Cancel();   // ... and cancelled before it runs: w2 gets the notification
             }
-            await SyncTestLoop.Spin(10);
+            await TestLoop.Spin(10);
             Assert.True(w1.Cancelled);
             Assert.True(w2.Done && !w2.Cancelled);
             Assert.False(c.Locked);
@@ -149,7 +149,7 @@ public sealed class ConditionTests
     public void WaitAsync_CancelledWhileWaiting_ReacquiresLockBeforeThrowing()
     {
         var events = new List<string>();
-        SyncTestLoop.Run(async () =>
+        TestLoop.Run(async () =>
         {
             var c = new AioCondition();
             AioTask w = Asyncio.CreateTask(async () =>
@@ -167,13 +167,13 @@ public sealed class ConditionTests
                     }
                 }
             });
-            await SyncTestLoop.Spin(2);
-            IDisposable held = await c.AcquireAsync(); // the waiter must wait for this to re-acquire
+            await TestLoop.Spin(2);
+            var held = await c.AcquireAsync(); // the waiter must wait for this to re-acquire
             w.Cancel();
-            await SyncTestLoop.Spin(3);
+            await TestLoop.Spin(3);
             events.Add($"still waiting to re-acquire={!w.Done}");
             held.Dispose();
-            await SyncTestLoop.Spin(3);
+            await TestLoop.Spin(3);
             Assert.True(w.Cancelled);
             Assert.False(c.Locked);
         });
@@ -183,7 +183,7 @@ public sealed class ConditionTests
     [Fact]
     public void WaitForAsync_PredicateBecomesTrue_ReturnsItsValue()
     {
-        int result = SyncTestLoop.Run(async () =>
+        int result = TestLoop.Run(async () =>
         {
             var c = new AioCondition();
             int value = 0;
@@ -196,7 +196,7 @@ public sealed class ConditionTests
             });
             for (int i = 0; i < 3; i++)
             {
-                await SyncTestLoop.Spin(2);
+                await TestLoop.Spin(2);
                 using (await c.AcquireAsync())
                 {
                     value = i == 2 ? 42 : 0;
@@ -221,7 +221,7 @@ public sealed class SemaphoreTests
     [Fact]
     public void Release_BoundedPastInitialValue_Throws()
     {
-        SyncTestLoop.Run(async () =>
+        TestLoop.Run(async () =>
         {
             var s = new AioBoundedSemaphore(2);
             using (await s.AcquireAsync())
@@ -238,7 +238,7 @@ public sealed class SemaphoreTests
     {
         var events = new List<string>();
         int inside = 0, maxInside = 0;
-        SyncTestLoop.Run(async () =>
+        TestLoop.Run(async () =>
         {
             var s = new AioSemaphore(2);
             var tasks = Enumerable.Range(0, 4).Select(i => Asyncio.CreateTask(async () =>
@@ -247,7 +247,7 @@ public sealed class SemaphoreTests
                 {
                     events.Add($"in {i}");
                     maxInside = Math.Max(maxInside, ++inside);
-                    await SyncTestLoop.Spin(2 + i);
+                    await TestLoop.Spin(2 + i);
                     inside--;
                 }
             })).ToArray();
@@ -261,12 +261,12 @@ public sealed class SemaphoreTests
     [Fact]
     public void Locked_WaitersPresentDespiteFreePermitCount_IsTrue()
     {
-        SyncTestLoop.Run(async () =>
+        TestLoop.Run(async () =>
         {
             var s = new AioSemaphore(0);
             Assert.True(s.Locked);
             AioTask t = Asyncio.CreateTask(async () => { using (await s.AcquireAsync()) { } });
-            await SyncTestLoop.Spin(2);
+            await TestLoop.Spin(2);
             s.Release();            // handed to the waiter, not counted
             Assert.Equal(0, s.Value);
             await t;
@@ -282,7 +282,7 @@ public sealed class BarrierTests
     public void WaitAsync_AllPartiesArrive_ReturnsDistinctIndicesAndIsReusable()
     {
         var indices = new List<int>();
-        SyncTestLoop.Run(async () =>
+        TestLoop.Run(async () =>
         {
             var b = new AioBarrier(3);
             for (int round = 0; round < 2; round++)
@@ -298,11 +298,11 @@ public sealed class BarrierTests
     [Fact]
     public void AbortAsync_WithWaiters_BreaksCurrentAndLaterWaits()
     {
-        SyncTestLoop.Run(async () =>
+        TestLoop.Run(async () =>
         {
             var b = new AioBarrier(3);
             AioTask<int> w = Asyncio.CreateTask(() => b.WaitAsync());
-            await SyncTestLoop.Spin(3);
+            await TestLoop.Spin(3);
             Assert.Equal(1, b.NWaiting);
             await b.AbortAsync();
             Assert.True(b.Broken);
@@ -316,11 +316,11 @@ public sealed class BarrierTests
     [Fact]
     public void ResetAsync_WithWaiters_WaitersGetBrokenBarrierAndBarrierIsUsable()
     {
-        SyncTestLoop.Run(async () =>
+        TestLoop.Run(async () =>
         {
             var b = new AioBarrier(2);
             AioTask<int> w = Asyncio.CreateTask(() => b.WaitAsync());
-            await SyncTestLoop.Spin(3);
+            await TestLoop.Spin(3);
             await b.ResetAsync();
             await Assert.ThrowsAsync<BrokenBarrierError>(async () => await w);
             Assert.False(b.Broken);
@@ -334,14 +334,14 @@ public sealed class BarrierTests
     [Fact]
     public void WaitAsync_CancelledWhileFilling_LeavesTheCount()
     {
-        SyncTestLoop.Run(async () =>
+        TestLoop.Run(async () =>
         {
             var b = new AioBarrier(2);
             AioTask<int> w = Asyncio.CreateTask(() => b.WaitAsync());
-            await SyncTestLoop.Spin(3);
+            await TestLoop.Spin(3);
             Assert.Equal(1, b.NWaiting);
             w.Cancel();
-            await SyncTestLoop.Spin(3);
+            await TestLoop.Spin(3);
             Assert.True(w.Cancelled);
             Assert.Equal(0, b.NWaiting);
         });
@@ -357,14 +357,14 @@ public sealed class ReprTests
     public void ToString_EachPrimitive_UsesAsyncioReprStyle()
     {
         var seen = new List<string>();
-        SyncTestLoop.Run(async () =>
+        TestLoop.Run(async () =>
         {
             var lk = new AioLock();
             seen.Add(lk.ToString());
-            IDisposable held = await lk.AcquireAsync();
+            var held = await lk.AcquireAsync();
             AioTask w1 = Asyncio.CreateTask(async () => { using (await lk.AcquireAsync()) { } });
             AioTask w2 = Asyncio.CreateTask(async () => { using (await lk.AcquireAsync()) { } });
-            await SyncTestLoop.Spin(2);
+            await TestLoop.Spin(2);
             seen.Add(lk.ToString());
             held.Dispose();
             await Asyncio.Gather(w1, w2);
@@ -387,7 +387,7 @@ public sealed class ReprTests
             seen.Add(q.ToString());
             var empty = new AioQueue<int>(100);
             AioTask<int> g = Asyncio.CreateTask(async () => await empty.GetAsync());
-            await SyncTestLoop.Spin(2);
+            await TestLoop.Spin(2);
             seen.Add(empty.ToString());
             empty.Shutdown();
             await Assert.ThrowsAsync<QueueShutDownException>(async () => await g);

@@ -37,7 +37,7 @@ public sealed class QueuePropertyTests
         bool sawShutdownImmediate = false;
         int next = 0;
 
-        SyncTestLoop.Run(async () =>
+        TestLoop.Run(async () =>
         {
             var q = new AioQueue<int>(bound);
             var live = new List<AioTask>();
@@ -153,7 +153,7 @@ public sealed class QueuePropertyTests
         int n = 1 + consumerCount.Get % 5;
         var got = new List<int>();
         var perConsumer = Enumerable.Range(0, n).Select(_ => new List<int>()).ToArray();
-        SyncTestLoop.Run(async () =>
+        TestLoop.Run(async () =>
         {
             var q = new AioQueue<int>(bound);
             AioTask producer = Asyncio.CreateTask(async () =>

@@ -5,7 +5,7 @@ public sealed class QueueTests
     [Fact]
     public void GetAsync_EachKind_ComesOutInItsOrder()
     {
-        SyncTestLoop.Run(async () =>
+        TestLoop.Run(async () =>
         {
             var fifo = new AioQueue<int>();
             var lifo = new AioLifoQueue<int>();
@@ -37,7 +37,7 @@ public sealed class QueueTests
     [Fact]
     public void PutNowaitAndGetNowait_FullOrEmpty_Throw()
     {
-        SyncTestLoop.Run(async () =>
+        TestLoop.Run(async () =>
         {
             var q = new AioQueue<int>(1);
             Assert.Throws<QueueEmptyException>(() => q.GetNowait());
@@ -53,7 +53,7 @@ public sealed class QueueTests
     [Fact]
     public void TaskDone_MoreThanPut_Throws()
     {
-        SyncTestLoop.Run(async () =>
+        TestLoop.Run(async () =>
         {
             var q = new AioQueue<int>();
             await q.PutAsync(1);
@@ -66,7 +66,7 @@ public sealed class QueueTests
     public void JoinAsync_ReturnsWhenEveryItemIsDone()
     {
         var events = new List<string>();
-        SyncTestLoop.Run(async () =>
+        TestLoop.Run(async () =>
         {
             var q = new AioQueue<int>();
             await q.JoinAsync(); // nothing unfinished: at once
@@ -96,11 +96,11 @@ public sealed class QueueTests
     public void PutAsync_FullQueue_PuttersProceedInFifoOrder()
     {
         var got = new List<int>();
-        SyncTestLoop.Run(async () =>
+        TestLoop.Run(async () =>
         {
             var q = new AioQueue<int>(1);
             var putters = Enumerable.Range(0, 4).Select(i => Asyncio.CreateTask(async () => await q.PutAsync(i))).ToArray();
-            await SyncTestLoop.Spin(2);
+            await TestLoop.Spin(2);
             for (int i = 0; i < 4; i++)
             {
                 got.Add(await q.GetAsync());
@@ -114,7 +114,7 @@ public sealed class QueueTests
     public void GetAsync_WokenThenCancelledBeforeRunning_ItemGoesToNextGetter()
     {
         var events = new List<string>();
-        SyncTestLoop.Run(async () =>
+        TestLoop.Run(async () =>
         {
             var q = new AioQueue<string>();
             AioTask Getter(string name) => Asyncio.CreateTask(async () =>
@@ -131,11 +131,11 @@ public sealed class QueueTests
             }, name);
             AioTask g1 = Getter("g1");
             AioTask g2 = Getter("g2");
-            await SyncTestLoop.Spin(2);
+            await TestLoop.Spin(2);
             q.PutNowait("x");  // promised to g1 ...
             g1.Cancel();       // ... which is cancelled before it runs
             Assert.False(q.TryGet(out _)); // a newcomer cannot take the promised item
-            await SyncTestLoop.Spin(4);
+            await TestLoop.Spin(4);
             Assert.True(g1.Cancelled);
             Assert.True(q.Empty);
             await g2;
@@ -146,15 +146,15 @@ public sealed class QueueTests
     [Fact]
     public void GetAsync_WokenThenCancelledWithNobodyElse_ItemReturnsToFrontOfQueue()
     {
-        SyncTestLoop.Run(async () =>
+        TestLoop.Run(async () =>
         {
             var q = new AioQueue<int>();
             AioTask<int> g = Asyncio.CreateTask(async () => await q.GetAsync());
-            await SyncTestLoop.Spin(2);
+            await TestLoop.Spin(2);
             q.PutNowait(1);
             q.PutNowait(2);
             g.Cancel();
-            await SyncTestLoop.Spin(3);
+            await TestLoop.Spin(3);
             Assert.True(g.Cancelled);
             Assert.Equal(2, q.Count);
             Assert.Equal(1, q.GetNowait());
@@ -166,17 +166,17 @@ public sealed class QueueTests
     public void PutAsync_WokenThenCancelledBeforeRunning_NeverInsertsAndSlotPassesOn()
     {
         var got = new List<int>();
-        SyncTestLoop.Run(async () =>
+        TestLoop.Run(async () =>
         {
             var q = new AioQueue<int>(1);
             q.PutNowait(0);
             AioTask p1 = Asyncio.CreateTask(async () => await q.PutAsync(1));
             AioTask p2 = Asyncio.CreateTask(async () => await q.PutAsync(2));
-            await SyncTestLoop.Spin(2);
+            await TestLoop.Spin(2);
             got.Add(q.GetNowait()); // frees a slot, reserved for p1 ...
             p1.Cancel();            // ... which is cancelled before it runs
             Assert.False(q.TryPut(99)); // a newcomer cannot take the reserved slot
-            await SyncTestLoop.Spin(4);
+            await TestLoop.Spin(4);
             Assert.True(p1.Cancelled);
             await p2;
             while (q.TryGet(out int x))
@@ -191,13 +191,13 @@ public sealed class QueueTests
     public void Shutdown_NotImmediate_PutsFailRemainingItemsGettableThenGetsFail()
     {
         var events = new List<string>();
-        SyncTestLoop.Run(async () =>
+        TestLoop.Run(async () =>
         {
             var q = new AioQueue<int>(2);
             q.PutNowait(1);
             q.PutNowait(2);
             AioTask blockedPutter = Asyncio.CreateTask(async () => await q.PutAsync(3));
-            await SyncTestLoop.Spin(2);
+            await TestLoop.Spin(2);
             q.Shutdown();
             await Assert.ThrowsAsync<QueueShutDownException>(async () => await blockedPutter);
             Assert.Throws<QueueShutDownException>(() => q.PutNowait(4));
@@ -217,11 +217,11 @@ public sealed class QueueTests
     [Fact]
     public void Shutdown_NotImmediate_BlockedGettersFail()
     {
-        SyncTestLoop.Run(async () =>
+        TestLoop.Run(async () =>
         {
             var q = new AioQueue<int>();
             AioTask<int> g = Asyncio.CreateTask(async () => await q.GetAsync());
-            await SyncTestLoop.Spin(2);
+            await TestLoop.Spin(2);
             q.Shutdown();
             await Assert.ThrowsAsync<QueueShutDownException>(async () => await g);
         });
@@ -230,13 +230,13 @@ public sealed class QueueTests
     [Fact]
     public void Shutdown_Immediate_DiscardsItemsCompletesJoinAndFailsGetters()
     {
-        SyncTestLoop.Run(async () =>
+        TestLoop.Run(async () =>
         {
             var q = new AioQueue<int>();
             q.PutNowait(1);
             q.PutNowait(2);
             AioTask joiner = Asyncio.CreateTask(() => q.JoinAsync());
-            await SyncTestLoop.Spin(2);
+            await TestLoop.Spin(2);
             q.Shutdown(immediate: true);
             Assert.True(q.Empty);
             await joiner;
@@ -248,11 +248,11 @@ public sealed class QueueTests
     [Fact]
     public void Shutdown_ImmediateWhileGetterWokenButNotRun_GetterFails()
     {
-        SyncTestLoop.Run(async () =>
+        TestLoop.Run(async () =>
         {
             var q = new AioQueue<int>();
             AioTask<int> g = Asyncio.CreateTask(async () => await q.GetAsync());
-            await SyncTestLoop.Spin(2);
+            await TestLoop.Spin(2);
             q.PutNowait(1);              // promised to g
             q.Shutdown(immediate: true); // discarded before g runs
             await Assert.ThrowsAsync<QueueShutDownException>(async () => await g);
@@ -264,7 +264,7 @@ public sealed class QueueTests
     public void AwaitForeach_Shutdown_EndsAfterRemainingItems()
     {
         var got = new List<int>();
-        SyncTestLoop.Run(async () =>
+        TestLoop.Run(async () =>
         {
             var q = new AioQueue<int>(2);
             AioTask consumer = Asyncio.CreateTask(async () =>

@@ -4,7 +4,7 @@ namespace Aio.Os.Internal;
 
 /// <summary>
 /// Log messages of the operating-system layer (executor, signals, subprocesses, watchdog), source-generated,
-/// with stable event ids in 100–199 (1–99 are the loop's, see <c>LoopLog</c>).
+/// with stable event ids in 100–149 (the registry of ranges is in docs/loop.md, "Logging").
 /// </summary>
 internal static partial class OsLog
 {

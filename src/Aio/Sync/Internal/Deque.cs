@@ -11,6 +11,9 @@ internal sealed class Deque<T>
 
     public T this[int index] => _items[Wrap(_head + index)];
 
+    /// <summary>The element at <paramref name="index"/> from the front, by reference.</summary>
+    public ref T At(int index) => ref _items[Wrap(_head + index)];
+
     public void PushBack(T item)
     {
         if (_count == _items.Length)

@@ -57,6 +57,14 @@ internal static class SyncThrowHelper
     public static QueueEmptyException QueueEmpty(object queue) =>
         new($"{queue} is empty; GetNowait cannot wait. Await GetAsync to wait for an item, or use TryGet.");
 
+    [DoesNotReturn]
+    public static void TooManyPutters(object queue) =>
+        throw new InvalidOperationException($"{queue} already has 65,535 tasks waiting to put into it; no more can wait. Bound the number of producers, or use a larger maxsize.");
+
+    [DoesNotReturn]
+    public static void PutNotPending(object queue) =>
+        throw new InvalidOperationException($"{queue}: a putter resumed without a pending item. Await each PutAsync once, at once, in the task that called it.");
+
     public static QueueShutDownException PutAfterShutdown(object queue) =>
         new($"{queue} is shut down; no more items can be put. Stop producing once the queue is shut down.");
 

@@ -1,6 +1,6 @@
 using Aio.Testing;
 
-namespace Aio.Tests.Core;
+namespace Aio.Tests;
 
 /// <summary>The loop's contract, run once per poller back end.</summary>
 public abstract class LoopTests

@@ -2,7 +2,7 @@ using System.Runtime.CompilerServices;
 using Aio.Testing;
 using static Aio.Asyncio;
 
-namespace Aio.Tests.Core;
+namespace Aio.Tests.Tasks;
 
 /// <summary><c>async AioTask</c> methods: calling one is asyncio's <c>create_task(coro())</c>.</summary>
 public sealed class CoroutineTests

@@ -2,7 +2,7 @@ using System.Reflection;
 using Aio.Testing;
 using static Aio.Asyncio;
 
-namespace Aio.Tests.Core;
+namespace Aio.Tests;
 
 /// <summary><c>using static Aio.Asyncio;</c> must not hide a type that .NET's implicit usings bring in.</summary>
 public sealed class FacadeNamesTests

@@ -1,7 +1,7 @@
 using Aio.Testing;
 using static Aio.Asyncio;
 
-namespace Aio.Tests.Core;
+namespace Aio.Tests.Tasks;
 
 /// <summary>
 /// One task running several async methods at once, each awaiting Aio operations: <c>Task a = F(); await

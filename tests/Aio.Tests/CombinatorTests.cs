@@ -1,7 +1,7 @@
 using Aio.Testing;
 using static Aio.Asyncio;
 
-namespace Aio.Tests.Core;
+namespace Aio.Tests;
 
 public sealed class CombinatorTests
 {

@@ -1,4 +1,4 @@
-namespace Aio.Tests.Core;
+namespace Aio.Tests.Internal;
 
 /// <summary>
 /// A blocking wait on the loop's own thread for a Task only the loop can complete is refused at once (it could

@@ -1,10 +1,49 @@
 using Aio.Testing;
 using static Aio.Asyncio;
 
-namespace Aio.Tests.Core;
+namespace Aio.Tests.Tasks;
 
 public sealed class TaskGroupTests
 {
+    [Fact]
+    public void Cancel_ManyChildrenAfterMostFinishedOutOfOrder_ReachesTheRestInCreationOrder()
+    {
+        // 60 children; two thirds finish first, newest first among them (the finished leave holes and the
+        // list is squeezed several times); then a failure cancels the rest, which must see it in creation order.
+        var events = new List<string>();
+        AioTest.Run(async () =>
+        {
+            await Assert.ThrowsAsync<AggregateException>(() => TaskGroup.Run(async g =>
+            {
+                for (int i = 0; i < 60; i++)
+                {
+                    int k = i;
+                    _ = g.CreateTask(async () =>
+                    {
+                        try
+                        {
+                            await Sleep(k % 3 == 0 ? 1000 : 100 - k);
+                        }
+                        catch (CancelledError)
+                        {
+                            events.Add($"c{k}");
+                            throw;
+                        }
+                    });
+                }
+                await Sleep(200);
+                events.Add($"after finishes");
+                _ = g.CreateTask(async () => { await Sleep(0); throw new InvalidOperationException("fail"); });
+            }));
+        });
+        var expected = new List<string> { "after finishes" };
+        for (int k = 0; k < 60; k += 3)
+        {
+            expected.Add($"c{k}");
+        }
+        Assert.Equal(expected, events);
+    }
+
     [Fact]
     public void Run_WaitsForAllChildren()
     {

@@ -1,4 +1,4 @@
-namespace Aio.Tests.Core;
+namespace Aio.Tests;
 
 /// <summary>
 /// Callbacks run in the ExecutionContext captured when they were scheduled, and running the loop leaves the

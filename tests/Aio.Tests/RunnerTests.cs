@@ -1,7 +1,7 @@
 using System.Runtime.InteropServices;
 using static Aio.Asyncio;
 
-namespace Aio.Tests.Core;
+namespace Aio.Tests;
 
 public sealed class RunnerTests
 {

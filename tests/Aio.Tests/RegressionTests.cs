@@ -1,7 +1,7 @@
 using Aio.Testing;
 using static Aio.Asyncio;
 
-namespace Aio.Tests.Core;
+namespace Aio.Tests;
 
 /// <summary>Bugs found while documenting the core, each pinned by the scenario that showed it.</summary>
 public sealed class RegressionTests

@@ -1,4 +1,4 @@
-namespace Aio.Tests.Core;
+namespace Aio.Tests;
 
 /// <summary>
 /// The thread rule of loop objects: the same check every time, whatever was done with the object before, and a

@@ -1,6 +1,6 @@
 using Aio.Internal;
 
-namespace Aio.Tests.Core;
+namespace Aio.Tests.Internal;
 
 /// <summary>
 /// The hot paths read a few private fields of the runtime (through UnsafeAccessor), each checked once at

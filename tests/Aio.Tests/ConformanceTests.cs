@@ -2,7 +2,7 @@ using Aio.Testing;
 using Aio.Tests.Os;
 using static Aio.Asyncio;
 
-namespace Aio.Tests.Core;
+namespace Aio.Tests;
 
 /// <summary>asyncio semantics at the edges: past deadlines, foreign awaits, refused cancellations, other loops, Gather messages, Wait's arguments.</summary>
 public sealed class ConformanceTests

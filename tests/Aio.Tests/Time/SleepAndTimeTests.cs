@@ -2,7 +2,7 @@ using System.Diagnostics;
 using Aio.Testing;
 using static Aio.Asyncio;
 
-namespace Aio.Tests.Core;
+namespace Aio.Tests.Time;
 
 public sealed class SleepAndTimeTests
 {
