@@ -1,0 +1,288 @@
+// AioTask, cancellation: cancel scopes as seen from a task (the class's design note is in AioTask.cs).
+//
+// Design note. Cancellation is Trio's: each task has a root scope (the task itself) and a stack of
+// CancelScopes (innermost first, linked by _parent; see CancelScope.cs). A task is "effectively cancelled"
+// when a scope on that chain is cancelled before a shielded one is met; for a TaskGroup child, the chain
+// goes on into the group's scope in the parent task. Cancelling a scope wakes each affected parked task
+// through its wait's abort (EventLoop.DeliverScopeTree walks the scopes and the groups' children; each
+// task delivers to its own waits here). Delivery is recorded: _cancelDelivered on the task and
+// CancelDelivered on each cancelled scope the body is in, so a body that returns without ever seeing a
+// cancellation still counts as cancelled (asyncio's rule; a scope's "did not finish in time").
+using System.Diagnostics.CodeAnalysis;
+using System.Runtime.CompilerServices;
+using Aio.Internal;
+
+namespace Aio;
+
+public partial class AioTask
+{
+    // Cancellation (see the design note).
+    internal bool _cancelRequested;          // Cancel() was called (the root scope is cancelled)
+    internal bool _cancelDelivered;          // a CancelledError was thrown into the body since the last request
+
+    /// <summary>The innermost entered scope of this task; null: the task root. Kept in the extras: most tasks never enter one.</summary>
+    internal CancelScope? _innermost
+    {
+        get => _extras?.Innermost;
+        set
+        {
+            if (value is not null || _extras is not null)
+            {
+                Extras.Innermost = value;
+            }
+        }
+    }
+
+    internal CancelScope? _outermost
+    {
+        get => _extras?.Outermost;
+        set
+        {
+            if (value is not null || _extras is not null)
+            {
+                Extras.Outermost = value;
+            }
+        }
+    }
+
+    internal CancelScope? _parentScope
+    {
+        get => _extras?.ParentScope;
+        set
+        {
+            if (value is not null || _extras is not null)
+            {
+                Extras.ParentScope = value;
+            }
+        }
+    }
+
+    private string? _cancelMessage => _extras?.CancelMessage;
+
+    /// <summary>How many times <see cref="Cancel"/> was called on this task while it was pending.</summary>
+    public int Cancelling => _extras?.Cancelling ?? 0;
+
+    /// <summary>
+    /// Requests cancellation: the task's scope is cancelled, its current Aio wait (and every later one,
+    /// until the body returns) throws <see cref="CancelledError"/>, and an awaited future or task is
+    /// cancelled too. A task cancelled before its first step never runs its body. Returns false if the
+    /// task is already done.
+    /// </summary>
+    public override bool Cancel(string? message = null)
+    {
+        _loop.CheckThread(nameof(Cancel));
+        if (Done)
+        {
+            return false;
+        }
+        TaskExtras extras = Extras;
+        extras.Cancelling++;
+        if (!_cancelRequested)
+        {
+            _cancelRequested = true;
+            _cancelDelivered = false;
+            extras.CancelMessage = message;
+        }
+        _loop.DeliverTaskTree(this);
+        return true;
+    }
+
+
+    /// <summary>Level-triggered check: throws <see cref="CancelledError"/> if this task's scope is cancelled.</summary>
+    internal void ThrowIfCancelled()
+    {
+        if (TryGetCancellation(out string? message))
+        {
+            ThrowCancelled(message);
+        }
+    }
+
+    [DoesNotReturn]
+    private void ThrowCancelled(string? message)
+    {
+        MarkCancelDelivered();
+        throw new CancelledError(message);
+    }
+
+    /// <summary>
+    /// This task's scope is cancelled: abort every wait it is parked in (each resumes with CancelledError, or
+    /// cancels the future it awaits) and count the cancellation as delivered. A task in a foreign await cannot be
+    /// reached: the cancellation stays undelivered (in debug mode that is logged once per task).
+    /// </summary>
+    internal void DeliverCancelIfParked()
+    {
+        // Runs after every step of a parked task (AfterStep): the no-cancellation test stays inline and first.
+        if (Done || !TryGetCancellation(out string? message))
+        {
+            return;
+        }
+        DeliverCancel(message);
+    }
+
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private void DeliverCancel(string? message)
+    {
+        if (!IsParked)
+        {
+            if (_resumeQueued)
+            {
+                // Its Aio wait already completed (the wake-up came first in this iteration): the body has what it
+                // awaited in time, so a scope's deadline falling due now does not turn its result into a timeout.
+                // The task's own cancellation stays undelivered (asyncio: the next step sees it).
+                MarkScopesDelivered();
+            }
+            else if (_foreignSuspended && _loop.Debug)
+            {
+                ReportCancelInForeignAwait(message);
+            }
+            return;
+        }
+        MarkCancelDelivered();
+        AbortParkedWaits(message, keepFutureWaits: false);
+    }
+
+    /// <summary>
+    /// A cancellation reached the body: a <see cref="CancelledError"/> is thrown into it, or an Aio wait of it
+    /// was aborted. Marks the task and every cancelled scope it is in (up to a shield) as delivered: a scope
+    /// whose cancellation was never delivered does not let its body count as finished in time.
+    /// </summary>
+    internal void MarkCancelDelivered()
+    {
+        _cancelDelivered = true;
+        MarkScopesDelivered();
+    }
+
+    private void MarkScopesDelivered()
+    {
+        for (CancelScope? scope = _innermost; scope is not null; scope = scope._parent)
+        {
+            if (scope.CancelCalled)
+            {
+                scope.CancelDelivered = true;
+            }
+            if (scope.Shield)
+            {
+                break;
+            }
+        }
+    }
+
+    /// <summary>Debug mode: a cancellation found this task in a foreign await it cannot interrupt; say so once per task.</summary>
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private void ReportCancelInForeignAwait(string? message)
+    {
+        if (_extras?.ForeignCancelReported == true || UsesCancellationToken())
+        {
+            return;
+        }
+        Extras.ForeignCancelReported = true;
+        LoopLog.CancelInForeignAwait(_loop.Logger, ToString(), message ?? "cancelled");
+    }
+
+    /// <summary>Whether the body took a token that this cancellation cancels (it then stops the foreign work itself).</summary>
+    private bool UsesCancellationToken()
+    {
+        if (_extras?.RootCts is not null)
+        {
+            return true;
+        }
+        for (CancelScope? scope = _innermost; scope is not null; scope = scope._parent)
+        {
+            if (scope.HasToken)
+            {
+                return true;
+            }
+        }
+        return false;
+    }
+
+    // ----------------------------------------------------------------- cancellation state
+
+    /// <summary>Whether a cancellation reaches this task now (its scope chain, through shields and TaskGroup parents).</summary>
+    internal bool IsEffectivelyCancelled() => TryGetCancellation(out _);
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    internal bool TryGetCancellation(out string? message)
+    {
+        if (_extras is null && !_cancelRequested)
+        {
+            message = null; // no scope, no TaskGroup parent, no Cancel(): most tasks, on every wait
+            return false;
+        }
+        return TryGetCancellationSlow(out message);
+    }
+
+    private bool TryGetCancellationSlow(out string? message)
+    {
+        AioTask task = this;
+        CancelScope? scope = _innermost;
+        while (true)
+        {
+            for (; scope is not null; scope = scope._parent)
+            {
+                if (scope.CancelCalled)
+                {
+                    message = scope.CancelMessage;
+                    return true;
+                }
+                if (scope.Shield)
+                {
+                    message = null;
+                    return false;
+                }
+            }
+            if (task._cancelRequested)
+            {
+                message = task._cancelMessage;
+                return true;
+            }
+            scope = task._extras?.ParentScope;
+            if (scope is null)
+            {
+                message = null;
+                return false;
+            }
+            task = scope.Owner!;
+        }
+    }
+
+    private string? FindCancelMessage() => TryGetCancellation(out string? m) ? m : null;
+
+    /// <summary>The token of the task's root scope: cancelled when the task is cancelled.</summary>
+    internal CancellationToken RootToken
+    {
+        get
+        {
+            if (IsEffectivelyCancelledAtRoot())
+            {
+                return new CancellationToken(true);
+            }
+            TaskExtras extras = Extras;
+            extras.RootCts ??= new CancellationTokenSource();
+            return extras.RootCts.Token;
+        }
+    }
+
+    private bool IsEffectivelyCancelledAtRoot()
+    {
+        CancelScope? saved = _innermost;
+        _innermost = null;
+        try
+        {
+            return IsEffectivelyCancelled();
+        }
+        finally
+        {
+            _innermost = saved;
+        }
+    }
+
+    internal void CancelRootTokenSoon()
+    {
+        if (_extras?.RootCts is { IsCancellationRequested: false } cts)
+        {
+            _loop.CallSoonInternal(static s => ((CancellationTokenSource)s!).Cancel(), cts);
+        }
+    }
+
+}
