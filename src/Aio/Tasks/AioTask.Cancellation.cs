@@ -8,6 +8,7 @@
 // task delivers to its own waits here). Delivery is recorded: _cancelDelivered on the task and
 // CancelDelivered on each cancelled scope the body is in, so a body that returns without ever seeing a
 // cancellation still counts as cancelled (asyncio's rule; a scope's "did not finish in time").
+using System.Diagnostics;
 using System.Diagnostics.CodeAnalysis;
 using System.Runtime.CompilerServices;
 using Aio.Internal;
@@ -17,8 +18,8 @@ namespace Aio;
 public partial class AioTask
 {
     // Cancellation (see the design note).
-    internal bool _cancelRequested;          // Cancel() was called (the root scope is cancelled)
-    internal bool _cancelDelivered;          // a CancelledError was thrown into the body since the last request
+    private bool _cancelRequested;           // Cancel() was called (the root scope is cancelled)
+    private bool _cancelDelivered;           // a CancelledError was thrown into the body since the last request (see ScopeCaughtItsCancellation)
 
     /// <summary>The innermost entered scope of this task; null: the task root. Kept in the extras: most tasks never enter one.</summary>
     internal CancelScope? _innermost
@@ -209,13 +210,24 @@ public partial class AioTask
             message = null; // no scope, no TaskGroup parent, no Cancel(): most tasks, on every wait
             return false;
         }
-        return TryGetCancellationSlow(out message);
+        return TryGetCancellationFrom(_innermost, out message);
     }
 
-    private bool TryGetCancellationSlow(out string? message)
+    /// <summary>
+    /// Whether a cancellation reaches code of this task that runs directly inside <paramref name="scope"/> (one of
+    /// the task's entered scopes; null: the task's root, outside every scope). A scope asks this about itself (its
+    /// token) and about the chain just outside it (whether a cancellation it caught was its own).
+    /// </summary>
+    internal bool IsCancelledFrom(CancelScope? scope)
+    {
+        Debug.Assert(scope is null || ReferenceEquals(scope.Owner, this), "IsCancelledFrom must start from a scope entered by this task.");
+        return TryGetCancellationFrom(scope, out _);
+    }
+
+    /// <summary>Walks the scope chain outward from <paramref name="scope"/>, through shields and into TaskGroup parents.</summary>
+    private bool TryGetCancellationFrom(CancelScope? scope, out string? message)
     {
         AioTask task = this;
-        CancelScope? scope = _innermost;
         while (true)
         {
             for (; scope is not null; scope = scope._parent)
@@ -253,7 +265,7 @@ public partial class AioTask
     {
         get
         {
-            if (IsEffectivelyCancelledAtRoot())
+            if (IsCancelledFrom(null))
             {
                 return new CancellationToken(true);
             }
@@ -263,18 +275,30 @@ public partial class AioTask
         }
     }
 
-    private bool IsEffectivelyCancelledAtRoot()
+    /// <summary>
+    /// A cancel scope (a <see cref="CancelScope"/> or a <see cref="TaskGroup"/>'s) caught the CancelledError that it
+    /// caused itself: that delivery was the scope's, not the task's. A cancellation of the task itself is then still
+    /// undelivered: the next Aio wait throws it, or the task ends cancelled if its body returns first.
+    /// </summary>
+    internal void ScopeCaughtItsCancellation()
     {
-        CancelScope? saved = _innermost;
-        _innermost = null;
-        try
+        AssertScopeChain();
+        _cancelDelivered = false;
+    }
+
+    /// <summary>The task's entered scopes form one chain from <c>_innermost</c> out to <c>_outermost</c>, each owned by this task.</summary>
+    [Conditional("DEBUG")]
+    internal void AssertScopeChain()
+    {
+        CancelScope? last = null;
+        for (CancelScope? scope = _innermost; scope is not null; scope = scope._parent)
         {
-            return IsEffectivelyCancelled();
+            Debug.Assert(ReferenceEquals(scope.Owner, this), "Every scope on a task's scope chain must be owned by that task.");
+            Debug.Assert(scope._inner is null ? ReferenceEquals(scope, _innermost) : ReferenceEquals(scope._inner._parent, scope),
+                "A scope's inner scope must have it as its parent, and only the innermost scope may have no inner scope.");
+            last = scope;
         }
-        finally
-        {
-            _innermost = saved;
-        }
+        Debug.Assert(ReferenceEquals(last, _outermost), "The outermost scope of a task must be the end of the chain that starts at its innermost scope.");
     }
 
     internal void CancelRootTokenSoon()
