@@ -125,7 +125,7 @@ public partial class AioTask
     {
         if (!IsParked)
         {
-            if (_resumeQueued)
+            if (ResumeQueued)
             {
                 // Its Aio wait already completed (the wake-up came first in this iteration): the body has what it
                 // awaited in time, so a scope's deadline falling due now does not turn its result into a timeout.

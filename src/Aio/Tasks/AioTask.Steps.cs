@@ -160,21 +160,11 @@ public partial class AioTask
     private protected override void OnCompleted()
     {
         _loop.UnregisterLive(this);
-        if (IsParked)
-        {
-            ReleaseOrphanedWaits(); // their records stay until their steps have run
-        }
-        if (!_suspended && !_stepQueued)
-        {
-            _continuation = null;
-            _continuationState = null;
-            _waitObj = null;
-        }
+        ReleaseWaitsOfFinishedTask();
         if (_extras is { } extras)
         {
             extras.RootCts?.Dispose();
             extras.RootCts = null;
         }
     }
-
 }
