@@ -7,7 +7,11 @@
 // through its wait's abort (EventLoop.DeliverScopeTree walks the scopes and the groups' children; each
 // task delivers to its own waits here). Delivery is recorded: _cancelDelivered on the task and
 // CancelDelivered on each cancelled scope the body is in, so a body that returns without ever seeing a
-// cancellation still counts as cancelled (asyncio's rule; a scope's "did not finish in time").
+// cancellation still counts as cancelled (asyncio's rule; a scope's "did not finish in time"). A scope
+// that catches the CancelledError it caused itself (CancelScope.RunScopedAsync, TaskGroup's body) hands the
+// delivery back (ScopeCaughtItsCancellation): a cancellation of the task itself must still reach the task.
+// The check starts from a given scope (IsCancelledFrom): a scope asks it from itself or from just outside
+// itself without touching the task's chain.
 using System.Diagnostics;
 using System.Diagnostics.CodeAnalysis;
 using System.Runtime.CompilerServices;
@@ -60,6 +64,8 @@ public partial class AioTask
 
     private string? _cancelMessage => _extras?.CancelMessage;
 
+    // ----------------------------------------------------------------- requests
+
     /// <summary>How many times <see cref="Cancel"/> was called on this task while it was pending.</summary>
     public int Cancelling => _extras?.Cancelling ?? 0;
 
@@ -88,6 +94,70 @@ public partial class AioTask
         return true;
     }
 
+    // ----------------------------------------------------------------- the effective-cancellation check
+
+    /// <summary>Whether a cancellation reaches this task now (its scope chain, through shields and TaskGroup parents).</summary>
+    internal bool IsEffectivelyCancelled() => TryGetCancellation(out _);
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    internal bool TryGetCancellation(out string? message)
+    {
+        if (_extras is null && !_cancelRequested)
+        {
+            message = null; // no scope, no TaskGroup parent, no Cancel(): most tasks, on every wait
+            return false;
+        }
+        return TryGetCancellationFrom(_innermost, out message);
+    }
+
+    /// <summary>
+    /// Whether a cancellation reaches code of this task that runs directly inside <paramref name="scope"/> (one of
+    /// the task's entered scopes; null: the task's root, outside every scope). A scope asks this about itself (its
+    /// token) and about the chain just outside it (whether a cancellation it caught was its own).
+    /// </summary>
+    internal bool IsCancelledFrom(CancelScope? scope)
+    {
+        Debug.Assert(scope is null || ReferenceEquals(scope.Owner, this), "IsCancelledFrom must start from a scope entered by this task.");
+        return TryGetCancellationFrom(scope, out _);
+    }
+
+    /// <summary>Walks the scope chain outward from <paramref name="scope"/>, through shields and into TaskGroup parents.</summary>
+    private bool TryGetCancellationFrom(CancelScope? scope, out string? message)
+    {
+        AioTask task = this;
+        while (true)
+        {
+            for (; scope is not null; scope = scope._parent)
+            {
+                if (scope.CancelCalled)
+                {
+                    message = scope.CancelMessage;
+                    return true;
+                }
+                if (scope.Shield)
+                {
+                    message = null;
+                    return false;
+                }
+            }
+            if (task._cancelRequested)
+            {
+                message = task._cancelMessage;
+                return true;
+            }
+            scope = task._extras?.ParentScope;
+            if (scope is null)
+            {
+                message = null;
+                return false;
+            }
+            task = scope.Owner!;
+        }
+    }
+
+    private string? FindCancelMessage() => TryGetCancellation(out string? m) ? m : null;
+
+    // ----------------------------------------------------------------- delivery
 
     /// <summary>Level-triggered check: throws <see cref="CancelledError"/> if this task's scope is cancelled.</summary>
     internal void ThrowIfCancelled()
@@ -197,83 +267,7 @@ public partial class AioTask
         return false;
     }
 
-    // ----------------------------------------------------------------- cancellation state
-
-    /// <summary>Whether a cancellation reaches this task now (its scope chain, through shields and TaskGroup parents).</summary>
-    internal bool IsEffectivelyCancelled() => TryGetCancellation(out _);
-
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    internal bool TryGetCancellation(out string? message)
-    {
-        if (_extras is null && !_cancelRequested)
-        {
-            message = null; // no scope, no TaskGroup parent, no Cancel(): most tasks, on every wait
-            return false;
-        }
-        return TryGetCancellationFrom(_innermost, out message);
-    }
-
-    /// <summary>
-    /// Whether a cancellation reaches code of this task that runs directly inside <paramref name="scope"/> (one of
-    /// the task's entered scopes; null: the task's root, outside every scope). A scope asks this about itself (its
-    /// token) and about the chain just outside it (whether a cancellation it caught was its own).
-    /// </summary>
-    internal bool IsCancelledFrom(CancelScope? scope)
-    {
-        Debug.Assert(scope is null || ReferenceEquals(scope.Owner, this), "IsCancelledFrom must start from a scope entered by this task.");
-        return TryGetCancellationFrom(scope, out _);
-    }
-
-    /// <summary>Walks the scope chain outward from <paramref name="scope"/>, through shields and into TaskGroup parents.</summary>
-    private bool TryGetCancellationFrom(CancelScope? scope, out string? message)
-    {
-        AioTask task = this;
-        while (true)
-        {
-            for (; scope is not null; scope = scope._parent)
-            {
-                if (scope.CancelCalled)
-                {
-                    message = scope.CancelMessage;
-                    return true;
-                }
-                if (scope.Shield)
-                {
-                    message = null;
-                    return false;
-                }
-            }
-            if (task._cancelRequested)
-            {
-                message = task._cancelMessage;
-                return true;
-            }
-            scope = task._extras?.ParentScope;
-            if (scope is null)
-            {
-                message = null;
-                return false;
-            }
-            task = scope.Owner!;
-        }
-    }
-
-    private string? FindCancelMessage() => TryGetCancellation(out string? m) ? m : null;
-
-    /// <summary>The token of the task's root scope: cancelled when the task is cancelled.</summary>
-    internal CancellationToken RootToken
-    {
-        get
-        {
-            if (IsCancelledFrom(null))
-            {
-                return new CancellationToken(true);
-            }
-            TaskExtras extras = Extras;
-            extras.RootCts ??= new CancellationTokenSource();
-            return extras.RootCts.Token;
-        }
-    }
+    // ----------------------------------------------------------------- scopes that catch their own cancellation (CancelScope, TaskGroup)
 
     /// <summary>
     /// A cancel scope (a <see cref="CancelScope"/> or a <see cref="TaskGroup"/>'s) caught the CancelledError that it
@@ -301,6 +295,23 @@ public partial class AioTask
         Debug.Assert(ReferenceEquals(last, _outermost), "The outermost scope of a task must be the end of the chain that starts at its innermost scope.");
     }
 
+    // ----------------------------------------------------------------- tokens
+
+    /// <summary>The token of the task's root scope: cancelled when the task is cancelled.</summary>
+    internal CancellationToken RootToken
+    {
+        get
+        {
+            if (IsCancelledFrom(null))
+            {
+                return new CancellationToken(true);
+            }
+            TaskExtras extras = Extras;
+            extras.RootCts ??= new CancellationTokenSource();
+            return extras.RootCts.Token;
+        }
+    }
+
     internal void CancelRootTokenSoon()
     {
         if (_extras?.RootCts is { IsCancellationRequested: false } cts)
@@ -308,5 +319,4 @@ public partial class AioTask
             _loop.CallSoonInternal(static s => ((CancellationTokenSource)s!).Cancel(), cts);
         }
     }
-
 }

@@ -40,8 +40,6 @@ namespace Aio;
 
 public partial class AioTask
 {
-    private static readonly object s_sleepMarker = new();   // the abort argument of a sleep's BeginWait (stored as Kind Sleep)
-    private static readonly object s_yieldMarker = new();   // the abort argument of a Sleep(0)'s BeginWait (stored as Kind Yield)
 
     private WaitSlot _wait;                  // the main wait (accessed in place: never copy it)
 
