@@ -219,6 +219,7 @@ public partial class AioTask
     /// Starts a wait of this (the current) task on an Aio awaitable: records how to abort it and returns its id.
     /// The awaiter then calls <see cref="SetContinuation"/>; the waker calls <see cref="Resume"/>.
     /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     internal int BeginWait(object? abort, bool levelTriggered) => BeginWait(WaitKind.Other, abort, levelTriggered);
 
     private int BeginWait(WaitKind kind, object? abort, bool levelTriggered)
@@ -460,17 +461,21 @@ public partial class AioTask
     /// resumes them when the future is done. Their steps still run as this (finished) task, and their records stay
     /// until those steps have run; the main wait's references are dropped once no step of it is pending.
     /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private void ReleaseWaitsOfFinishedTask()
     {
         if (IsParked)
         {
-            AbortParkedWaits($"{this} finished while an async method it started was still waiting", keepFutureWaits: true);
+            ReleaseOrphanedWaits();
         }
         if (_wait.Phase is not (WaitPhase.Parked or WaitPhase.StepQueued))
         {
             _wait.Clear();
         }
     }
+
+    private void ReleaseOrphanedWaits() =>
+        AbortParkedWaits($"{this} finished while an async method it started was still waiting", keepFutureWaits: true);
 
     /// <summary>
     /// A wait id whose 16-bit token no other live wait of this task has (ids are loop-wide, tokens are not
