@@ -15,7 +15,11 @@
 //   None ──Begin──▶ Parked ──Resume──▶ Resumed ──continuation set──▶ StepQueued ──step starts──▶ None
 //                     │   ╲                                              ▲       (main; a side wait is dropped)
 //                     │    ╲──continuation set, then Resume──────────────┘
-//                     └──never awaited: abandoned (the next Begin, or DropAbandonedSideWaits)
+//                     └──never awaited: abandoned (the next Begin, or DropAbandonedSideWaits) ──▶ None
+//
+// A cancellation aborts a parked wait (TryMarkAborted, then its abort object or kind decides); unless the
+// abort keeps it, it is resumed with CancelledError like any wake-up. A yield resumes itself when its
+// continuation is set (Parked ──▶ StepQueued at once).
 //
 // Why each detail exists (tests in ConcurrentWaitTests, CoroutineTests, CancellationTests pin them down):
 //   - Resumed before the continuation is set: a task that wakes its own wait (its waker runs in the step
@@ -40,7 +44,6 @@ namespace Aio;
 
 public partial class AioTask
 {
-
     private WaitSlot _wait;                  // the main wait (accessed in place: never copy it)
 
     private enum WaitPhase : byte
