@@ -117,6 +117,7 @@ public partial class AioTask
             if (Kind == WaitKind.Yield && Phase == WaitPhase.Parked)
             {
                 Phase = WaitPhase.Resumed;
+                AssertInvariants();
                 return true;
             }
             Continuation = continuation;
@@ -201,6 +202,7 @@ public partial class AioTask
             Continuation = null;
             State = null;
             Obj = null;
+            AssertInvariants();
         }
 
         [Conditional("DEBUG")]
