@@ -5,7 +5,7 @@
 // items, foreign awaits) and the inbox is empty, then only another thread calling CallSoonThreadSafe
 // could ever wake the loop; with HangDetection on, that is taken as a deadlock and reported instead of
 // blocking forever. The report is built from what every parked task records: its wait's abort object
-// (_waitObj) is a ParkingLot (whose Owner is the primitive), a future or task, a TaskGroup, or a sleep.
+// (AioTask.MainWaitAbort) is a ParkingLot (whose Owner is the primitive), a future or task, a TaskGroup, or a sleep.
 // Primitives say who blocks their waiters (a lock's owner, a semaphore's holders), which gives the
 // wait-for graph; a cycle in it is a deadlock and is spelled out.
 using System.Text;
@@ -113,15 +113,16 @@ public sealed partial class EventLoop
         {
             return ("awaits foreign work (a Task or API outside Aio)", "", []);
         }
-        if (!t._suspended)
+        if (!t.MainWaitParked)
         {
             return t.IsParked ? ("waits in Aio operations of async methods it runs concurrently", "", []) : ("is ready to run", "", []);
         }
-        if (t.IsSleepingOn(t._waitId))
+        if (t.MainWaitSleeping)
         {
             return ("sleeps (a timer will wake it)", "", []);
         }
-        switch (t._waitObj)
+        object? wait = t.MainWaitAbort;
+        switch (wait)
         {
             case ParkingLot lot when lot.Owner is IWaitTarget target:
             {
@@ -140,7 +141,7 @@ public sealed partial class EventLoop
             case null:
                 return ("is parked with no recorded wait", "", []);
             default:
-                return ($"waits on {t._waitObj}", "", []);
+                return ($"waits on {wait}", "", []);
         }
     }
 

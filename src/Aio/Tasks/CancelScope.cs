@@ -88,6 +88,7 @@ public sealed class CancelScope
                 return;
             }
             _shield = value;
+            AssertInvariants();
             if (!value && IsActive)
             {
                 // Unshielding may expose the code inside to a cancellation that was held back.
@@ -124,7 +125,7 @@ public sealed class CancelScope
     {
         get
         {
-            if (CancelCalled || (IsActive && IsEffectivelyCancelled()))
+            if (CancelCalled || (IsActive && Owner!.IsCancelledFrom(this)))
             {
                 return new CancellationToken(true);
             }
@@ -143,6 +144,7 @@ public sealed class CancelScope
         Owner?.Loop.CheckThread(nameof(Cancel));
         CancelCalled = true;
         CancelMessage = message ?? "Cancelled by cancel scope.";
+        AssertInvariants();
         if (IsActive)
         {
             Owner!.Loop.DeliverScopeTree(this);
@@ -184,6 +186,7 @@ public sealed class CancelScope
                 // The cancellation came while the body was out of reach (a foreign await, or running without an Aio
                 // await since): it did not finish in time, whatever it returned.
                 CancelledCaught = true;
+                AssertInvariants();
                 return (false, value);
             }
             return (true, value);
@@ -192,7 +195,7 @@ public sealed class CancelScope
         {
             CancelledCaught = true;
             // That delivery was this scope's; a cancellation of the task itself must still be delivered (or end it cancelled).
-            task._cancelDelivered = false;
+            task.ScopeCaughtItsCancellation();
             return (false, default!);
         }
         finally
@@ -222,6 +225,8 @@ public sealed class CancelScope
             _parent._inner = this;
         }
         task._innermost = this;
+        AssertInvariants();
+        task.AssertScopeChain();
         if (CancelCalled)
         {
             task.Loop.DeliverScopeTree(this);
@@ -253,39 +258,28 @@ public sealed class CancelScope
         _deadlineTimer = null;
         _cts?.Dispose();
         _cts = null;
+        AssertInvariants();
+        task.AssertScopeChain();
     }
 
     /// <summary>Whether a cancellation that reached the code inside was caused by this scope (and no enclosing scope is cancelled too).</summary>
-    internal bool OwnsCancellation() => CancelCalled && (Shield || !IsEnclosingChainCancelled());
+    internal bool OwnsCancellation() => CancelCalled && (Shield || !Owner!.IsCancelledFrom(_parent)); // looks from just outside this scope
 
-    private bool IsEnclosingChainCancelled()
+    /// <summary>The scope's state is consistent (checked after every change of it, in debug builds).</summary>
+    [Conditional("DEBUG")]
+    private void AssertInvariants()
     {
-        AioTask task = Owner!;
-        CancelScope? saved = task._innermost;
-        task._innermost = _parent;   // look from just outside this scope
-        try
-        {
-            return task.IsEffectivelyCancelled();
-        }
-        finally
-        {
-            task._innermost = saved;
-        }
-    }
-
-    private bool IsEffectivelyCancelled()
-    {
-        AioTask task = Owner!;
-        CancelScope? saved = task._innermost;
-        task._innermost = this;
-        try
-        {
-            return task.IsEffectivelyCancelled();
-        }
-        finally
-        {
-            task._innermost = saved;
-        }
+        Debug.Assert(_entered || (!_exited && Owner is null && _parent is null && _inner is null),
+            "A CancelScope that was never entered must have no owner, no enclosing scope and no inner scope.");
+        Debug.Assert(!_entered || Owner is not null, "An entered CancelScope must keep the task that entered it as its owner.");
+        Debug.Assert(!IsActive || (_parent is null ? ReferenceEquals(Owner!._outermost, this) : ReferenceEquals(_parent._inner, this)),
+            "An active CancelScope must be its enclosing scope's inner scope, or its task's outermost scope when it has no enclosing scope.");
+        Debug.Assert(_inner is null || (IsActive && ReferenceEquals(_inner._parent, this)),
+            "A CancelScope's inner scope must have it as its enclosing scope, and an exited scope must have no inner scope.");
+        Debug.Assert(!CancelDelivered || CancelCalled, "A CancelScope's cancellation can only be delivered once it was cancelled.");
+        Debug.Assert(!CancelledCaught || CancelCalled, "A CancelScope can only catch its own cancellation once it was cancelled.");
+        Debug.Assert(!DeadlineReached || CancelCalled, "A CancelScope whose deadline was reached must be cancelled.");
+        Debug.Assert(_deadlineTimer is null || IsActive, "Only an active CancelScope may have a deadline timer armed.");
     }
 
     /// <summary>

@@ -85,7 +85,7 @@ public sealed class TaskGroup : IFutureListener, IWaitAbort
                 // The group's own cancellation (a child failed) or one from outside: handled below.
                 if (_scope.OwnsCancellation())
                 {
-                    parent._cancelDelivered = false;
+                    parent.ScopeCaughtItsCancellation();
                 }
             }
             catch (Exception e)
