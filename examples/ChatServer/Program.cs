@@ -35,10 +35,10 @@ try
         await server.ServeForeverAsync(shutdownGracePeriod: 5);
     });
 }
-catch (KeyboardInterrupt)
+catch (KeyboardInterrupt e)
 {
     Console.WriteLine("exit: interrupted");
-    return 130;
+    return e.ProcessExitCode;   // 130 after Ctrl+C (SIGINT), 143 after SIGTERM
 }
 return 0;
 

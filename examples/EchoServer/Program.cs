@@ -19,10 +19,10 @@ try
         await server.ServeForeverAsync();
     });
 }
-catch (KeyboardInterrupt)
+catch (KeyboardInterrupt e)
 {
     Console.WriteLine("Stopped.");
-    return 130;
+    return e.ProcessExitCode;   // 130 after Ctrl+C (SIGINT), 143 after SIGTERM
 }
 return 0;
 

@@ -7,7 +7,7 @@
 // Ctrl+C (SIGINT) or SIGTERM cancels Asyncio.Run's main task. The scheduler's RunAsync, awaited by main,
 // then stops gracefully: nothing new fires, the run in flight finishes (within the 5 s grace period),
 // then RunAsync rethrows the cancellation; main prints the statistics and Asyncio.Run throws
-// KeyboardInterrupt: the program prints "exit: interrupted" and exits with 130. A second signal ends the
+// KeyboardInterrupt: the program prints "exit: interrupted" and exits with 130 (143 after SIGTERM). A second signal ends the
 // process at once.
 using Aio;
 using Aio.Examples.Jobs;
@@ -25,10 +25,10 @@ try
     Run(MainAsync);
     return 0;
 }
-catch (KeyboardInterrupt)
+catch (KeyboardInterrupt e)
 {
     Console.WriteLine("exit: interrupted");
-    return KeyboardInterrupt.ExitCode;
+    return e.ProcessExitCode;   // 130 after Ctrl+C (SIGINT), 143 after SIGTERM
 }
 
 static async Task MainAsync()

@@ -97,7 +97,7 @@ public sealed class AioHostedService : IHostedService, IDisposable
         }
         _thread = new Thread(RunLoop) { IsBackground = true, Name = _options.ThreadName };
         _thread.Start();
-        await _started.Task.WaitAsync(cancellationToken).ConfigureAwait(false);
+        await _started.Task.WaitAsync(cancellationToken).ConfigureAwait(false);   // off-loop: the host's thread, not the loop's
     }
 
     private void RunLoop()
@@ -180,7 +180,7 @@ public sealed class AioHostedService : IHostedService, IDisposable
             HostingLog.Stopping(_logger, loopName);
         }
         Post(loop, () => _mainTask?.Cancel("The host is stopping."));
-        if (await WaitExitedAsync(Timeout.InfiniteTimeSpan, cancellationToken).ConfigureAwait(false))
+        if (await WaitExitedAsync(Timeout.InfiniteTimeSpan, cancellationToken).ConfigureAwait(false))   // off-loop: the host's thread
         {
             return;
         }
@@ -195,7 +195,7 @@ public sealed class AioHostedService : IHostedService, IDisposable
                 task.Cancel("The host's shutdown timeout has passed.");
             }
         });
-        if (await WaitExitedAsync(_options.HardStopGrace, CancellationToken.None).ConfigureAwait(false))
+        if (await WaitExitedAsync(_options.HardStopGrace, CancellationToken.None).ConfigureAwait(false))   // off-loop: the host's thread
         {
             return;
         }

@@ -1,3 +1,4 @@
+using Aio.TestUtilities;
 using System.Text;
 using System.Text.RegularExpressions;
 
@@ -7,18 +8,18 @@ namespace Aio.Jobs.Tests;
 public sealed class JobsExampleTests
 {
     [Fact]
-    public void JobsExample_SigtermDuringARun_FinishesItPrintsStatisticsAndExits130()
+    public void JobsExample_SigtermDuringARun_FinishesItPrintsStatisticsAndExits143()
     {
-        string dll = FindExample("Jobs");
-        string dotnet = Environment.GetEnvironmentVariable("DOTNET_HOST_PATH") is { Length: > 0 } host ? host : "dotnet";
+        string dll = ExampleProgram.Find("Jobs");
+        string dotnet = ExampleProgram.Dotnet;
         var (lines, code) = Asyncio.Run(async () =>
         {
             AioProcess p = await Asyncio.CreateSubprocessExecAsync(dotnet, [dll],
                 new ProcessOptions { Stdout = ProcessStdio.Pipe, Stderr = ProcessStdio.Pipe, TerminateGracePeriod = 1 });
             var seen = new List<string>
             {
-                Line(await Asyncio.FailAfter(60, () => p.Stdout!.ReadLineAsync())),
-                Line(await Asyncio.FailAfter(60, () => p.Stdout!.ReadLineAsync())),
+                ExampleProgram.Line(await Asyncio.FailAfter(60, () => p.Stdout!.ReadLineAsync())),
+                ExampleProgram.Line(await Asyncio.FailAfter(60, () => p.Stdout!.ReadLineAsync())),
             };
             p.Terminate();   // SIGTERM while report 1 is in flight (it takes 1 s)
             var (rest, err) = await Asyncio.FailAfter(60, () => p.CommunicateAsync());
@@ -32,14 +33,14 @@ public sealed class JobsExampleTests
         Assert.Equal(
             ["report 1: start", "report 1: done", "stopped: report runs=1 succeeded=1 failed=0 cancelled=0", "exit: interrupted"],
             lines.Skip(1).Where(l => !l.StartsWith("stopped: tick", StringComparison.Ordinal)));
-        Assert.Equal(130, code);
+        Assert.Equal(143, code);   // 128 + SIGTERM, as a Python program ends
     }
 
     [Fact]
     public void TutorialStep5_RealSigint_CheckInFlightFinishesAndStatisticsArePrinted()
     {
-        string dll = FindExample("Tutorial");
-        string dotnet = Environment.GetEnvironmentVariable("DOTNET_HOST_PATH") is { Length: > 0 } host ? host : "dotnet";
+        string dll = ExampleProgram.Find("Tutorial");
+        string dotnet = ExampleProgram.Dotnet;
         var (output, code) = Asyncio.Run(async () =>
         {
             AioProcess p = await Asyncio.CreateSubprocessExecAsync(dotnet, [dll, "5"],
@@ -60,23 +61,5 @@ public sealed class JobsExampleTests
             ],
             lines.Select(l => Regex.Replace(l, @"mean 1\.\d s$", "mean 1.x s")));   // real HTTP: about 1 s each
         Assert.Equal(0, code);
-    }
-
-    private static string Line(byte[] line) => Encoding.UTF8.GetString(line).TrimEnd('\n');
-
-    private static string FindExample(string name)
-    {
-        // tests/Aio.Jobs.Tests/bin/<Configuration>/net10.0/ → the example's output for the same configuration.
-        var bin = new DirectoryInfo(AppContext.BaseDirectory.TrimEnd('/'));
-        string configuration = bin.Parent!.Name;
-        DirectoryInfo? root = bin;
-        while (root is not null && !File.Exists(Path.Combine(root.FullName, "Aio.slnx")))
-        {
-            root = root.Parent;
-        }
-        Assert.NotNull(root);
-        string dll = Path.Combine(root.FullName, "examples", name, "bin", configuration, bin.Name, name + ".dll");
-        Assert.True(File.Exists(dll), $"{dll} is missing; build examples/{name} (the test project references it).");
-        return dll;
     }
 }

@@ -9,31 +9,31 @@ public class ChatServerExampleTests
     [Fact]
     public void ChatServer_TwoClientsThenSigint_EveryClientIsToldGoodbyeAndTheProcessExits130()
     {
-        string dll = FindExample();
-        string dotnet = Environment.GetEnvironmentVariable("DOTNET_HOST_PATH") is { Length: > 0 } host ? host : "dotnet";
+        string dll = ExampleProgram.Find("ChatServer");
+        string dotnet = ExampleProgram.Dotnet;
         var (alice, bob, output, code) = Asyncio.Run(async () =>
         {
             AioProcess p = await Asyncio.CreateSubprocessExecAsync(dotnet, [dll, "0"],
                 new ProcessOptions { Stdout = ProcessStdio.Pipe, Stderr = ProcessStdio.Pipe, TerminateGracePeriod = 1 });
-            string ready = Line(await Asyncio.FailAfter(60, () => p.Stdout!.ReadLineAsync()));
+            string ready = ExampleProgram.Line(await Asyncio.FailAfter(60, () => p.Stdout!.ReadLineAsync()));
             Assert.StartsWith("ready: chat on 127.0.0.1:", ready, StringComparison.Ordinal);
             int port = int.Parse(ready[(ready.LastIndexOf(':') + 1)..], System.Globalization.CultureInfo.InvariantCulture);
             var seenByAlice = new List<string>();
             var seenByBob = new List<string>();
             var (ra, wa) = await Asyncio.OpenConnectionAsync("127.0.0.1", port);
-            seenByAlice.Add(Line(await Asyncio.FailAfter(30, () => ra.ReadLineAsync())));
+            seenByAlice.Add(ExampleProgram.Line(await Asyncio.FailAfter(30, () => ra.ReadLineAsync())));
             wa.Write("alice\n"u8);
-            Assert.Equal("* alice joined", Line(await Asyncio.FailAfter(30, () => p.Stdout!.ReadLineAsync())));
+            Assert.Equal("* alice joined", ExampleProgram.Line(await Asyncio.FailAfter(30, () => p.Stdout!.ReadLineAsync())));
             var (rb, wb) = await Asyncio.OpenConnectionAsync("127.0.0.1", port);
-            seenByBob.Add(Line(await Asyncio.FailAfter(30, () => rb.ReadLineAsync())));
+            seenByBob.Add(ExampleProgram.Line(await Asyncio.FailAfter(30, () => rb.ReadLineAsync())));
             wb.Write("bob\n"u8);
-            seenByAlice.Add(Line(await Asyncio.FailAfter(30, () => ra.ReadLineAsync())));
+            seenByAlice.Add(ExampleProgram.Line(await Asyncio.FailAfter(30, () => ra.ReadLineAsync())));
             wb.Write("hello alice\n"u8);
-            seenByAlice.Add(Line(await Asyncio.FailAfter(30, () => ra.ReadLineAsync())));
+            seenByAlice.Add(ExampleProgram.Line(await Asyncio.FailAfter(30, () => ra.ReadLineAsync())));
             p.SendSignal(Posix.SIGINT);
             foreach ((AioStreamReader r, List<string> seen) in new[] { (ra, seenByAlice), (rb, seenByBob) })
             {
-                seen.Add(Line(await Asyncio.FailAfter(30, () => r.ReadLineAsync())));
+                seen.Add(ExampleProgram.Line(await Asyncio.FailAfter(30, () => r.ReadLineAsync())));
                 seen.Add((await Asyncio.FailAfter(30, () => r.ReadAsync())).Length == 0 ? "<eof>" : "<more>");
             }
             wa.Close();
@@ -50,23 +50,5 @@ public class ChatServerExampleTests
             ["* bob joined", "bob: hello alice", "shutdown: telling 2 client(s) goodbye", "* alice left", "* bob left", "exit: interrupted"],
             output);
         Assert.Equal(130, code);
-    }
-
-    private static string Line(byte[] line) => Encoding.UTF8.GetString(line).TrimEnd('\n');
-
-    private static string FindExample()
-    {
-        // tests/Aio.Tests/bin/<Configuration>/net10.0/ → the example's output for the same configuration.
-        var bin = new DirectoryInfo(AppContext.BaseDirectory.TrimEnd('/'));
-        string configuration = bin.Parent!.Name;
-        DirectoryInfo? root = bin;
-        while (root is not null && !File.Exists(Path.Combine(root.FullName, "Aio.slnx")))
-        {
-            root = root.Parent;
-        }
-        Assert.NotNull(root);
-        string dll = Path.Combine(root.FullName, "examples", "ChatServer", "bin", configuration, bin.Name, "ChatServer.dll");
-        Assert.True(File.Exists(dll), $"{dll} is missing; build examples/ChatServer (the test project references it).");
-        return dll;
     }
 }

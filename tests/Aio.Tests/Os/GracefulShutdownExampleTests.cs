@@ -8,16 +8,16 @@ public class GracefulShutdownExampleTests
     [Fact]
     public void GracefulShutdown_SigintDuringACheck_FinishesItCancelsTheRestAndExits130()
     {
-        string dll = FindExample();
-        string dotnet = Environment.GetEnvironmentVariable("DOTNET_HOST_PATH") is { Length: > 0 } host ? host : "dotnet";
+        string dll = ExampleProgram.Find("GracefulShutdown");
+        string dotnet = ExampleProgram.Dotnet;
         var (lines, code) = Asyncio.Run(async () =>
         {
             AioProcess p = await Asyncio.CreateSubprocessExecAsync(dotnet, [dll],
                 new ProcessOptions { Stdout = ProcessStdio.Pipe, Stderr = ProcessStdio.Pipe, TerminateGracePeriod = 1 });
             var seen = new List<string>
             {
-                Line(await Asyncio.FailAfter(60, () => p.Stdout!.ReadLineAsync())),
-                Line(await Asyncio.FailAfter(60, () => p.Stdout!.ReadLineAsync())),
+                ExampleProgram.Line(await Asyncio.FailAfter(60, () => p.Stdout!.ReadLineAsync())),
+                ExampleProgram.Line(await Asyncio.FailAfter(60, () => p.Stdout!.ReadLineAsync())),
             };
             p.SendSignal(Posix.SIGINT); // check 1 is in flight: it holds its connection for 0.5 s
             var (rest, err) = await Asyncio.FailAfter(60, () => p.CommunicateAsync());
@@ -35,8 +35,8 @@ public class GracefulShutdownExampleTests
     [Fact]
     public void GracefulShutdown_SecondSigint_EndsTheProcessAtOnce()
     {
-        string dll = FindExample();
-        string dotnet = Environment.GetEnvironmentVariable("DOTNET_HOST_PATH") is { Length: > 0 } host ? host : "dotnet";
+        string dll = ExampleProgram.Find("GracefulShutdown");
+        string dotnet = ExampleProgram.Dotnet;
         var (output, code) = Asyncio.Run(async () =>
         {
             AioProcess p = await Asyncio.CreateSubprocessExecAsync(dotnet, [dll],
@@ -57,23 +57,5 @@ public class GracefulShutdownExampleTests
         });
         Assert.Equal(-2, code);                            // ended by SIGINT's default action, not by the graceful path
         Assert.DoesNotContain("exit: interrupted", output);
-    }
-
-    private static string Line(byte[] line) => Encoding.UTF8.GetString(line).TrimEnd('\n');
-
-    private static string FindExample()
-    {
-        // tests/Aio.Tests/bin/<Configuration>/net10.0/ → the example's output for the same configuration.
-        var bin = new DirectoryInfo(AppContext.BaseDirectory.TrimEnd('/'));
-        string configuration = bin.Parent!.Name;
-        DirectoryInfo? root = bin;
-        while (root is not null && !File.Exists(Path.Combine(root.FullName, "Aio.slnx")))
-        {
-            root = root.Parent;
-        }
-        Assert.NotNull(root);
-        string dll = Path.Combine(root.FullName, "examples", "GracefulShutdown", "bin", configuration, bin.Name, "GracefulShutdown.dll");
-        Assert.True(File.Exists(dll), $"{dll} is missing; build examples/GracefulShutdown (the test project references it).");
-        return dll;
     }
 }

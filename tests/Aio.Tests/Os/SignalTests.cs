@@ -130,8 +130,8 @@ public class SignalTests
     /// <summary>Runs tests/InterruptProbe in <paramref name="mode"/>, sends it <paramref name="signal"/> once it is ready, and returns what it printed and its exit code.</summary>
     private static (string Stdout, string Stderr, int Code) RunProbe(string mode, int signal)
     {
-        string dll = FindProbe();
-        string dotnet = Environment.GetEnvironmentVariable("DOTNET_HOST_PATH") is { Length: > 0 } host ? host : "dotnet";
+        string dll = ExampleProgram.Find("InterruptProbe", "tests");
+        string dotnet = ExampleProgram.Dotnet;
         return Asyncio.Run(async () =>
         {
             AioProcess p = await Asyncio.CreateSubprocessExecAsync(dotnet, [dll, mode],
@@ -141,16 +141,5 @@ public class SignalTests
             var (rest, err) = await Asyncio.FailAfter(60, () => p.CommunicateAsync());
             return (Encoding.UTF8.GetString(ready) + Encoding.UTF8.GetString(rest!), Encoding.UTF8.GetString(err!), p.ReturnCode!.Value);
         });
-    }
-
-    private static string FindProbe()
-    {
-        // tests/Aio.Tests/bin/<Configuration>/net10.0/ → tests/InterruptProbe/bin/<Configuration>/net10.0/.
-        var bin = new DirectoryInfo(AppContext.BaseDirectory.TrimEnd('/'));
-        string configuration = bin.Parent!.Name;
-        string tests = bin.Parent.Parent!.Parent!.Parent!.FullName;
-        string dll = Path.Combine(tests, "InterruptProbe", "bin", configuration, bin.Name, "InterruptProbe.dll");
-        Assert.True(File.Exists(dll), $"{dll} is missing; build tests/InterruptProbe (the test project references it).");
-        return dll;
     }
 }
