@@ -97,7 +97,17 @@ public sealed class AioHostedService : IHostedService, IDisposable
         }
         _thread = new Thread(RunLoop) { IsBackground = true, Name = _options.ThreadName };
         _thread.Start();
-        await _started.Task.WaitAsync(cancellationToken).ConfigureAwait(false);   // off-loop: the host's thread, not the loop's
+        try
+        {
+            await _started.Task.WaitAsync(cancellationToken).ConfigureAwait(false);   // off-loop: the host's thread, not the loop's
+        }
+        catch (OperationCanceledException) when (_started.Task.IsCompleted)
+        {
+            // The loop had started (or already ended) and the host's token was cancelled before WaitAsync saw it: the
+            // start's completion is posted to the pool, and a main that fails at once stops the application, which
+            // cancels the token the host passed here. The start did happen; report what it ended with.
+            await _started.Task.ConfigureAwait(false);   // off-loop: the host's thread
+        }
     }
 
     private void RunLoop()
