@@ -79,6 +79,7 @@ public sealed class ParkingLot : IWaitAbort
         _ring[tail] = new Entry { Task = task, WaitId = waitId };
         _size++;
         _live++;
+        AssertInvariants(checkWaits: true);
     }
 
     /// <summary>Wakes the task parked longest; returns false if none is parked.</summary>
@@ -104,6 +105,7 @@ public sealed class ParkingLot : IWaitAbort
         {
             _head = 0;
         }
+        AssertInvariants(checkWaits: true);
         return woken;
     }
 
@@ -128,6 +130,7 @@ public sealed class ParkingLot : IWaitAbort
             }
         }
         _head = 0;
+        AssertInvariants(checkWaits: true);
         return woken;
     }
 
@@ -160,6 +163,8 @@ public sealed class ParkingLot : IWaitAbort
             _head = 0;
             _size = 0;
         }
+        // The aborted wait may still read as parked until this returns: check the ring's shape only.
+        AssertInvariants(checkWaits: false);
         return true;
     }
 
@@ -172,6 +177,48 @@ public sealed class ParkingLot : IWaitAbort
         }
         _ring = bigger;
         _head = 0;
+        AssertInvariants(checkWaits: false);
+    }
+
+    /// <summary>
+    /// Debug builds: the ring's bookkeeping. Every entry in [_head, _head + _size) names a task, every slot outside
+    /// it is cleared, and (with <paramref name="checkWaits"/>) exactly <see cref="_live"/> entries are waits still
+    /// parked here. Rings over 1024 entries get the counts checked only, so large tests stay linear.
+    /// </summary>
+    [Conditional("DEBUG")]
+    private void AssertInvariants(bool checkWaits)
+    {
+        Debug.Assert(_head >= 0 && _head < _ring.Length, "A ParkingLot's head index must lie inside its ring.");
+        Debug.Assert(_size >= 0 && _size <= _ring.Length, "A ParkingLot cannot hold more entries than its ring has slots.");
+        Debug.Assert(_live >= 0 && _live <= _size, "A ParkingLot's live waiters must be a subset of its entries (stale entries make up the rest).");
+        Debug.Assert(_size != 0 || _head == 0, "An empty ParkingLot must rewind its head to slot 0.");
+        if (_ring.Length > 1024)
+        {
+            return;
+        }
+        int waiting = 0;
+        for (int i = 0; i < _ring.Length; i++)
+        {
+            int offset = i - _head;
+            if (offset < 0)
+            {
+                offset += _ring.Length;
+            }
+            Entry e = _ring[i];
+            if (offset >= _size)
+            {
+                Debug.Assert(e.Task is null, "A ParkingLot slot outside the queue must be cleared, so it keeps no task alive.");
+            }
+            else
+            {
+                Debug.Assert(e.Task is not null, "Every entry in a ParkingLot's queue must name the task that parked.");
+                if (checkWaits && e.Task.IsWaiting(e.WaitId))
+                {
+                    waiting++;
+                }
+            }
+        }
+        Debug.Assert(!checkWaits || waiting == _live, "A ParkingLot's live count must equal the entries whose wait is still parked: each parked wait is counted once, in one queue.");
     }
 
     /// <summary>Description: <c>&lt;ParkingLot waiters:2 owner=&lt;AioLock locked&gt;&gt;</c>.</summary>

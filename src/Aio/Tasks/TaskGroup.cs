@@ -96,6 +96,7 @@ public sealed class TaskGroup : IFutureListener, IWaitAbort
             {
                 _state = GroupState.Exiting;
             }
+            AssertInvariants();
             while (_pending > 0)
             {
                 await WaitForChildren(parent);
@@ -105,6 +106,7 @@ public sealed class TaskGroup : IFutureListener, IWaitAbort
         {
             _state = GroupState.Finished;
             _scope.Exit();
+            AssertInvariants();
         }
         if (_errors.Count > 0)
         {
@@ -223,6 +225,7 @@ public sealed class TaskGroup : IFutureListener, IWaitAbort
 
     private TTask Adopt<TTask>(TTask child) where TTask : AioTask
     {
+        Debug.Assert(_state is GroupState.Running or GroupState.Exiting, "A TaskGroup adopts children only while its body or its children run, never once shutting down or finished.");
         List<AioTask> children = _scope._childTasks ??= new List<AioTask>();
         int slot = _freeSlot;
         if (slot >= 0)
@@ -242,6 +245,7 @@ public sealed class TaskGroup : IFutureListener, IWaitAbort
         _slotOfIndex.Add(slot);
         _pending++;
         child.AddListener(this, slot);
+        AssertInvariants();
         return child;
     }
 
@@ -299,6 +303,7 @@ public sealed class TaskGroup : IFutureListener, IWaitAbort
             _waiter = null;
             waiter.Resume(_waiterId, null);
         }
+        AssertInvariants();
     }
 
     private void Fail(Exception error)
@@ -309,6 +314,42 @@ public sealed class TaskGroup : IFutureListener, IWaitAbort
             _state = GroupState.ShuttingDown;
             _scope.Cancel("A task in the TaskGroup failed.");
         }
+        // No AssertInvariants here: OnFutureDone calls this before waking the waiter; both callers check right after.
+    }
+
+    /// <summary>
+    /// Debug builds: the children's bookkeeping (see the design note). The scope's list holds exactly the
+    /// <see cref="_pending"/> live children plus <see cref="_holes"/> nulls; <see cref="_slotOfIndex"/> runs parallel
+    /// to it and each live entry's slot points back at it; a waiter waits only for pending children; a group that
+    /// is shutting down has an error. Lists over 1024 entries get the counts checked only, so large tests stay linear.
+    /// </summary>
+    [Conditional("DEBUG")]
+    private void AssertInvariants()
+    {
+        List<AioTask>? children = _scope._childTasks;
+        int count = children?.Count ?? 0;
+        Debug.Assert(_pending >= 0, "A TaskGroup cannot have a negative number of pending children.");
+        Debug.Assert(_holes >= 0 && _holes <= count, "A TaskGroup's holes must be entries of the scope's child list.");
+        Debug.Assert(count - _holes == _pending, "A TaskGroup's pending count must equal the live (non-null) entries of its scope's child list.");
+        Debug.Assert(_slotOfIndex.Count == count, "A TaskGroup's slot-of-index list must run parallel to the scope's child list.");
+        Debug.Assert(_slotsUsed <= _slots.Length && _freeSlot < _slotsUsed, "A TaskGroup's free slot must be one it has used.");
+        Debug.Assert(_waiter is null || _pending > 0, "A TaskGroup's Run waits only while children are pending; the last child to finish must wake it.");
+        Debug.Assert(_state != GroupState.ShuttingDown || _errors.Count > 0, "A TaskGroup shuts down only after recording the error that caused it.");
+        if (children is null || count > 1024)
+        {
+            return;
+        }
+        int live = 0;
+        for (int i = 0; i < count; i++)
+        {
+            if (children[i] is not null)
+            {
+                live++;
+                int slot = _slotOfIndex[i];
+                Debug.Assert(slot >= 0 && slot < _slotsUsed && _slots[slot] == i, "A live TaskGroup child's slot must point back at its entry in the scope's list.");
+            }
+        }
+        Debug.Assert(live == _pending, "A TaskGroup's pending count must equal its live children.");
     }
 
     /// <summary>asyncio-style description: <c>&lt;TaskGroup state=running tasks=3&gt;</c>.</summary>
