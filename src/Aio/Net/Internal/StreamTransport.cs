@@ -15,6 +15,8 @@
 // (and the transport can still write) the transport closes itself. A protocol callback that throws is
 // reported to the loop's exception handler and aborts the connection; I/O errors (reset, broken pipe) only
 // end it, as asyncio does with OSError.
+// The life cycle proper is one state, Open → Closing → LostScheduled → Lost, that only moves forward; half-close
+// (WriteEof), read pausing, the protocol's write pause and the descriptor's release are flags beside it.
 // Flow control: over the high-water mark the protocol's PauseWriting is called, at or below the low
 // mark ResumeWriting; each exactly once per crossing.
 // One-way transports (a pipe's read or write end) say so with HasReadSide/HasWriteSide: a read-only one
@@ -45,16 +47,26 @@ internal abstract class StreamTransport : ITransport
     private bool _readingPaused;                             // PauseReading was called
     private bool _madeCalled;                                // ConnectionMade was called (ConnectionLost may follow)
     private protected bool _started;                         // ConnectionMade returned normally: reading may start
-    private protected bool _closing;                         // Close/Abort/fatal error: no more reads, writes dropped
+    private Lifecycle _life;                                 // Open → Closing → LostScheduled → Lost, never backwards
     private protected bool _eofRequested;                    // WriteEof was called
     private bool _eofSent;                                   // the sending half is shut down
     private protected bool _eofReceived;                     // the peer's EOF was read
-    private protected bool _lostScheduled;                   // ConnectionLost is queued (or ran)
     private protected bool _aborted;                         // Abort or a fatal error dropped the buffer
-    private bool _lostCalled;                                // ConnectionLost ran
     private protected bool _ioClosed;                        // the socket or descriptor is released
     private Exception? _lostException;                       // what ConnectionLost gets
     private int _droppedWrites;                              // writes after close, dropped (asyncio warns about them)
+
+    /// <summary>The connection's life cycle; the I/O release (<see cref="_ioClosed"/>) and half-close are separate flags.</summary>
+    private enum Lifecycle
+    {
+        Open,
+        Closing,         // Close/Abort/fatal error (or the I/O released): no more reads, writes dropped
+        LostScheduled,   // ConnectionLost is queued
+        Lost,            // ConnectionLost ran
+    }
+
+    /// <summary>Close/Abort/fatal error: no more reads, writes dropped.</summary>
+    private protected bool _closing => _life >= Lifecycle.Closing;
 
     protected StreamTransport(EventLoop loop, IBaseProtocol protocol, AioFuture<bool>? waiter)
     {
@@ -197,10 +209,26 @@ internal abstract class StreamTransport : ITransport
             return;
         }
         _eofRequested = true;
+        AssertInvariants();
         if (WriteBufferSize == 0)
         {
             ShutdownSend();
         }
+    }
+
+    /// <summary>
+    /// Debug builds: the life cycle's consistency. Reading starts only after ConnectionMade; the sending half is shut
+    /// only after WriteEof; a dropped buffer or a released descriptor means the transport is closing; ConnectionLost is
+    /// queued with its error only once, after the transport started closing; the protocol is paused only while writing.
+    /// </summary>
+    [System.Diagnostics.Conditional("DEBUG")]
+    private void AssertInvariants()
+    {
+        Debug.Assert(!_started || _madeCalled, "A stream transport starts reading only after ConnectionMade was called.");
+        Debug.Assert(!_eofSent || _eofRequested, "A stream transport shuts its sending half only after WriteEof was requested.");
+        Debug.Assert(!_aborted || _life >= Lifecycle.LostScheduled, "An aborted stream transport must have ConnectionLost queued or run.");
+        Debug.Assert(!_ioClosed || _life >= Lifecycle.Closing, "A stream transport whose descriptor is released must be closing.");
+        Debug.Assert(_lostException is null || _life >= Lifecycle.LostScheduled, "A stream transport records the error for ConnectionLost only when it queues ConnectionLost.");
     }
 
     public void Close()
@@ -210,7 +238,8 @@ internal abstract class StreamTransport : ITransport
         {
             return;
         }
-        _closing = true;
+        _life = Lifecycle.Closing;
+        AssertInvariants();
         UpdateIo();
         if (WriteBufferSize == 0)
         {
@@ -493,35 +522,37 @@ internal abstract class StreamTransport : ITransport
 
     private void ForceClose(Exception? error)
     {
-        if (_lostScheduled)
+        if (_life >= Lifecycle.LostScheduled)
         {
             return;
         }
         _buffer.Clear();
         _aborted = true;
-        _closing = true;
+        _life = Lifecycle.Closing;
         UpdateIo();
         ScheduleConnectionLost(error);
     }
 
     private void ScheduleConnectionLost(Exception? error)
     {
-        if (_lostScheduled)
+        if (_life >= Lifecycle.LostScheduled)
         {
             return;
         }
-        _lostScheduled = true;
+        _life = Lifecycle.LostScheduled;
         _lostException = error;
+        AssertInvariants();
         _loop.CallSoonInternal(s_connectionLost, this);
     }
 
     private void CallConnectionLost()
     {
-        if (_lostCalled)
+        if (_life == Lifecycle.Lost)
         {
             return;
         }
-        _lostCalled = true;
+        _life = Lifecycle.Lost;
+        AssertInvariants();
         try
         {
             if (_madeCalled)
@@ -550,8 +581,12 @@ internal abstract class StreamTransport : ITransport
             return;
         }
         _buffer.Clear();
-        _closing = true;
+        if (_life < Lifecycle.Closing)
+        {
+            _life = Lifecycle.Closing;
+        }
         _ioClosed = true;
+        AssertInvariants();
         CloseIo();
     }
 
