@@ -350,9 +350,14 @@ public sealed partial class DocsTests
             .ToHashSet(StringComparer.Ordinal);
         HashSet<string> aioMembers = MembersOf(aioTypes);
         // .NET's own names (TimeoutException, IAsyncDisposable, PosixSignal, ...) are fine in the Aio column.
-        _ = (typeof(System.Net.Sockets.Socket), typeof(System.Net.Security.SslStream), typeof(Microsoft.Extensions.Logging.ILogger),
-            typeof(System.Runtime.InteropServices.PosixSignal), typeof(System.Net.Dns));
-        HashSet<string> netTypes = AppDomain.CurrentDomain.GetAssemblies().Where(a => a != aio && !a.IsDynamic)
+        // Named explicitly: which assemblies happen to be loaded depends on the tests that ran before this one.
+        Assembly[] dotnet =
+        [
+            typeof(System.Net.Sockets.Socket).Assembly, typeof(System.Net.Security.SslStream).Assembly,
+            typeof(Microsoft.Extensions.Logging.ILogger).Assembly, typeof(System.Runtime.InteropServices.PosixSignal).Assembly,
+            typeof(System.Net.Dns).Assembly,
+        ];
+        HashSet<string> netTypes = AppDomain.CurrentDomain.GetAssemblies().Concat(dotnet).Distinct().Where(a => a != aio && !a.IsDynamic)
             .SelectMany(a => { try { return a.GetExportedTypes(); } catch (NotSupportedException) { return []; } })
             .SelectMany(t => new[] { t.Name.Split('`')[0] }.Concat((t.Namespace ?? "").Split('.')))
             .ToHashSet(StringComparer.Ordinal);
