@@ -210,7 +210,7 @@ public sealed class AioHostedService : IHostedService, IDisposable
             return;
         }
         Post(loop, loop.Stop);
-        if (!await WaitExitedAsync(_options.HardStopGrace, CancellationToken.None).ConfigureAwait(false))
+        if (!await WaitExitedAsync(_options.HardStopGrace, CancellationToken.None).ConfigureAwait(false))   // off-loop: the host's thread
         {
             HostingLog.Abandoned(_logger, _options.HardStopGrace);
         }
@@ -220,7 +220,7 @@ public sealed class AioHostedService : IHostedService, IDisposable
     {
         try
         {
-            await _exited.Task.WaitAsync(timeout, cancellationToken).ConfigureAwait(false);
+            await _exited.Task.WaitAsync(timeout, cancellationToken).ConfigureAwait(false);   // off-loop: the host's thread
             return true;
         }
         catch (TimeoutException)

@@ -167,7 +167,7 @@ public sealed class AioNetworkStream : Stream
                 Finish(result, pending);
                 return;
             }
-            ConfiguredValueTaskAwaitable<int>.ConfiguredValueTaskAwaiter awaiter = pending.ConfigureAwait(false).GetAwaiter();
+            ConfiguredValueTaskAwaitable<int>.ConfiguredValueTaskAwaiter awaiter = pending.ConfigureAwait(false).GetAwaiter();   // off-loop by design: the source completes on the loop thread, so this runs inline there (see the note at the top)
             awaiter.UnsafeOnCompleted(() => Finish(result, pending));
         });
         return result.Task;
