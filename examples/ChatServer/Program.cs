@@ -8,6 +8,7 @@
 // before it cancels them. A second Ctrl+C ends the process at once.
 using System.Text;
 using Aio;
+using Aio.Net;
 using static Aio.Asyncio;
 
 int port = args.Length > 0 ? int.Parse(args[0], System.Globalization.CultureInfo.InvariantCulture) : 8888;

@@ -6,6 +6,7 @@
 // Asyncio.Run cancels the main task, ServeForeverAsync closes the server and cancels the handlers.
 using System.Text;
 using Aio;
+using Aio.Net;
 using static Aio.Asyncio;
 
 int port = args.Length > 0 ? int.Parse(args[0], System.Globalization.CultureInfo.InvariantCulture) : 8888;

@@ -1,5 +1,7 @@
 using System.Text;
 using Aio;
+using Aio.Net;
+using Aio.Os;
 using static Aio.Asyncio;
 
 namespace Aio.Examples.Guides;

@@ -1,6 +1,7 @@
 using System.Net;
 using System.Text;
 using Aio;
+using Aio.Net;
 using static Aio.Asyncio;
 
 namespace Aio.Examples.Tutorial;

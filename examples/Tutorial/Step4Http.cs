@@ -1,5 +1,6 @@
 using System.Diagnostics;
 using Aio;
+using Aio.Net;
 using static Aio.Asyncio;
 
 namespace Aio.Examples.Tutorial;

@@ -1,5 +1,6 @@
 using Aio;
 using Aio.Jobs;
+using Aio.Net;
 using static Aio.Asyncio;
 
 namespace Aio.Examples.Tutorial;

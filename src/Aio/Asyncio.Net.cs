@@ -1,4 +1,5 @@
 using Aio.Net.Internal;
+using Aio.Net;
 
 namespace Aio;
 

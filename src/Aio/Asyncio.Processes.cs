@@ -1,4 +1,6 @@
+using Aio.Net;
 using Aio.Os.Internal;
+using Aio.Os;
 
 namespace Aio;
 

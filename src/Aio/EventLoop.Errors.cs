@@ -1,7 +1,7 @@
-using System.Diagnostics;
 using Aio.Internal;
 using Aio.Polling;
 using Microsoft.Extensions.Logging.Abstractions;
+using System.Diagnostics;
 
 namespace Aio;
 

@@ -7,6 +7,8 @@ using System.Net.Security;
 using System.Net.Sockets;
 using Aio.Net.Internal;
 
+using Aio.Net;
+
 namespace Aio;
 
 public sealed partial class EventLoop

@@ -1,6 +1,6 @@
-using System.Runtime.InteropServices;
 using Aio.Internal;
 using Aio.Os.Internal;
+using System.Runtime.InteropServices;
 
 namespace Aio;
 

@@ -1,5 +1,5 @@
-using System.Runtime.CompilerServices;
 using Aio.Internal;
+using System.Runtime.CompilerServices;
 
 namespace Aio;
 

@@ -1,6 +1,6 @@
-using System.Diagnostics;
 using Aio.Internal;
 using Aio.Polling;
+using System.Diagnostics;
 
 namespace Aio;
 

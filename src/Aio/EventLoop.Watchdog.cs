@@ -1,9 +1,9 @@
-using System.Runtime.InteropServices;
-using System.Text;
 using Aio.Internal;
 using Aio.Os.Internal;
-using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
+using Microsoft.Extensions.Logging;
+using System.Runtime.InteropServices;
+using System.Text;
 
 namespace Aio;
 

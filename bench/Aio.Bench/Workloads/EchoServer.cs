@@ -1,4 +1,5 @@
 using System.Runtime.InteropServices;
+using Aio.Net;
 
 namespace Aio.Bench.Workloads;
 

@@ -1,6 +1,6 @@
 using System.IO.Pipelines;
 
-namespace Aio;
+namespace Aio.Net;
 
 /// <summary>
 /// An <see cref="IDuplexPipe"/> over a connection (System.IO.Pipelines), built on <see cref="AioNetworkStream"/>:

@@ -14,7 +14,7 @@ using System.Runtime.CompilerServices;
 using Aio.Internal;
 using Aio.Net.Internal;
 
-namespace Aio;
+namespace Aio.Net;
 
 /// <summary>
 /// A <see cref="Stream"/> over a connection's reader and writer, so <see cref="System.Net.Security.SslStream"/>,

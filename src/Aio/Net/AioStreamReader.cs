@@ -18,7 +18,7 @@ using Aio.Internal;
 using Aio.LowLevel;
 using Aio.Net.Internal;
 
-namespace Aio;
+namespace Aio.Net;
 
 /// <summary>
 /// Reads from a connection with asyncio's <c>StreamReader</c> methods: <see cref="ReadAsync"/>,

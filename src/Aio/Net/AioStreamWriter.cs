@@ -2,7 +2,7 @@ using System.Diagnostics;
 using System.Net.Security;
 using Aio.Net.Internal;
 
-namespace Aio;
+namespace Aio.Net;
 
 /// <summary>
 /// Writes to a connection with asyncio's <c>StreamWriter</c> methods. <see cref="Write"/> never blocks; pair it

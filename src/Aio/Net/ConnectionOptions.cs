@@ -1,7 +1,7 @@
 using System.Net;
 using System.Net.Security;
 
-namespace Aio;
+namespace Aio.Net;
 
 /// <summary>Options of an outgoing connection (<see cref="EventLoop.CreateConnectionAsync"/>): asyncio's keyword arguments of <c>create_connection</c>.</summary>
 public sealed class ConnectionOptions

@@ -1,4 +1,4 @@
-namespace Aio;
+namespace Aio.Net;
 
 /// <summary>
 /// What every stream protocol receives from its transport (asyncio's <c>BaseProtocol</c>): the connection

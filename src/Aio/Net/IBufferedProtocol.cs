@@ -1,4 +1,4 @@
-namespace Aio;
+namespace Aio.Net;
 
 /// <summary>
 /// A stream protocol that lends the transport its own memory to receive into (asyncio's

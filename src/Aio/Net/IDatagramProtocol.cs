@@ -1,6 +1,6 @@
 using System.Net;
 
-namespace Aio;
+namespace Aio.Net;
 
 /// <summary>
 /// A UDP protocol (asyncio's <c>DatagramProtocol</c>): ConnectionMade once, then DatagramReceived and

@@ -1,6 +1,6 @@
 using System.Net;
 
-namespace Aio;
+namespace Aio.Net;
 
 /// <summary>A UDP endpoint (asyncio's <c>DatagramTransport</c>), made by <see cref="EventLoop.CreateDatagramEndpointAsync"/>. Loop thread only.</summary>
 public interface IDatagramTransport

@@ -1,4 +1,4 @@
-namespace Aio;
+namespace Aio.Net;
 
 /// <summary>
 /// A stream protocol that receives data as it arrives (asyncio's <c>Protocol</c>); the fast path of Aio's

@@ -1,4 +1,4 @@
-namespace Aio;
+namespace Aio.Net;
 
 /// <summary>
 /// A bidirectional byte stream over a connection (asyncio's <c>Transport</c>): TCP, Unix socket or TLS.

@@ -1,4 +1,4 @@
-namespace Aio;
+namespace Aio.Net;
 
 /// <summary>
 /// The stream ended before a read got the bytes it needed (asyncio's <c>IncompleteReadError</c>):

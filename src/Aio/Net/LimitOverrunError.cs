@@ -1,4 +1,4 @@
-namespace Aio;
+namespace Aio.Net;
 
 /// <summary>
 /// A line or separator-delimited chunk is longer than the reader's limit (asyncio's <c>LimitOverrunError</c>).

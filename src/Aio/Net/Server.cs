@@ -27,7 +27,7 @@ using System.Net.Sockets;
 using Aio.LowLevel;
 using Aio.Net.Internal;
 
-namespace Aio;
+namespace Aio.Net;
 
 /// <summary>
 /// A listening server made by <see cref="EventLoop.CreateServerAsync"/> or <see cref="Asyncio.StartServerAsync"/>:

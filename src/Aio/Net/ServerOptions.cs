@@ -1,6 +1,6 @@
 using System.Net.Security;
 
-namespace Aio;
+namespace Aio.Net;
 
 /// <summary>Options of a listening server (<see cref="EventLoop.CreateServerAsync"/>): asyncio's keyword arguments of <c>create_server</c>.</summary>
 public sealed class ServerOptions

@@ -1,6 +1,6 @@
 using System.Net.Security;
 
-namespace Aio;
+namespace Aio.Net;
 
 /// <summary>
 /// Options of the stream functions (<see cref="Asyncio.OpenConnectionAsync"/>, <see cref="Asyncio.StartServerAsync"/>):

@@ -22,7 +22,9 @@ using Aio.Os.Interop;
 using Microsoft.Extensions.Logging;
 using Microsoft.Win32.SafeHandles;
 
-namespace Aio;
+using Aio.Net;
+
+namespace Aio.Os;
 
 /// <summary>
 /// A running (or finished) child process with optional pipes (asyncio's <c>asyncio.subprocess.Process</c>).

@@ -1,4 +1,4 @@
-namespace Aio;
+namespace Aio.Os;
 
 /// <summary>How <see cref="Asyncio.CreateSubprocessExecAsync"/> and <see cref="Asyncio.CreateSubprocessShellAsync"/> start a child.</summary>
 public sealed class ProcessOptions

@@ -1,4 +1,4 @@
-namespace Aio;
+namespace Aio.Os;
 
 /// <summary>What a subprocess's standard stream is connected to (asyncio's <c>PIPE</c>, <c>None</c>, <c>DEVNULL</c>, <c>STDOUT</c>).</summary>
 public enum ProcessStdio

@@ -81,7 +81,7 @@ public class TlsTests
         {
             await using Server server = await loop.CreateServerAsync(
                 () => new RecordingProtocol { OnData = (p, d) => { p.Transport!.Write(d); p.Transport.Close(); } },
-                "127.0.0.1", 0, new global::Aio.ServerOptions { Ssl = ServerOptions() });
+                "127.0.0.1", 0, new global::Aio.Net.ServerOptions { Ssl = ServerOptions() });
             var (transport, client) = await loop.CreateConnectionAsync(() => new RecordingProtocol(), "127.0.0.1", NetTest.Port(server),
                 new ConnectionOptions { Ssl = ClientOptions() });
             Assert.StartsWith("<SslTransport open raw=<TcpTransport", transport.ToString());

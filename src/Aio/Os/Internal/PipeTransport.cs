@@ -21,6 +21,8 @@ using Aio.Os.Interop;
 using Aio.Polling;
 using Microsoft.Win32.SafeHandles;
 
+using Aio.Net;
+
 namespace Aio.Os.Internal;
 
 /// <summary>The read or write end of a subprocess pipe as a stream transport. See the design note.</summary>
