@@ -1,4 +1,5 @@
 using Aio.Internal;
+using Aio.LowLevel;
 
 namespace Aio;
 
@@ -408,7 +409,7 @@ public static partial class Asyncio
         AioTask current = CurrentTaskOrThrow(nameof(Cancellable));
         EventLoop loop = current.Loop;
         var proxy = new ForeignProxy<T>(loop);
-        loop._foreignWaits++;
+        loop.BeginOutsideWork(OutsideWorkKind.Foreign);
         _ = task.ContinueWith(static (t, s) =>
         {
             var p = (ForeignProxy<T>)s!;
@@ -464,7 +465,7 @@ public static partial class Asyncio
             if (_counted)
             {
                 _counted = false;
-                Loop._foreignWaits--;
+                Loop.EndOutsideWork(OutsideWorkKind.Foreign);
             }
         }
     }

@@ -1,5 +1,6 @@
-using Aio.Net.Internal;
 using Aio.Net;
+using Aio.Net.Internal;
+using Aio.Streams.Internal;
 
 namespace Aio;
 
@@ -38,7 +39,7 @@ public static partial class Asyncio
         options ??= new StreamOptions();
         int limit = options.Limit;
         return loop.CreateServerInternalAsync(
-            server => new StreamReaderProtocol(loop, new AioStreamReader(loop, limit), handler, server),
+            server => new StreamReaderProtocol(loop, new AioStreamReader(loop, limit), handler, server.Handlers),
             host, port, null, options.ToServerOptions());
     }
 
@@ -60,7 +61,7 @@ public static partial class Asyncio
         options ??= new StreamOptions();
         int limit = options.Limit;
         return loop.CreateServerInternalAsync(
-            server => new StreamReaderProtocol(loop, new AioStreamReader(loop, limit), handler, server),
+            server => new StreamReaderProtocol(loop, new AioStreamReader(loop, limit), handler, server.Handlers),
             null, 0, path, options.ToServerOptions());
     }
 }

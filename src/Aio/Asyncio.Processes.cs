@@ -1,6 +1,7 @@
 using Aio.Net;
-using Aio.Os.Internal;
 using Aio.Os;
+using Aio.Os.Internal;
+using Aio.Streams.Internal;
 
 namespace Aio;
 

@@ -37,7 +37,7 @@ public sealed partial class EventLoop
         {
             return;
         }
-        if (Poller.RegistrationCount > 0 || _pendingExternal > 0 || _pendingIo > 0 || _foreignWaits > 0 || TryPeekLiveTimer(out _))
+        if (OutsideWorkPending(Poller) != OutsideWork.None || TryPeekLiveTimer(out _))
         {
             return;
         }
@@ -127,7 +127,7 @@ public sealed partial class EventLoop
             case ParkingLot lot when lot.Owner is IWaitTarget target:
             {
                 string verb = target.DescribeWait(lot);
-                string via = $"{(verb == "waits to acquire" ? "waits" : verb)} {target.Label}";
+                string via = $"{target.DescribeWaitInChain(lot)} {target.Label}";
                 return ($"{verb} {target.Label} {lot.Owner}", via, target.Blockers(lot));
             }
             case ParkingLot lot:

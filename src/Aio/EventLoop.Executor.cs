@@ -1,4 +1,5 @@
-using Aio.Os.Internal;
+using Aio.Internal;
+using Aio.LowLevel;
 using Microsoft.Extensions.Logging.Abstractions;
 
 namespace Aio;
@@ -65,11 +66,11 @@ public sealed partial class EventLoop
         var future = new ExecutorFuture<T>(this);
         var item = new ExecutorWorkItem<T>(this, future, work);
         future.Item = item;
-        _pendingExternal++;
+        BeginOutsideWork(OutsideWorkKind.Reporting);
         if (!executor.TrySubmit(item))
         {
-            _pendingExternal--;
-            OsThrowHelper.ExecutorShutDown(this);
+            EndOutsideWork(OutsideWorkKind.Reporting);
+            ThrowHelper.ExecutorShutDown(this);
         }
         return future;
     }
@@ -129,7 +130,7 @@ public sealed partial class EventLoop
         string items = running.Count == 0 ? "(queued work only)" : string.Join("; ", running);
         if (Logger is not NullLogger)
         {
-            OsLog.ExecutorShutdownTimedOut(Logger, timeout.Value, running.Count, items);
+            FacilityLog.ExecutorShutdownTimedOut(Logger, timeout.Value, running.Count, items);
         }
         CallExceptionHandler(new ExceptionContext
         {
@@ -147,7 +148,7 @@ public sealed partial class EventLoop
         }
         if (_executorShutDown)
         {
-            OsThrowHelper.ExecutorShutDown(this);
+            ThrowHelper.ExecutorShutDown(this);
         }
         _executor = new LoopExecutor(_defaultExecutorMaxThreads);
         AddShutdownHook(() => ShutdownDefaultExecutorAsync(_executorShutdownTimeout));

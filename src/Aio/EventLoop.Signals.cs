@@ -1,5 +1,4 @@
 using Aio.Internal;
-using Aio.Os.Internal;
 using System.Runtime.InteropServices;
 
 namespace Aio;
@@ -54,7 +53,7 @@ public sealed partial class EventLoop
         CheckClosed(nameof(AddSignalHandler));
         if ((int)signal is ProcessLibCSignals.SIGKILL or ProcessLibCSignals.SIGSTOP)
         {
-            OsThrowHelper.UncatchableSignal(signal);
+            ThrowHelper.UncatchableSignal(signal);
         }
         var entry = new SignalHandlerEntry(this, callback, onSignalThread);
         try
@@ -63,7 +62,7 @@ public sealed partial class EventLoop
         }
         catch (Exception e) when (e is PlatformNotSupportedException or IOException or UnauthorizedAccessException or ArgumentOutOfRangeException)
         {
-            OsThrowHelper.SignalsNotSupported(signal, e);
+            ThrowHelper.SignalsNotSupported(signal, e);
         }
         if (_signalHandlers is null)
         {

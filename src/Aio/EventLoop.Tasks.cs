@@ -1,5 +1,6 @@
-using Aio.Internal;
 using System.Runtime.CompilerServices;
+using Aio.Internal;
+using Aio.LowLevel;
 
 namespace Aio;
 
@@ -10,9 +11,8 @@ public sealed partial class EventLoop
     private int _liveCount;
     private int _taskNumbers;
     private int _waitIds;                 // last wait id handed out (AioTask.BeginWait)
-    internal int _foreignWaits;           // tasks suspended on a foreign await (see ComputeTimeoutMs)
-    internal int _pendingExternal;        // executor items in flight: virtual time waits for them
-    internal int _pendingIo;              // socket operations in flight on the portable back end (like registered descriptors)
+    private int _outsideForeign;          // outside work that may deliver (foreign awaits, portable-back-end I/O): see OutsideWorkPending
+    private int _outsideReporting;        // outside work that will report back (executor items): virtual time waits for it
 
 
     internal AioTask? CurrentTaskInternal => _currentTask;
@@ -266,7 +266,7 @@ public sealed partial class EventLoop
         if (task._foreignSuspended)
         {
             task._foreignSuspended = false;
-            _foreignWaits--;
+            EndOutsideWork(OutsideWorkKind.Foreign);
         }
     }
 
@@ -315,7 +315,7 @@ public sealed partial class EventLoop
         if (task._foreignSuspended)
         {
             task._foreignSuspended = false;
-            _foreignWaits--;
+            EndOutsideWork(OutsideWorkKind.Foreign);
         }
         task._loopTimerThisStep = false;
         task.OnMainWaitStep(item.Arg);
@@ -356,7 +356,7 @@ public sealed partial class EventLoop
         if (!task._loopTimerThisStep)
         {
             task._foreignSuspended = true;
-            _foreignWaits++;
+            BeginOutsideWork(OutsideWorkKind.Foreign);
         }
         if (body is not null && !task._bodyHooked)
         {
@@ -378,7 +378,7 @@ public sealed partial class EventLoop
             if (t._foreignSuspended)
             {
                 t._foreignSuspended = false;
-                t.Loop._foreignWaits--;
+                t.Loop.EndOutsideWork(OutsideWorkKind.Foreign);
             }
             t.Finish();
         }

@@ -122,11 +122,12 @@ public sealed partial class EventLoop
         {
             // Virtual time moves only by jumps (or the test's Advance). Jump at once when nothing outside the
             // loop could still make something ready; never while executor work is in flight (it reports back).
-            if (!haveTimer || !_virtualClock.AutoJump || _pendingExternal > 0)
+            OutsideWork outside = OutsideWorkPending(poller);
+            if (!haveTimer || !_virtualClock.AutoJump || outside == OutsideWork.WillReport)
             {
                 return -1;
             }
-            if (_foreignWaits > 0 || poller.RegistrationCount > 0 || _pendingIo > 0)
+            if (outside == OutsideWork.MayDeliver)
             {
                 // A task awaits a foreign Task the loop cannot see into, or a descriptor is registered (a server,
                 // a connection, a pipe): a thread or a peer may still deliver something – a loopback reply

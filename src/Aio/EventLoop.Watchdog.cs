@@ -1,5 +1,4 @@
 using Aio.Internal;
-using Aio.Os.Internal;
 using Microsoft.Extensions.Logging.Abstractions;
 using Microsoft.Extensions.Logging;
 using System.Runtime.InteropServices;
@@ -85,7 +84,7 @@ public sealed partial class EventLoop
             }
             else if (Logger.IsEnabled(LogLevel.Information))
             {
-                OsLog.TaskDump(Logger, self, count, dump);
+                FacilityLog.TaskDump(Logger, self, count, dump);
             }
         }
         catch (Exception)

@@ -155,6 +155,11 @@ public sealed partial class EventLoop : IDisposable
     /// <summary>The ExecutionContext of the loop thread when the loop was created or last started: callbacks scheduled in it run without a context switch.</summary>
     internal ExecutionContext? BaseExecutionContext { get; private set; } = ExecutionContext.Capture();
 
+    /// <summary>A 64 KiB scratch buffer shared by every synchronous read on this loop's thread (reactor sockets, pipes): a read lands here and its protocol sees a span of it. Reads are one at a time, so one buffer serves them all.</summary>
+    internal byte[] ReceiveBuffer => _receiveBuffer ??= GC.AllocateUninitializedArray<byte>(64 * 1024);
+
+    private byte[]? _receiveBuffer;
+
     internal IPoller Poller => _poller ??= PollerFactory.Create(OnPollerHandlerError, PollerName);
 
     /// <summary>The name of the I/O back end in use ("epoll" or "portable").</summary>
@@ -557,7 +562,7 @@ public sealed partial class EventLoop : IDisposable
         // 5. Run exactly what is ready now.
         int n = _ready.Count;
         bool debug = Debug;
-        Os.Internal.LoopWatchdog? watchdog = _watchdog;
+        LoopWatchdog? watchdog = _watchdog;
         Thread thread = _thread!;
         ExecutionContext? runContext = _runContextRaw;
         for (int i = 0; i < n; i++)

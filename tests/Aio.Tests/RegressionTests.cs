@@ -35,10 +35,10 @@ public sealed class RegressionTests
         {
             AioTask t = CreateTask(async () => await Cancellable(never.Task));
             await Sleep(0);
-            Assert.Equal(1, loop._foreignWaits);
+            Assert.Equal(1, loop.OutsideForeignCount);
             t.Cancel();
             await Assert.ThrowsAsync<CancelledError>(async () => await t);
-            Assert.Equal(0, loop._foreignWaits);
+            Assert.Equal(0, loop.OutsideForeignCount);
             return true;
         });
         never.SetResult(0);

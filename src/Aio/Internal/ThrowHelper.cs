@@ -1,4 +1,5 @@
 using System.Diagnostics.CodeAnalysis;
+using System.Runtime.InteropServices;
 
 namespace Aio.Internal;
 
@@ -122,4 +123,35 @@ internal static class ThrowHelper
     [DoesNotReturn]
     public static void ScopeReused(CancelScope scope) =>
         throw new InvalidOperationException($"{scope} has already been entered; a CancelScope can be run only once. Create a new one.");
+
+    [DoesNotReturn]
+    public static void ExecutorShutDown(EventLoop loop) =>
+        throw new InvalidOperationException(
+            $"The default executor of {loop} is shut down; RunInExecutor and ToThread cannot start new work. " +
+            "Submit work before the loop shuts down, or run it on a new loop.");
+
+    [DoesNotReturn]
+    public static void UncatchableSignal(PosixSignal signal) =>
+        throw new ArgumentException(
+            $"Signal {DescribeSignal(signal)} cannot be caught (SIGKILL and SIGSTOP never reach a handler); pick another signal.", nameof(signal));
+
+    [DoesNotReturn]
+    public static void SignalsNotSupported(PosixSignal signal, Exception inner) =>
+        throw new PlatformNotSupportedException(
+            $"Cannot handle signal {DescribeSignal(signal)} on this platform ({RuntimeInformation.OSDescription}): {inner.Message}", inner);
+
+    /// <summary>A signal's conventional name (SIGINT, SIGTERM, …) for messages.</summary>
+    public static string DescribeSignal(PosixSignal signal) => (int)signal switch
+    {
+        < 0 => signal.ToString(),
+        1 => "SIGHUP",
+        2 => "SIGINT",
+        3 => "SIGQUIT",
+        9 => "SIGKILL",
+        10 => "SIGUSR1",
+        12 => "SIGUSR2",
+        15 => "SIGTERM",
+        19 => "SIGSTOP",
+        int n => $"signal {n}",
+    };
 }

@@ -3,7 +3,7 @@ using System.Net.Security;
 
 namespace Aio.Net;
 
-/// <summary>Options of an outgoing connection (<see cref="EventLoop.CreateConnectionAsync"/>): asyncio's keyword arguments of <c>create_connection</c>.</summary>
+/// <summary>Options of an outgoing connection (<see cref="EventLoopNetExtensions.CreateConnectionAsync"/>): asyncio's keyword arguments of <c>create_connection</c>.</summary>
 public sealed class ConnectionOptions
 {
     /// <summary>

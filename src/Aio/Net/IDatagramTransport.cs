@@ -2,7 +2,7 @@ using System.Net;
 
 namespace Aio.Net;
 
-/// <summary>A UDP endpoint (asyncio's <c>DatagramTransport</c>), made by <see cref="EventLoop.CreateDatagramEndpointAsync"/>. Loop thread only.</summary>
+/// <summary>A UDP endpoint (asyncio's <c>DatagramTransport</c>), made by <see cref="EventLoopNetExtensions.CreateDatagramEndpointAsync"/>. Loop thread only.</summary>
 public interface IDatagramTransport
 {
     /// <summary>True once closing.</summary>

@@ -30,7 +30,7 @@ using Aio.Net.Internal;
 namespace Aio.Net;
 
 /// <summary>
-/// A listening server made by <see cref="EventLoop.CreateServerAsync"/> or <see cref="Asyncio.StartServerAsync"/>:
+/// A listening server made by <see cref="EventLoopNetExtensions.CreateServerAsync"/> or <see cref="Asyncio.StartServerAsync"/>:
 /// accepts connections and gives each its own protocol (or stream handler task).
 /// </summary>
 /// <remarks>Belongs to its loop: use it on the loop's thread only. <c>await using</c> closes it and its clients.</remarks>
@@ -41,7 +41,7 @@ public sealed class Server : IAsyncDisposable
     private readonly Func<Socket, Server, ITransport?> _connect;   // makes the transport (and protocol) of an accepted socket
     private readonly List<Listener> _listeners;
     private readonly HashSet<ITransport> _clients = new();
-    private readonly HashSet<AioTask> _handlers = new();            // stream servers: one handler task per connection
+    private readonly TaskOwner _handlers;                           // stream servers: one handler task per connection
     private readonly ParkingLot _closedWaiters;
     private EndPoint[] _endPoints;
     private bool _serving;
@@ -57,6 +57,7 @@ public sealed class Server : IAsyncDisposable
         _connect = connect;
         _endPoints = listeners.Select(l => l.EndPoint).ToArray();
         _closedWaiters = new ParkingLot(this);
+        _handlers = new TaskOwner("handlers", _ => WakeWaiters());
     }
 
     internal Server(EventLoop loop, Func<Socket, Server, ITransport?> connect)
@@ -217,10 +218,7 @@ public sealed class Server : IAsyncDisposable
 
     private void CancelHandlers()
     {
-        foreach (AioTask h in _handlers.ToArray())
-        {
-            h.Cancel("The server closed its clients.");
-        }
+        _handlers.CancelAll("The server closed its clients.");
     }
 
     /// <summary>Waits until the server is closed and every connection it accepted has ended (asyncio 3.12+).</summary>
@@ -383,15 +381,8 @@ public sealed class Server : IAsyncDisposable
         WakeWaiters();
     }
 
-    internal void AddHandler(AioTask handler)
-    {
-        _handlers.Add(handler);
-        handler.AddDoneCallback(f =>
-        {
-            _handlers.Remove((AioTask)f);
-            WakeWaiters();
-        });
-    }
+    /// <summary>The handler tasks of a stream server (one per connection), owned by the server until they end.</summary>
+    internal TaskOwner Handlers => _handlers;
 
     private void WakeWaiters()
     {

@@ -2,7 +2,7 @@ using System.Net.Security;
 
 namespace Aio.Net;
 
-/// <summary>Options of a listening server (<see cref="EventLoop.CreateServerAsync"/>): asyncio's keyword arguments of <c>create_server</c>.</summary>
+/// <summary>Options of a listening server (<see cref="EventLoopNetExtensions.CreateServerAsync"/>): asyncio's keyword arguments of <c>create_server</c>.</summary>
 public sealed class ServerOptions
 {
     /// <summary>The listen backlog: connections the kernel queues before they are accepted. Default 100 (asyncio's).</summary>

@@ -23,6 +23,7 @@ using Microsoft.Extensions.Logging;
 using Microsoft.Win32.SafeHandles;
 
 using Aio.Net;
+using Aio.Streams.Internal;
 
 namespace Aio.Os;
 
@@ -60,7 +61,7 @@ public sealed class AioProcess
         _pipes = new PipeTransport?[3];
         if (spawned.Stdin is { } i)
         {
-            var protocol = new StreamReaderProtocol(loop, reader: null, handler: null, server: null);
+            var protocol = new StreamReaderProtocol(loop, reader: null, handler: null, handlers: null);
             var transport = new PipeTransport(loop, i, isWriteEnd: true, "stdin", protocol);
             _pipes[0] = transport;
             Stdin = protocol.CreateWriterEarly(transport);
@@ -79,7 +80,7 @@ public sealed class AioProcess
     private AioStreamReader ConnectReadPipe(EventLoop loop, SafeFileHandle fd, string name, int limit, int index)
     {
         var reader = new AioStreamReader(loop, limit);
-        var protocol = new StreamReaderProtocol(loop, reader, handler: null, server: null);
+        var protocol = new StreamReaderProtocol(loop, reader, handler: null, handlers: null);
         _pipes[index] = new PipeTransport(loop, fd, isWriteEnd: false, name, protocol);
         return reader;
     }

@@ -146,6 +146,8 @@ public sealed class AioCondition : IWaitTarget
 
     string IWaitTarget.DescribeWait(ParkingLot lot) => ReportAs?.DescribeWait(lot) ?? "waits for a notification of";
 
+    string IWaitTarget.DescribeWaitInChain(ParkingLot lot) => ReportAs?.DescribeWaitInChain(lot) ?? "waits for a notification of";
+
     IReadOnlyList<AioTask> IWaitTarget.Blockers(ParkingLot lot) => [];
 
     /// <summary>asyncio-style description: <c>&lt;AioCondition [locked, waiters:2]&gt;</c>.</summary>

@@ -165,6 +165,8 @@ public sealed class AioLock : IValueTaskSource<AioLock.Releaser>, IWaitTarget
 
     string IWaitTarget.DescribeWait(ParkingLot lot) => "waits to acquire";
 
+    string IWaitTarget.DescribeWaitInChain(ParkingLot lot) => "waits";
+
     IReadOnlyList<AioTask> IWaitTarget.Blockers(ParkingLot lot) => _owner is null ? [] : [_owner];
 
     /// <summary>asyncio-style description: <c>&lt;AioLock [locked, waiters:2]&gt;</c>, <c>&lt;AioLock [unlocked]&gt;</c>.</summary>

@@ -269,6 +269,8 @@ public class AioSemaphore : IValueTaskSource<AioSemaphore.Releaser>, IWaitTarget
 
     string IWaitTarget.DescribeWait(ParkingLot lot) => "waits to acquire";
 
+    string IWaitTarget.DescribeWaitInChain(ParkingLot lot) => "waits";
+
     IReadOnlyList<AioTask> IWaitTarget.Blockers(ParkingLot lot)
     {
         // Tasks holding a permit, oldest first (acquisitions outside a task are not listed).

@@ -65,7 +65,7 @@ public partial class AioTask : AioFuture
     private TaskExtras Extras => _extras ??= new TaskExtras();
 
     // Bookkeeping.
-    internal bool _foreignSuspended;         // suspended on a foreign await (counted in the loop's _foreignWaits)
+    internal bool _foreignSuspended;         // suspended on a foreign await (counted as the loop's outside work of kind Foreign)
     internal bool _loopTimerThisStep;        // this step created a TimeProvider timer on the loop
     internal bool _bodyHooked;               // a completion hook is registered on _body (for ConfigureAwait(false) bodies)
     private protected bool _isCoroutine;        // the body is an async AioTask method's state machine (CoroutineTask)

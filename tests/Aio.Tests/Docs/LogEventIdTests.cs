@@ -10,7 +10,20 @@ namespace Aio.Tests.Docs;
 /// </summary>
 public sealed partial class LogEventIdTests
 {
-    private static readonly Assembly[] Assemblies = [typeof(EventLoop).Assembly, typeof(Aio.Hosting.AioHostedService).Assembly];
+    /// <summary>Every package under src/ (each is referenced by this test project, so its assembly loads by name).</summary>
+    private static readonly Assembly[] Assemblies = Directory.GetDirectories(Path.Combine(RepoRoot(), "src"))
+        .Select(d => Assembly.Load(Path.GetFileName(d)))
+        .ToArray();
+
+    private static string RepoRoot()
+    {
+        string root = AppContext.BaseDirectory;
+        while (!File.Exists(Path.Combine(root, "Aio.slnx")))
+        {
+            root = Path.GetDirectoryName(root) ?? throw new InvalidOperationException($"No Aio.slnx above {AppContext.BaseDirectory}.");
+        }
+        return root;
+    }
 
     private sealed record Range(string Class, string Assembly, int First, int Last);
 
@@ -19,12 +32,7 @@ public sealed partial class LogEventIdTests
 
     private static List<Range> Registry()
     {
-        string root = AppContext.BaseDirectory;
-        while (!File.Exists(Path.Combine(root, "Aio.slnx")))
-        {
-            root = Path.GetDirectoryName(root) ?? throw new InvalidOperationException($"No Aio.slnx above {AppContext.BaseDirectory}.");
-        }
-        string[] lines = File.ReadAllLines(Path.Combine(root, "docs", "loop.md"));
+        string[] lines = File.ReadAllLines(Path.Combine(RepoRoot(), "docs", "loop.md"));
         int start = Array.IndexOf(lines, "## Logging");
         Assert.True(start >= 0, "docs/loop.md has no \"## Logging\" section with the registry of event-id ranges.");
         var ranges = new List<Range>();

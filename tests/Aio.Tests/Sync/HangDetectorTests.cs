@@ -51,7 +51,7 @@ public sealed class HangDetectorTests
     }
 
     // The hang report labels primitives by a creation number (AioLock#3).
-    private static string Label(AioLock lk) => ((Aio.Sync.Internal.IWaitTarget)lk).Label;
+    private static string Label(AioLock lk) => ((Aio.LowLevel.IWaitTarget)lk).Label;
 
     [Fact]
     public void RunUntilComplete_EventNobodySets_ReportsTheWaitingTask()
@@ -62,7 +62,7 @@ public sealed class HangDetectorTests
             AioTask t = Asyncio.CreateTask(async () => await ev.WaitAsync(), "waiter");
             await t;
         });
-        Assert.Contains($"Task 'waiter' waits for {((Aio.Sync.Internal.IWaitTarget)ev).Label} <AioEvent [unset, waiters:1]>", e.Report, StringComparison.Ordinal);
+        Assert.Contains($"Task 'waiter' waits for {((Aio.LowLevel.IWaitTarget)ev).Label} <AioEvent [unset, waiters:1]>", e.Report, StringComparison.Ordinal);
         Assert.Contains("awaits Task 'waiter'", e.Report, StringComparison.Ordinal);
     }
 
@@ -123,8 +123,8 @@ public sealed class HangDetectorTests
             q.PutNowait(1);
             await Asyncio.Gather(getter, holder, waiter);
         });
-        Assert.Contains($"Task 'getter' waits to get from {((Aio.Sync.Internal.IWaitTarget)q).Label} <AioQueue maxsize=1 count=0 getters:1>", report, StringComparison.Ordinal);
+        Assert.Contains($"Task 'getter' waits to get from {((Aio.LowLevel.IWaitTarget)q).Label} <AioQueue maxsize=1 count=0 getters:1>", report, StringComparison.Ordinal);
         Assert.Contains("Task 'holder' sleeps", report, StringComparison.Ordinal);
-        Assert.Contains($"Task 'sem-waiter' waits to acquire {((Aio.Sync.Internal.IWaitTarget)sem).Label} <AioSemaphore [locked, waiters:1]>, held by Task 'holder'", report, StringComparison.Ordinal);
+        Assert.Contains($"Task 'sem-waiter' waits to acquire {((Aio.LowLevel.IWaitTarget)sem).Label} <AioSemaphore [locked, waiters:1]>, held by Task 'holder'", report, StringComparison.Ordinal);
     }
 }

@@ -1,3 +1,4 @@
+using Aio.LowLevel;
 using Aio.Sync.Internal;
 
 namespace Aio.Tests.Sync;

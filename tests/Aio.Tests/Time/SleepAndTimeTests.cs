@@ -105,14 +105,14 @@ public sealed class SleepAndTimeTests
             EventLoop loop = EventLoop.GetRunningLoop();
             AioTask<double> sleeper = CreateTask(async () => { await Sleep(50); return loop.Time(); });
             AioFuture<double> reported = loop.CreateFuture<double>();
-            loop._pendingExternal++;
+            loop.BeginOutsideWork(Aio.LowLevel.OutsideWorkKind.Reporting);
             using var go = new ManualResetEventSlim();
             var worker = new Thread(() =>
             {
                 go.Wait(TimeSpan.FromSeconds(10));
                 loop.CallSoonThreadSafe(() =>
                 {
-                    loop._pendingExternal--;
+                    loop.EndOutsideWork(Aio.LowLevel.OutsideWorkKind.Reporting);
                     reported.SetResult(loop.Time());
                 });
             });

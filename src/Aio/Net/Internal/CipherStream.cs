@@ -1,4 +1,5 @@
 using Aio.Internal;
+using Aio.Streams.Internal;
 
 namespace Aio.Net.Internal;
 

@@ -214,7 +214,7 @@ internal static class Connector
             {
                 socket.Bind(local);
             }
-            if (loop.Poller.SupportsReadiness)
+            if (loop.UsesReactor())
             {
                 socket.Blocking = false;
                 try

@@ -2,6 +2,7 @@ using System.Diagnostics;
 using System.Net;
 using System.Net.Sockets;
 using Aio.Internal;
+using Aio.LowLevel;
 using Aio.Polling;
 
 namespace Aio.Net.Internal;
@@ -46,7 +47,7 @@ internal sealed class DatagramTransport : IDatagramTransport, IIoHandler
         _remote = remote;
         _waiter = waiter;
         _anyEndPoint = socket.AddressFamily == AddressFamily.InterNetworkV6 ? new IPEndPoint(IPAddress.IPv6Any, 0) : new IPEndPoint(IPAddress.Any, 0);
-        if (loop.Poller.SupportsReadiness)
+        if (loop.UsesReactor())
         {
             _poller = loop.Poller;
             _poller.Register(socket.SafeHandle, IoEvents.None, this);
@@ -100,7 +101,7 @@ internal sealed class DatagramTransport : IDatagramTransport, IIoHandler
             }
             _receiveArgs.RemoteEndPoint = _anyEndPoint;
             _receivePending = true;
-            _loop._pendingIo++;
+            _loop.BeginOutsideWork(OutsideWorkKind.Foreign);
             bool pending;
             try
             {
@@ -109,7 +110,7 @@ internal sealed class DatagramTransport : IDatagramTransport, IIoHandler
             catch (ObjectDisposedException)
             {
                 _receivePending = false;
-                _loop._pendingIo--;
+                _loop.EndOutsideWork(OutsideWorkKind.Foreign);
                 return;
             }
             if (!pending)
@@ -152,7 +153,7 @@ internal sealed class DatagramTransport : IDatagramTransport, IIoHandler
     private void OnReceiveDone()
     {
         _receivePending = false;
-        _loop._pendingIo--;
+        _loop.EndOutsideWork(OutsideWorkKind.Foreign);
         if (_closed)
         {
             return;

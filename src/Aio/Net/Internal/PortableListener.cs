@@ -1,5 +1,6 @@
 using System.Net.Sockets;
 using Aio.Internal;
+using Aio.LowLevel;
 
 namespace Aio.Net.Internal;
 
@@ -45,7 +46,7 @@ internal sealed class PortableListener : Listener
         _args.AcceptSocket = null;
         // Counted as outside work, like the epoll back end's registration of the listening socket: a
         // virtual clock does not jump while a server may still get a connection, on either back end.
-        _loop._pendingIo++;
+        _loop.BeginOutsideWork(OutsideWorkKind.Foreign);
         bool pending;
         try
         {
@@ -54,7 +55,7 @@ internal sealed class PortableListener : Listener
         catch (ObjectDisposedException)
         {
             _pending = false;
-            _loop._pendingIo--;
+            _loop.EndOutsideWork(OutsideWorkKind.Foreign);
             return;
         }
         if (!pending)
@@ -73,7 +74,7 @@ internal sealed class PortableListener : Listener
     private void OnAcceptDone()
     {
         _pending = false;
-        _loop._pendingIo--;
+        _loop.EndOutsideWork(OutsideWorkKind.Foreign);
         Socket? accepted = _args.AcceptSocket;
         _args.AcceptSocket = null;
         SocketError error = _args.SocketError;

@@ -1,5 +1,7 @@
 using System.Net.Sockets;
 using Aio.Internal;
+using Aio.LowLevel;
+using Aio.Streams.Internal;
 
 namespace Aio.Net.Internal;
 
@@ -47,7 +49,7 @@ internal sealed class PortableSocketTransport : SocketTransport
         if (WantsRead && !_receivePending && !_ioClosed)
         {
             _receivePending = true;
-            _loop._pendingIo++;
+            _loop.BeginOutsideWork(OutsideWorkKind.Foreign);
             bool pending;
             try
             {
@@ -56,7 +58,7 @@ internal sealed class PortableSocketTransport : SocketTransport
             catch (ObjectDisposedException)
             {
                 _receivePending = false;
-                _loop._pendingIo--;
+                _loop.EndOutsideWork(OutsideWorkKind.Foreign);
                 return;
             }
             if (!pending)
@@ -81,7 +83,7 @@ internal sealed class PortableSocketTransport : SocketTransport
         _sending.Append(_buffer.Span);
         _buffer.Clear();
         _sendPending = true;
-        _loop._pendingIo++;
+        _loop.BeginOutsideWork(OutsideWorkKind.Foreign);
         _sendArgs.SetBuffer(System.Runtime.InteropServices.MemoryMarshal.AsMemory(_sending.Memory));
         bool pending;
         try
@@ -91,7 +93,7 @@ internal sealed class PortableSocketTransport : SocketTransport
         catch (ObjectDisposedException)
         {
             _sendPending = false;
-            _loop._pendingIo--;
+            _loop.EndOutsideWork(OutsideWorkKind.Foreign);
             return;
         }
         if (!pending)
@@ -103,7 +105,7 @@ internal sealed class PortableSocketTransport : SocketTransport
     private void OnReceiveDone()
     {
         _receivePending = false;
-        _loop._pendingIo--;
+        _loop.EndOutsideWork(OutsideWorkKind.Foreign);
         if (_ioClosed)
         {
             DisposeIfIdle();
@@ -125,7 +127,7 @@ internal sealed class PortableSocketTransport : SocketTransport
     private void OnSendDone()
     {
         _sendPending = false;
-        _loop._pendingIo--;
+        _loop.EndOutsideWork(OutsideWorkKind.Foreign);
         if (_ioClosed)
         {
             DisposeIfIdle();

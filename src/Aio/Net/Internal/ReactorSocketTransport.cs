@@ -1,5 +1,6 @@
 using System.Net.Sockets;
 using Aio.Polling;
+using Aio.Streams.Internal;
 
 namespace Aio.Net.Internal;
 

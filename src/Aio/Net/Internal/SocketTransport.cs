@@ -17,6 +17,7 @@
 // Life cycle and flow control: see StreamTransport.
 using System.Net;
 using System.Net.Sockets;
+using Aio.Streams.Internal;
 
 namespace Aio.Net.Internal;
 

@@ -15,13 +15,14 @@
 using System.Diagnostics;
 using System.Net.Security;
 using Aio.LowLevel;
+using Aio.Streams.Internal;
 
 namespace Aio.Net.Internal;
 
 [DebuggerDisplay("{ToString(),nq}")]
 [System.Diagnostics.CodeAnalysis.SuppressMessage("Reliability", "CA2213", Justification = "Lives as long as the connection; released with it.")]
 [System.Diagnostics.CodeAnalysis.SuppressMessage("Design", "CA1001", Justification = "Lives as long as the connection; released with it.")]
-internal sealed class SslTransport : ITransport
+internal sealed class SslTransport : ITlsTransport
 {
     private const int PlainBufferSize = 32 * 1024;
 
@@ -93,7 +94,7 @@ internal sealed class SslTransport : ITransport
     {
         if (protocol is not (IProtocol or IBufferedProtocol))
         {
-            NetThrowHelper.NotAStreamProtocol(protocol);
+            StreamThrowHelper.NotAStreamProtocol(protocol);
         }
     }
 

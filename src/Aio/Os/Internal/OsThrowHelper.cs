@@ -1,5 +1,6 @@
 using System.Diagnostics.CodeAnalysis;
 using System.Runtime.InteropServices;
+using Aio.Internal;
 
 namespace Aio.Os.Internal;
 
@@ -7,22 +8,6 @@ namespace Aio.Os.Internal;
 internal static class OsThrowHelper
 {
     private const int EPIPE = 32;   // Linux
-
-    [DoesNotReturn]
-    public static void ExecutorShutDown(EventLoop loop) =>
-        throw new InvalidOperationException(
-            $"The default executor of {loop} is shut down; RunInExecutor and ToThread cannot start new work. " +
-            "Submit work before the loop shuts down, or run it on a new loop.");
-
-    [DoesNotReturn]
-    public static void UncatchableSignal(PosixSignal signal) =>
-        throw new ArgumentException(
-            $"Signal {Describe(signal)} cannot be caught (SIGKILL and SIGSTOP never reach a handler); pick another signal.", nameof(signal));
-
-    [DoesNotReturn]
-    public static void SignalsNotSupported(PosixSignal signal, Exception inner) =>
-        throw new PlatformNotSupportedException(
-            $"Cannot handle signal {Describe(signal)} on this platform ({RuntimeInformation.OSDescription}): {inner.Message}", inner);
 
     [DoesNotReturn]
     public static void SubprocessesNeedLinux() =>
@@ -59,18 +44,4 @@ internal static class OsThrowHelper
     public static IOException BrokenPipe(string pipe) =>
         new($"Broken pipe ({pipe}): the child process closed its standard input or exited, so it will not read what was written. " +
             "Stop writing to it (CommunicateAsync ignores this error); check the child's exit code with WaitAsync.", EPIPE);
-
-    public static string Describe(PosixSignal signal) => (int)signal switch
-    {
-        < 0 => signal.ToString(),
-        1 => "SIGHUP",
-        2 => "SIGINT",
-        3 => "SIGQUIT",
-        9 => "SIGKILL",
-        10 => "SIGUSR1",
-        12 => "SIGUSR2",
-        15 => "SIGTERM",
-        19 => "SIGSTOP",
-        int n => $"signal {n}",
-    };
 }

@@ -22,6 +22,7 @@ using Aio.Polling;
 using Microsoft.Win32.SafeHandles;
 
 using Aio.Net;
+using Aio.Streams.Internal;
 
 namespace Aio.Os.Internal;
 

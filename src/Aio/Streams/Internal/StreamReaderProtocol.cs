@@ -1,7 +1,8 @@
 using System.Net.Sockets;
 using Aio.LowLevel;
+using Aio.Net;
 
-namespace Aio.Net.Internal;
+namespace Aio.Streams.Internal;
 
 /// <summary>
 /// The protocol under a stream pair (asyncio's StreamReaderProtocol + FlowControlMixin): feeds the reader,
@@ -14,7 +15,7 @@ internal sealed class StreamReaderProtocol : IProtocol
 
     private readonly EventLoop _loop;
     private readonly Func<AioStreamReader, AioStreamWriter, Task>? _handler;   // server: the per-connection handler
-    private readonly Server? _server;
+    private readonly TaskOwner? _handlers;   // server: owns the handler task (the server's handlers)
     private readonly ParkingLot _drainWaiters;
     private readonly ParkingLot _closeWaiters;
     private List<Action>? _foreignDrainWaiters;   // the Stream adapter's drain waits
@@ -23,12 +24,12 @@ internal sealed class StreamReaderProtocol : IProtocol
     private Exception? _lostError;                 // the ConnectionLost exception (null after a clean close)
     private AioTask? _handlerTask;
 
-    public StreamReaderProtocol(EventLoop loop, AioStreamReader? reader, Func<AioStreamReader, AioStreamWriter, Task>? handler, Server? server)
+    public StreamReaderProtocol(EventLoop loop, AioStreamReader? reader, Func<AioStreamReader, AioStreamWriter, Task>? handler, TaskOwner? handlers)
     {
         _loop = loop;
         Reader = reader;
         _handler = handler;
-        _server = server;
+        _handlers = handlers;
         _drainWaiters = new ParkingLot(this);
         _closeWaiters = new ParkingLot(this);
     }
@@ -56,7 +57,7 @@ internal sealed class StreamReaderProtocol : IProtocol
             AioStreamWriter writer = Writer;
             Func<AioStreamReader, AioStreamWriter, Task> handler = _handler;
             _handlerTask = _loop.CreateTask(() => handler(reader, writer), "stream handler");
-            _server?.AddHandler(_handlerTask);
+            _handlers?.Adopt(_handlerTask);
             _handlerTask.AddDoneCallback(OnHandlerDone);
         }
     }
@@ -105,13 +106,13 @@ internal sealed class StreamReaderProtocol : IProtocol
     {
         Reader?.FeedEof();
         // Keep the transport open: the writer may still answer (half-close). Over TLS the transport closes.
-        return Transport is not SslTransport;
+        return Transport is not ITlsTransport;
     }
 
     public void ConnectionLost(Exception? exception)
     {
         _connectionLost = true;
-        _lostError = exception is SocketException se ? NetThrowHelper.ConnectionLost(se) : exception;
+        _lostError = exception is SocketException se ? StreamThrowHelper.ConnectionLost(se) : exception;
         if (_lostError is null)
         {
             Reader?.FeedEof();
@@ -157,7 +158,7 @@ internal sealed class StreamReaderProtocol : IProtocol
         {
             if (_connectionLost)
             {
-                throw _lostError as IOException ?? NetThrowHelper.ConnectionLost(_lostError);
+                throw _lostError as IOException ?? StreamThrowHelper.ConnectionLost(_lostError);
             }
             if (!_paused)
             {
@@ -172,7 +173,7 @@ internal sealed class StreamReaderProtocol : IProtocol
     {
         if (_connectionLost)
         {
-            throw _lostError as IOException ?? NetThrowHelper.ConnectionLost(_lostError);
+            throw _lostError as IOException ?? StreamThrowHelper.ConnectionLost(_lostError);
         }
         if (!_paused)
         {
@@ -196,3 +197,9 @@ internal sealed class StreamReaderProtocol : IProtocol
 
     public override string ToString() => $"<StreamReaderProtocol {(_connectionLost ? "lost" : _paused ? "paused" : "open")}>";
 }
+
+/// <summary>
+/// Marks a transport that carries TLS: its stream protocol closes on EOF instead of keeping a half-closed
+/// connection (TLS has no half-close). Declared here so the stream layer need not know the TLS transport.
+/// </summary>
+internal interface ITlsTransport : ITransport;

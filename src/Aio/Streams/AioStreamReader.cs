@@ -17,6 +17,7 @@ using System.Runtime.CompilerServices;
 using Aio.Internal;
 using Aio.LowLevel;
 using Aio.Net.Internal;
+using Aio.Streams.Internal;
 
 namespace Aio.Net;
 
@@ -184,7 +185,7 @@ public sealed class AioStreamReader : IAsyncEnumerable<byte[]>
     {
         if (_waiters.Count > 0 || _foreignWaiter is not null)
         {
-            NetThrowHelper.ConcurrentRead(this, member);
+            StreamThrowHelper.ConcurrentRead(this, member);
         }
         Debug.Assert(!_eof, "Waiting for data after EOF.");
         PrepareWait();
@@ -207,7 +208,7 @@ public sealed class AioStreamReader : IAsyncEnumerable<byte[]>
     {
         if (_waiters.Count > 0 || _foreignWaiter is not null)
         {
-            NetThrowHelper.ConcurrentRead(this, "Stream.ReadAsync");
+            StreamThrowHelper.ConcurrentRead(this, "Stream.ReadAsync");
         }
         PrepareWait();
         _foreignWaiter = wake;
@@ -337,7 +338,7 @@ public sealed class AioStreamReader : IAsyncEnumerable<byte[]>
         _loop.CheckThread(nameof(ReadUntilAsync));
         if (separator.IsEmpty)
         {
-            NetThrowHelper.EmptySeparator();
+            StreamThrowHelper.EmptySeparator();
         }
         return ReadUntilCoreAsync([separator.ToArray()], nameof(ReadUntilAsync));
     }
@@ -355,7 +356,7 @@ public sealed class AioStreamReader : IAsyncEnumerable<byte[]>
         byte[][] sorted = separators.OrderBy(s => s?.Length ?? 0).ToArray();
         if (sorted[0] is null || sorted[0].Length == 0)
         {
-            NetThrowHelper.EmptySeparator();
+            StreamThrowHelper.EmptySeparator();
         }
         return ReadUntilCoreAsync(sorted, nameof(ReadUntilAsync));
     }
@@ -427,7 +428,7 @@ public sealed class AioStreamReader : IAsyncEnumerable<byte[]>
         _loop.CheckThread(nameof(ReadExactlyAsync));
         if (n < 0)
         {
-            NetThrowHelper.NegativeCount(n);
+            StreamThrowHelper.NegativeCount(n);
         }
         if (_exception is not null)
         {

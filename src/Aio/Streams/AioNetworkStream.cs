@@ -13,6 +13,7 @@
 using System.Runtime.CompilerServices;
 using Aio.Internal;
 using Aio.Net.Internal;
+using Aio.Streams.Internal;
 
 namespace Aio.Net;
 

@@ -1,6 +1,6 @@
-using Aio.Internal;
+using Aio.LowLevel;
 
-namespace Aio.Os.Internal;
+namespace Aio.Internal;
 
 /// <summary>
 /// A <see cref="LoopExecutor"/> item whose outcome completes an <see cref="AioFuture{T}"/> on the loop.
@@ -62,7 +62,7 @@ internal sealed class ExecutorWorkItem<T> : ExecutorItem
     private static readonly Action<object?> s_complete = static s =>
     {
         var item = (ExecutorWorkItem<T>)s!;
-        item._loop._pendingExternal--;
+        item._loop.EndOutsideWork(OutsideWorkKind.Reporting);
         if (item._future.Done)
         {
             return; // the caller stopped waiting (cancelled); the outcome is dropped, as asyncio does
@@ -82,7 +82,7 @@ internal sealed class ExecutorWorkItem<T> : ExecutorItem
     {
         if (Interlocked.CompareExchange(ref _state, Cancelled, Queued) == Queued)
         {
-            _loop._pendingExternal--;
+            _loop.EndOutsideWork(OutsideWorkKind.Reporting);
         }
     }
 }

@@ -1,6 +1,7 @@
 using System.Threading.Tasks.Sources;
+using Aio.Net;
 
-namespace Aio.Net.Internal;
+namespace Aio.Streams.Internal;
 
 /// <summary>
 /// A reusable one-at-a-time wait for the adapters that foreign code awaits (SslStream, WebSocket, pipes):

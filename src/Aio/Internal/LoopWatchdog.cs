@@ -14,7 +14,7 @@ using System.Diagnostics;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
 
-namespace Aio.Os.Internal;
+namespace Aio.Internal;
 
 internal sealed class LoopWatchdog
 {
@@ -219,7 +219,7 @@ internal sealed class LoopWatchdog
             }
             else if (_loop.Logger.IsEnabled(LogLevel.Warning))
             {
-                OsLog.LoopBlocked(_loop.Logger, loop, item, seconds, since);
+                FacilityLog.LoopBlocked(_loop.Logger, loop, item, seconds, since);
             }
         }
         catch (Exception)
@@ -237,7 +237,7 @@ internal sealed class LoopWatchdog
         {
             if (_loop.Logger is not NullLogger && _loop.Logger.IsEnabled(LogLevel.Information))
             {
-                OsLog.LoopUnblocked(_loop.Logger, loop, item, seconds);
+                FacilityLog.LoopUnblocked(_loop.Logger, loop, item, seconds);
             }
         }
         catch (Exception)

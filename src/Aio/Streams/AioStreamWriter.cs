@@ -1,6 +1,7 @@
 using System.Diagnostics;
 using System.Net.Security;
 using Aio.Net.Internal;
+using Aio.Streams.Internal;
 
 namespace Aio.Net;
 
@@ -89,7 +90,7 @@ public sealed class AioStreamWriter : IAsyncDisposable
         }
         if (_transport.IsClosing && !_protocol.ConnectionIsLost)
         {
-            throw NetThrowHelper.ConnectionResetClosed();
+            throw StreamThrowHelper.ConnectionResetClosed();
         }
         await _protocol.DrainHelperAsync();
     }

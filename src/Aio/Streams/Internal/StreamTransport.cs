@@ -23,8 +23,9 @@
 // rejects Write, a write-only one never reads.
 using System.Diagnostics;
 using System.Net.Sockets;
+using Aio.Net;
 
-namespace Aio.Net.Internal;
+namespace Aio.Streams.Internal;
 
 /// <summary>The transport of a byte stream (socket or pipe); the subclass supplies the I/O. See the design note.</summary>
 [DebuggerDisplay("{ToString(),nq}")]
@@ -148,7 +149,7 @@ internal abstract class StreamTransport : ITransport
         _bufferedProtocol = _streamProtocol is null ? protocol as IBufferedProtocol : null;
         if (_streamProtocol is null && _bufferedProtocol is null)
         {
-            NetThrowHelper.NotAStreamProtocol(protocol);
+            StreamThrowHelper.NotAStreamProtocol(protocol);
         }
         _protocol = protocol;
     }
@@ -160,11 +161,11 @@ internal abstract class StreamTransport : ITransport
         _loop.CheckThread(nameof(Write));
         if (!HasWriteSide)
         {
-            NetThrowHelper.ReadOnlyTransport(this);
+            StreamThrowHelper.ReadOnlyTransport(this);
         }
         if (_eofRequested)
         {
-            NetThrowHelper.WriteAfterEof(this);
+            StreamThrowHelper.WriteAfterEof(this);
         }
         if (data.IsEmpty)
         {
@@ -336,7 +337,7 @@ internal abstract class StreamTransport : ITransport
                 memory = buffered.GetBuffer(-1);
                 if (memory.IsEmpty)
                 {
-                    NetThrowHelper.EmptyProtocolBuffer(buffered);
+                    StreamThrowHelper.EmptyProtocolBuffer(buffered);
                 }
             }
             catch (Exception e)

@@ -13,7 +13,7 @@
 // what is queued, then exit; the returned task completes when the last worker is gone.
 using System.Diagnostics;
 
-namespace Aio.Os.Internal;
+namespace Aio.Internal;
 
 /// <summary>A bounded pool of dedicated worker threads. Thread-safe.</summary>
 internal sealed class LoopExecutor

@@ -1,25 +1,22 @@
-// EventLoop.Net.cs: the loop's networking entry points (asyncio's loop.create_server, create_connection,
-// create_unix_server, create_unix_connection, create_datagram_endpoint, start_tls, getaddrinfo).
-// The machinery is in Net/Internal: SocketTransport (+ the epoll and portable back ends), Listener,
-// Connector (happy eyeballs), SslTransport, DatagramTransport. See docs/networking.md.
+// The loop's networking entry points (asyncio's loop.create_server, create_connection, create_unix_server,
+// create_unix_connection, create_datagram_endpoint, start_tls, getaddrinfo) as extension methods of
+// EventLoop: the net layer builds on the loop, the loop does not know the net layer. `using Aio.Net;` keeps
+// asyncio's call shapes (`loop.CreateServerAsync(...)`). The machinery is in Net/Internal: SocketTransport
+// (+ the epoll and portable back ends, chosen once in UsesReactor), Listener, Connector (happy eyeballs),
+// SslTransport, DatagramTransport; addresses are resolved in one place (GetAddressesAsync). See docs/networking.md.
 using System.Net;
 using System.Net.Security;
 using System.Net.Sockets;
 using Aio.Net.Internal;
 
-using Aio.Net;
+namespace Aio.Net;
 
-namespace Aio;
-
-public sealed partial class EventLoop
+/// <summary>
+/// The networking entry points of an <see cref="EventLoop"/> (asyncio's <c>loop.create_server</c>,
+/// <c>create_connection</c>, <c>start_tls</c>, <c>create_datagram_endpoint</c>, <c>getaddrinfo</c>).
+/// </summary>
+public static class EventLoopNetExtensions
 {
-    private const int ReceiveBufferSize = 64 * 1024;
-
-    private byte[]? _receiveBuffer;   // shared by every reactor read of this loop (reads are synchronous, one at a time)
-
-    /// <summary>The loop's receive buffer: a read lands here and the protocol sees a span of it during DataReceived.</summary>
-    internal byte[] ReceiveBuffer => _receiveBuffer ??= GC.AllocateUninitializedArray<byte>(ReceiveBufferSize);
-
     /// <summary>
     /// Listens on <paramref name="host"/>:<paramref name="port"/> and runs a protocol from
     /// <paramref name="protocolFactory"/> for every accepted connection (asyncio's <c>create_server</c>).
@@ -29,59 +26,66 @@ public sealed partial class EventLoop
     /// <param name="port">The port; 0 lets the system choose (read it from <see cref="Server.Sockets"/>).</param>
     /// <param name="options">Backlog, address reuse, TLS; null for the defaults.</param>
     /// <exception cref="SocketException">Binding failed (the address is in use, say).</exception>
-    public async Task<Server> CreateServerAsync(Func<IBaseProtocol> protocolFactory, string? host, int port, ServerOptions? options = null)
+    /// <param name="loop">The loop to run it on: the running loop, called on its thread.</param>
+    public static async Task<Server> CreateServerAsync(this EventLoop loop, Func<IBaseProtocol> protocolFactory, string? host, int port, ServerOptions? options = null)
     {
         ArgumentNullException.ThrowIfNull(protocolFactory);
-        CheckThread(nameof(CreateServerAsync));
-        CheckClosed(nameof(CreateServerAsync));
+        loop.CheckThread(nameof(CreateServerAsync));
+        loop.CheckClosed(nameof(CreateServerAsync));
         options ??= new ServerOptions();
-        IPAddress[] addresses = string.IsNullOrEmpty(host)
-            ? (Socket.OSSupportsIPv6 ? [IPAddress.Any, IPAddress.IPv6Any] : [IPAddress.Any])
-            : await GetAddressesAsync(host);
-        var endPoints = addresses.Distinct().Select(a => (EndPoint)new IPEndPoint(a, port)).ToList();
-        return CreateServerCore(_ => protocolFactory(), endPoints, options);
+        return loop.CreateServerCore(_ => protocolFactory(), await loop.ListenEndPointsAsync(host, port), options);
     }
 
     /// <summary>Listens on the Unix domain socket <paramref name="path"/> (asyncio's <c>create_unix_server</c>); a stale socket file is replaced, and the file is removed when the server closes.</summary>
     /// <exception cref="SocketException">Binding failed (a live server already listens there, say).</exception>
-    public Task<Server> CreateUnixServerAsync(Func<IBaseProtocol> protocolFactory, string path, ServerOptions? options = null)
+    public static Task<Server> CreateUnixServerAsync(this EventLoop loop, Func<IBaseProtocol> protocolFactory, string path, ServerOptions? options = null)
     {
         ArgumentNullException.ThrowIfNull(protocolFactory);
         ArgumentException.ThrowIfNullOrEmpty(path);
-        CheckThread(nameof(CreateUnixServerAsync));
-        CheckClosed(nameof(CreateUnixServerAsync));
-        return Task.FromResult(CreateServerCore(_ => protocolFactory(), [new UnixDomainSocketEndPoint(path)], options ?? new ServerOptions()));
+        loop.CheckThread(nameof(CreateUnixServerAsync));
+        loop.CheckClosed(nameof(CreateUnixServerAsync));
+        return Task.FromResult(loop.CreateServerCore(_ => protocolFactory(), [new UnixDomainSocketEndPoint(path)], options ?? new ServerOptions()));
     }
 
     /// <summary>Internal server creation whose factory sees the server (stream servers register their handler tasks with it).</summary>
-    internal async Task<Server> CreateServerInternalAsync(Func<Server, IBaseProtocol> protocolFactory, string? host, int port, string? unixPath, ServerOptions options)
+    internal static async Task<Server> CreateServerInternalAsync(this EventLoop loop, Func<Server, IBaseProtocol> protocolFactory, string? host, int port, string? unixPath, ServerOptions options)
     {
-        CheckThread(nameof(CreateServerAsync));
-        CheckClosed(nameof(CreateServerAsync));
+        loop.CheckThread(nameof(CreateServerAsync));
+        loop.CheckClosed(nameof(CreateServerAsync));
         if (unixPath is not null)
         {
-            return CreateServerCore(protocolFactory, [new UnixDomainSocketEndPoint(unixPath)], options);
+            return loop.CreateServerCore(protocolFactory, [new UnixDomainSocketEndPoint(unixPath)], options);
         }
-        IPAddress[] addresses = string.IsNullOrEmpty(host)
-            ? (Socket.OSSupportsIPv6 ? [IPAddress.Any, IPAddress.IPv6Any] : [IPAddress.Any])
-            : await GetAddressesAsync(host);
-        return CreateServerCore(protocolFactory, addresses.Distinct().Select(a => (EndPoint)new IPEndPoint(a, port)).ToList(), options);
+        return loop.CreateServerCore(protocolFactory, await loop.ListenEndPointsAsync(host, port), options);
     }
 
-    private Server CreateServerCore(Func<Server, IBaseProtocol> protocolFactory, List<EndPoint> endPoints, ServerOptions options)
+    /// <summary>Where a TCP server listens: every interface (IPv4 and IPv6) for no host, else the host's addresses.</summary>
+    private static async Task<List<EndPoint>> ListenEndPointsAsync(this EventLoop loop, string? host, int port)
+    {
+        IPAddress[] addresses = string.IsNullOrEmpty(host)
+            ? (Socket.OSSupportsIPv6 ? [IPAddress.Any, IPAddress.IPv6Any] : [IPAddress.Any])
+            : await loop.GetAddressesAsync(host);
+        return addresses.Distinct().Select(a => (EndPoint)new IPEndPoint(a, port)).ToList();
+    }
+
+    /// <summary>The one choice of I/O back end: the epoll reactor's transports when the poller reports readiness (Linux), else the portable ones.</summary>
+    [System.Runtime.Versioning.SupportedOSPlatformGuard("linux")]
+    internal static bool UsesReactor(this EventLoop loop) => loop.Poller.SupportsReadiness && OperatingSystem.IsLinux();
+
+    private static Server CreateServerCore(this EventLoop loop, Func<Server, IBaseProtocol> protocolFactory, List<EndPoint> endPoints, ServerOptions options)
     {
         SslServerAuthenticationOptions? ssl = options.Ssl;
         double handshakeTimeout = options.SslHandshakeTimeout;
-        var server = new Server(this, (socket, srv) => AcceptConnection(socket, srv, protocolFactory, ssl, handshakeTimeout));
+        var server = new Server(loop, (socket, srv) => loop.AcceptConnection(socket, srv, protocolFactory, ssl, handshakeTimeout));
         var listeners = new List<Listener>();
         try
         {
             foreach (EndPoint ep in endPoints)
             {
                 Socket socket = Connector.Listen(ep, options);
-                listeners.Add(Poller.SupportsReadiness && OperatingSystem.IsLinux()
-                    ? new ReactorListener(this, socket, server)
-                    : new PortableListener(this, socket, server));
+                listeners.Add(loop.UsesReactor()
+                    ? new ReactorListener(loop, socket, server)
+                    : new PortableListener(loop, socket, server));
             }
         }
         catch
@@ -100,7 +104,7 @@ public sealed partial class EventLoop
         return server;
     }
 
-    private ITransport? AcceptConnection(Socket socket, Server server, Func<Server, IBaseProtocol> protocolFactory,
+    private static ITransport? AcceptConnection(this EventLoop loop, Socket socket, Server server, Func<Server, IBaseProtocol> protocolFactory,
         SslServerAuthenticationOptions? ssl, double handshakeTimeout)
     {
         if (socket.AddressFamily is AddressFamily.InterNetwork or AddressFamily.InterNetworkV6)
@@ -110,18 +114,18 @@ public sealed partial class EventLoop
         IBaseProtocol protocol = protocolFactory(server);
         if (ssl is null)
         {
-            return CreateSocketTransport(socket, protocol, server, null);
+            return loop.CreateSocketTransport(socket, protocol, server, null);
         }
-        var tls = new SslTransport(this, protocol, ssl, handshakeTimeout, null);
-        CreateSocketTransport(socket, tls.RawProtocol, server, null);
+        var tls = new SslTransport(loop, protocol, ssl, handshakeTimeout, null);
+        loop.CreateSocketTransport(socket, tls.RawProtocol, server, null);
         return tls;
     }
 
-    /// <summary>Wraps a connected non-blocking socket in the transport of this loop's back end.</summary>
-    internal SocketTransport CreateSocketTransport(Socket socket, IBaseProtocol protocol, Server? server, AioFuture<bool>? waiter) =>
-        Poller.SupportsReadiness && OperatingSystem.IsLinux()
-            ? new ReactorSocketTransport(this, socket, protocol, server, waiter)
-            : new PortableSocketTransport(this, socket, protocol, server, waiter);
+    /// <summary>Wraps a connected non-blocking socket in the transport of loop loop's back end.</summary>
+    internal static SocketTransport CreateSocketTransport(this EventLoop loop, Socket socket, IBaseProtocol protocol, Server? server, AioFuture<bool>? waiter) =>
+        loop.UsesReactor()
+            ? new ReactorSocketTransport(loop, socket, protocol, server, waiter)
+            : new PortableSocketTransport(loop, socket, protocol, server, waiter);
 
     /// <summary>
     /// Connects to <paramref name="host"/>:<paramref name="port"/> and runs a protocol from
@@ -132,53 +136,53 @@ public sealed partial class EventLoop
     /// </summary>
     /// <exception cref="SocketException">Every address failed (refused, unreachable…), or the name did not resolve.</exception>
     /// <exception cref="System.Security.Authentication.AuthenticationException">The TLS handshake failed.</exception>
-    public async Task<(ITransport Transport, TProtocol Protocol)> CreateConnectionAsync<TProtocol>(
-        Func<TProtocol> protocolFactory, string host, int port, ConnectionOptions? options = null)
+    public static async Task<(ITransport Transport, TProtocol Protocol)> CreateConnectionAsync<TProtocol>(
+        this EventLoop loop, Func<TProtocol> protocolFactory, string host, int port, ConnectionOptions? options = null)
         where TProtocol : IBaseProtocol
     {
         ArgumentNullException.ThrowIfNull(protocolFactory);
         ArgumentException.ThrowIfNullOrEmpty(host);
-        CheckThread(nameof(CreateConnectionAsync));
-        CheckClosed(nameof(CreateConnectionAsync));
+        loop.CheckThread(nameof(CreateConnectionAsync));
+        loop.CheckClosed(nameof(CreateConnectionAsync));
         options ??= new ConnectionOptions();
-        IPAddress[] addresses = await GetAddressesAsync(host);
+        IPAddress[] addresses = await loop.GetAddressesAsync(host);
         EndPoint[] endPoints = Connector.Order(addresses, options.InterleaveFamilies).Select(a => (EndPoint)new IPEndPoint(a, port)).ToArray();
-        Socket socket = await Connector.ConnectAsync(this, endPoints, options.HappyEyeballsDelay, options.LocalEndPoint);
+        Socket socket = await Connector.ConnectAsync(loop, endPoints, options.HappyEyeballsDelay, options.LocalEndPoint);
         socket.NoDelay = true;
-        return await WrapClientSocketAsync(socket, protocolFactory, options, host);
+        return await loop.WrapClientSocketAsync(socket, protocolFactory, options, host);
     }
 
     /// <summary>Connects to the Unix domain socket <paramref name="path"/> (asyncio's <c>create_unix_connection</c>).</summary>
     /// <exception cref="SocketException">Nobody listens there (refused, or no such file).</exception>
-    public async Task<(ITransport Transport, TProtocol Protocol)> CreateUnixConnectionAsync<TProtocol>(
-        Func<TProtocol> protocolFactory, string path, ConnectionOptions? options = null)
+    public static async Task<(ITransport Transport, TProtocol Protocol)> CreateUnixConnectionAsync<TProtocol>(
+        this EventLoop loop, Func<TProtocol> protocolFactory, string path, ConnectionOptions? options = null)
         where TProtocol : IBaseProtocol
     {
         ArgumentNullException.ThrowIfNull(protocolFactory);
         ArgumentException.ThrowIfNullOrEmpty(path);
-        CheckThread(nameof(CreateUnixConnectionAsync));
-        CheckClosed(nameof(CreateUnixConnectionAsync));
+        loop.CheckThread(nameof(CreateUnixConnectionAsync));
+        loop.CheckClosed(nameof(CreateUnixConnectionAsync));
         options ??= new ConnectionOptions();
-        Socket socket = await Connector.ConnectOneAsync(this, new UnixDomainSocketEndPoint(path), null);
-        return await WrapClientSocketAsync(socket, protocolFactory, options, "localhost");
+        Socket socket = await Connector.ConnectOneAsync(loop, new UnixDomainSocketEndPoint(path), null);
+        return await loop.WrapClientSocketAsync(socket, protocolFactory, options, "localhost");
     }
 
     /// <summary>Connects through the internal happy-eyeballs path to explicit addresses (tests, and callers that resolved already).</summary>
-    internal async Task<(ITransport Transport, TProtocol Protocol)> CreateConnectionToEndPointsAsync<TProtocol>(
-        Func<TProtocol> protocolFactory, EndPoint[] endPoints, ConnectionOptions? options = null)
+    internal static async Task<(ITransport Transport, TProtocol Protocol)> CreateConnectionToEndPointsAsync<TProtocol>(
+        this EventLoop loop, Func<TProtocol> protocolFactory, EndPoint[] endPoints, ConnectionOptions? options = null)
         where TProtocol : IBaseProtocol
     {
         options ??= new ConnectionOptions();
-        Socket socket = await Connector.ConnectAsync(this, endPoints, options.HappyEyeballsDelay, options.LocalEndPoint);
+        Socket socket = await Connector.ConnectAsync(loop, endPoints, options.HappyEyeballsDelay, options.LocalEndPoint);
         if (socket.AddressFamily != AddressFamily.Unix)
         {
             socket.NoDelay = true;
         }
-        return await WrapClientSocketAsync(socket, protocolFactory, options, "localhost");
+        return await loop.WrapClientSocketAsync(socket, protocolFactory, options, "localhost");
     }
 
-    private async Task<(ITransport Transport, TProtocol Protocol)> WrapClientSocketAsync<TProtocol>(
-        Socket socket, Func<TProtocol> protocolFactory, ConnectionOptions options, string host)
+    private static async Task<(ITransport Transport, TProtocol Protocol)> WrapClientSocketAsync<TProtocol>(
+        this EventLoop loop, Socket socket, Func<TProtocol> protocolFactory, ConnectionOptions options, string host)
         where TProtocol : IBaseProtocol
     {
         TProtocol protocol;
@@ -191,15 +195,15 @@ public sealed partial class EventLoop
             socket.Dispose();
             throw;
         }
-        var waiter = CreateFuture<bool>();
+        var waiter = loop.CreateFuture<bool>();
         if (options.Ssl is { } ssl)
         {
-            var tls = new SslTransport(this, protocol, SslTransport.WithTargetHost(ssl, host), options.SslHandshakeTimeout, waiter);
-            CreateSocketTransport(socket, tls.RawProtocol, null, null);
+            var tls = new SslTransport(loop, protocol, SslTransport.WithTargetHost(ssl, host), options.SslHandshakeTimeout, waiter);
+            loop.CreateSocketTransport(socket, tls.RawProtocol, null, null);
             await waiter;
             return (tls, protocol);
         }
-        SocketTransport transport = CreateSocketTransport(socket, protocol, null, waiter);
+        SocketTransport transport = loop.CreateSocketTransport(socket, protocol, null, waiter);
         try
         {
             await waiter;
@@ -218,26 +222,26 @@ public sealed partial class EventLoop
     /// <paramref name="protocol"/>'s plaintext. Do not use the old transport afterwards.
     /// </summary>
     /// <exception cref="System.Security.Authentication.AuthenticationException">The handshake failed (the connection is aborted).</exception>
-    public Task<ITransport> StartTlsAsync(ITransport transport, IBaseProtocol protocol, SslClientAuthenticationOptions options, double handshakeTimeout = 60.0)
+    public static Task<ITransport> StartTlsAsync(this EventLoop loop, ITransport transport, IBaseProtocol protocol, SslClientAuthenticationOptions options, double handshakeTimeout = 60.0)
     {
         ArgumentNullException.ThrowIfNull(options);
-        return StartTlsCoreAsync(transport, protocol, options, handshakeTimeout);
+        return loop.StartTlsCoreAsync(transport, protocol, options, handshakeTimeout);
     }
 
-    /// <summary>Upgrades an open connection to TLS as a server; see <see cref="StartTlsAsync(ITransport, IBaseProtocol, SslClientAuthenticationOptions, double)"/>.</summary>
-    public Task<ITransport> StartTlsAsync(ITransport transport, IBaseProtocol protocol, SslServerAuthenticationOptions options, double handshakeTimeout = 60.0)
+    /// <summary>Upgrades an open connection to TLS as a server; see <see cref="StartTlsAsync(EventLoop, ITransport, IBaseProtocol, SslClientAuthenticationOptions, double)"/>.</summary>
+    public static Task<ITransport> StartTlsAsync(this EventLoop loop, ITransport transport, IBaseProtocol protocol, SslServerAuthenticationOptions options, double handshakeTimeout = 60.0)
     {
         ArgumentNullException.ThrowIfNull(options);
-        return StartTlsCoreAsync(transport, protocol, options, handshakeTimeout);
+        return loop.StartTlsCoreAsync(transport, protocol, options, handshakeTimeout);
     }
 
-    private async Task<ITransport> StartTlsCoreAsync(ITransport transport, IBaseProtocol protocol, object options, double handshakeTimeout)
+    private static async Task<ITransport> StartTlsCoreAsync(this EventLoop loop, ITransport transport, IBaseProtocol protocol, object options, double handshakeTimeout)
     {
         ArgumentNullException.ThrowIfNull(transport);
         ArgumentNullException.ThrowIfNull(protocol);
-        CheckThread(nameof(StartTlsAsync));
-        var waiter = CreateFuture<bool>();
-        var tls = new SslTransport(this, protocol, options, handshakeTimeout, waiter, callConnectionMade: false);
+        loop.CheckThread(nameof(StartTlsAsync));
+        var waiter = loop.CreateFuture<bool>();
+        var tls = new SslTransport(loop, protocol, options, handshakeTimeout, waiter, callConnectionMade: false);
         tls.AttachToOpenTransport(transport);
         await waiter;
         return tls;
@@ -250,13 +254,13 @@ public sealed partial class EventLoop
     /// </summary>
     /// <exception cref="ArgumentException">Neither address is given.</exception>
     /// <exception cref="SocketException">Binding or connecting failed.</exception>
-    public async Task<(IDatagramTransport Transport, TProtocol Protocol)> CreateDatagramEndpointAsync<TProtocol>(
-        Func<TProtocol> protocolFactory, IPEndPoint? local = null, IPEndPoint? remote = null, bool allowBroadcast = false)
+    public static async Task<(IDatagramTransport Transport, TProtocol Protocol)> CreateDatagramEndpointAsync<TProtocol>(
+        this EventLoop loop, Func<TProtocol> protocolFactory, IPEndPoint? local = null, IPEndPoint? remote = null, bool allowBroadcast = false)
         where TProtocol : IDatagramProtocol
     {
         ArgumentNullException.ThrowIfNull(protocolFactory);
-        CheckThread(nameof(CreateDatagramEndpointAsync));
-        CheckClosed(nameof(CreateDatagramEndpointAsync));
+        loop.CheckThread(nameof(CreateDatagramEndpointAsync));
+        loop.CheckClosed(nameof(CreateDatagramEndpointAsync));
         if (local is null && remote is null)
         {
             throw new ArgumentException("Pass a local address to bind, a remote address to connect to, or both.", nameof(local));
@@ -283,8 +287,8 @@ public sealed partial class EventLoop
             socket.Dispose();
             throw;
         }
-        var waiter = CreateFuture<bool>();
-        var transport = new DatagramTransport(this, socket, protocol, remote, waiter);
+        var waiter = loop.CreateFuture<bool>();
+        var transport = new DatagramTransport(loop, socket, protocol, remote, waiter);
         await waiter;
         return (transport, protocol);
     }
@@ -295,10 +299,10 @@ public sealed partial class EventLoop
     /// through the loop, cancellable by the current task.
     /// </summary>
     /// <exception cref="SocketException">The name does not resolve.</exception>
-    public async Task<IPAddress[]> GetAddressesAsync(string host)
+    public static async Task<IPAddress[]> GetAddressesAsync(this EventLoop loop, string host)
     {
         ArgumentException.ThrowIfNullOrEmpty(host);
-        CheckThread(nameof(GetAddressesAsync));
+        loop.CheckThread(nameof(GetAddressesAsync));
         if (IPAddress.TryParse(host.Trim('[', ']'), out IPAddress? literal))
         {
             return [literal];

@@ -1,7 +1,8 @@
 using System.Buffers;
 using System.Diagnostics;
+using Aio.Net;
 
-namespace Aio.Net.Internal;
+namespace Aio.Streams.Internal;
 
 /// <summary>
 /// The unsent tail of a transport's writes: one contiguous byte array rented from the shared pool, with

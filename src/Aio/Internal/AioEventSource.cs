@@ -1,7 +1,7 @@
 using System.Diagnostics.Metrics;
 using System.Diagnostics.Tracing;
 
-namespace Aio.Os.Internal;
+namespace Aio.Internal;
 
 /// <summary>
 /// Aio's EventSource ("Aio"): what <c>dotnet-trace collect --providers Aio</c> sees. Events are written from

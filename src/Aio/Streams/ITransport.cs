@@ -2,7 +2,7 @@ namespace Aio.Net;
 
 /// <summary>
 /// A bidirectional byte stream over a connection (asyncio's <c>Transport</c>): TCP, Unix socket or TLS.
-/// Created by the loop (<see cref="EventLoop.CreateConnectionAsync"/>, <see cref="EventLoop.CreateServerAsync"/>)
+/// Created by the loop (<see cref="EventLoopNetExtensions.CreateConnectionAsync"/>, <see cref="EventLoopNetExtensions.CreateServerAsync"/>)
 /// and handed to the protocol in <see cref="IBaseProtocol.ConnectionMade"/>.
 /// </summary>
 /// <remarks>
