@@ -56,6 +56,20 @@ public sealed partial class LayerTests
     }
 
     [Fact]
+    public void Packages_InternalsVisibleTo_OnlyTestProjects()
+    {
+        // New packages build on the public and Aio.LowLevel surface, never on internals.
+        var offenders =
+            from dir in Directory.GetDirectories(Path.Combine(FindRoot(), "src"))
+            let assembly = System.Reflection.Assembly.Load(Path.GetFileName(dir))
+            from attr in assembly.GetCustomAttributes(typeof(System.Runtime.CompilerServices.InternalsVisibleToAttribute), false)
+                .Cast<System.Runtime.CompilerServices.InternalsVisibleToAttribute>()
+            where !attr.AssemblyName.EndsWith(".Tests", StringComparison.Ordinal)
+            select $"{assembly.GetName().Name} -> {attr.AssemblyName}";
+        Assert.Empty(offenders);
+    }
+
+    [Fact]
     public void Check_KernelNamingANetOrSyncType_IsReported()
     {
         // The references the layering review found, replayed on a miniature tree: each must be caught.

@@ -1,4 +1,5 @@
 using System.Text;
+using Aio.LowLevel;
 
 namespace Aio.Testing;
 
@@ -42,12 +43,12 @@ public static class AioTest
             if (leftovers.Count > 0)
             {
                 string names = string.Join(", ", leftovers);
-                Runner.CancelAllTasks(loop);
+                loop.CancelAllTasks();
                 throw new AioTestFailureException($"The test body returned with {leftovers.Count} task(s) still pending: {names}. Await or cancel every task you start.");
             }
-            if (loop.ReadyCount > 0)
+            if (loop.ReadyCount() > 0)
             {
-                throw new AioTestFailureException($"The test body returned with {loop.ReadyCount} callback(s) still scheduled.");
+                throw new AioTestFailureException($"The test body returned with {loop.ReadyCount()} callback(s) still scheduled.");
             }
         }
         finally
@@ -56,7 +57,7 @@ public static class AioTest
             GC.WaitForPendingFinalizers();
             if (!loop.IsClosed && !loop.IsRunning)
             {
-                loop.RunOnceForTests();   // deliver reports posted by finalizers
+                loop.RunOnce();   // deliver reports posted by finalizers
                 loop.Close();
             }
         }
@@ -79,11 +80,11 @@ public static class AioTest
     public static async Task WaitAllTasksBlocked()
     {
         EventLoop loop = EventLoop.GetRunningLoop();
-        AioTask self = Asyncio.CurrentTaskOrThrow(nameof(WaitAllTasksBlocked));
+        AioTask self = Asyncio.CurrentTask() ?? throw new InvalidOperationException($"{nameof(WaitAllTasksBlocked)} must be awaited inside an AioTask on the loop thread.");
         while (true)
         {
             await Asyncio.Yield();
-            if (loop.ReadyCount == 0 && loop.AllTasks().All(t => ReferenceEquals(t, self) || t.IsParked))
+            if (loop.ReadyCount() == 0 && loop.AllTasks().All(t => ReferenceEquals(t, self) || t.IsBlockedInAio()))
             {
                 return;
             }
