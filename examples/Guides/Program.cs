@@ -18,6 +18,7 @@ var guides = new (string Name, Action Run)[]
     ("processes", ProcessesGuide.Run),
     ("signals", SignalsGuide.Run),
     ("threads", ThreadsGuide.Run),
+    ("lowlevel", CustomPrimitiveGuide.Run),
 };
 
 IEnumerable<(string Name, Action Run)> chosen = args.Length > 0 ? guides.Where(g => args.Contains(g.Name)) : guides;

@@ -1,3 +1,5 @@
+using System.Runtime.CompilerServices;
+
 namespace Aio.LowLevel;
 
 /// <summary>Cancellation checks for code that builds its own awaits (primitives, protocols).</summary>
@@ -7,5 +9,12 @@ public static class Checkpoint
     public static bool IsCancelled => EventLoop.TryGetRunningLoop()?.CurrentTaskInternal?.IsEffectivelyCancelled() ?? false;
 
     /// <summary>Throws <see cref="CancelledError"/> now if the current task's scope is cancelled (a checkpoint without a yield).</summary>
-    public static void ThrowIfCancelled() => EventLoop.TryGetRunningLoop()?.CurrentTaskInternal?.ThrowIfCancelled();
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static void ThrowIfCancelled()
+    {
+        if (EventLoop.TryGetRunningLoop()?.CurrentTaskInternal is { } task)
+        {
+            task.ThrowIfCancelled();
+        }
+    }
 }
