@@ -383,49 +383,4 @@ public sealed partial class EventLoop
             t.Finish();
         }
     };
-
-    // ----------------------------------------------------------------- cancellation delivery
-
-    /// <summary>
-    /// <paramref name="scope"/> was cancelled (or its cancellation now reaches further): wake every parked
-    /// task it affects – its owner, and the TaskGroup children below it and below the scopes nested in it,
-    /// stopping at shielded scopes – and cancel their tokens.
-    /// </summary>
-    internal void DeliverScopeTree(CancelScope scope)
-    {
-        for (CancelScope? s = scope; s is not null; s = s._inner)
-        {
-            if (!ReferenceEquals(s, scope) && s.Shield)
-            {
-                break;
-            }
-            s.CancelTokenSoon();
-            if (s._childTasks is { } children)
-            {
-                for (int i = 0; i < children.Count; i++)
-                {
-                    if (children[i] is { } child) // null: a finished child's hole (TaskGroup removes in O(1))
-                    {
-                        DeliverTaskTree(child);
-                    }
-                }
-            }
-        }
-        scope.Owner?.DeliverCancelIfParked();
-    }
-
-    /// <summary>The root scope of <paramref name="task"/> was cancelled (Cancel, or its TaskGroup's scope): deliver to it and below.</summary>
-    internal void DeliverTaskTree(AioTask task)
-    {
-        task.CancelRootTokenSoon();
-        CancelScope? outermost = task._outermost;
-        if (outermost is not null && !outermost.Shield)
-        {
-            DeliverScopeTree(outermost);
-        }
-        else
-        {
-            task.DeliverCancelIfParked();
-        }
-    }
 }

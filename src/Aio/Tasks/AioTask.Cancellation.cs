@@ -4,7 +4,7 @@
 // CancelScopes (innermost first, linked by _parent; see CancelScope.cs). A task is "effectively cancelled"
 // when a scope on that chain is cancelled before a shielded one is met; for a TaskGroup child, the chain
 // goes on into the group's scope in the parent task. Cancelling a scope wakes each affected parked task
-// through its wait's abort (EventLoop.DeliverScopeTree walks the scopes and the groups' children; each
+// through its wait's abort (DeliverScopeTree, below, walks the scopes and the groups' children; each
 // task delivers to its own waits here). Delivery is recorded: _cancelDelivered on the task and
 // CancelDelivered on each cancelled scope the body is in, so a body that returns without ever seeing a
 // cancellation still counts as cancelled (asyncio's rule; a scope's "did not finish in time"). A scope
@@ -90,7 +90,7 @@ public partial class AioTask
             _cancelDelivered = false;
             extras.CancelMessage = message;
         }
-        _loop.DeliverTaskTree(this);
+        DeliverTaskTree();
         return true;
     }
 
@@ -317,6 +317,51 @@ public partial class AioTask
         if (_extras?.RootCts is { IsCancellationRequested: false } cts)
         {
             _loop.CallSoonInternal(static s => ((CancellationTokenSource)s!).Cancel(), cts);
+        }
+    }
+
+    // ----------------------------------------------------------------- delivery through the scope tree
+
+    /// <summary>
+    /// <paramref name="scope"/> was cancelled (or its cancellation now reaches further): wake every parked
+    /// task it affects – its owner, and the TaskGroup children below it and below the scopes nested in it,
+    /// stopping at shielded scopes – and cancel their tokens.
+    /// </summary>
+    internal static void DeliverScopeTree(CancelScope scope)
+    {
+        for (CancelScope? s = scope; s is not null; s = s._inner)
+        {
+            if (!ReferenceEquals(s, scope) && s.Shield)
+            {
+                break;
+            }
+            s.CancelTokenSoon();
+            if (s._childTasks is { } children)
+            {
+                for (int i = 0; i < children.Count; i++)
+                {
+                    if (children[i] is { } child) // null: a finished child's hole (TaskGroup removes in O(1))
+                    {
+                        child.DeliverTaskTree();
+                    }
+                }
+            }
+        }
+        scope.Owner?.DeliverCancelIfParked();
+    }
+
+    /// <summary>This task's root scope was cancelled (Cancel, or its TaskGroup's scope): deliver to it and below.</summary>
+    internal void DeliverTaskTree()
+    {
+        CancelRootTokenSoon();
+        CancelScope? outermost = _outermost;
+        if (outermost is not null && !outermost.Shield)
+        {
+            DeliverScopeTree(outermost);
+        }
+        else
+        {
+            DeliverCancelIfParked();
         }
     }
 }

@@ -92,7 +92,7 @@ public sealed class CancelScope
             if (!value && IsActive)
             {
                 // Unshielding may expose the code inside to a cancellation that was held back.
-                Owner!.Loop.DeliverScopeTree(this);
+                AioTask.DeliverScopeTree(this);
             }
         }
     }
@@ -147,7 +147,7 @@ public sealed class CancelScope
         AssertInvariants();
         if (IsActive)
         {
-            Owner!.Loop.DeliverScopeTree(this);
+            AioTask.DeliverScopeTree(this);
         }
     }
 
@@ -229,7 +229,7 @@ public sealed class CancelScope
         task.AssertScopeChain();
         if (CancelCalled)
         {
-            task.Loop.DeliverScopeTree(this);
+            AioTask.DeliverScopeTree(this);
         }
         else if (_deadline is not null)
         {
