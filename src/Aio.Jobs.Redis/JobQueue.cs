@@ -232,7 +232,7 @@ public sealed class JobQueue : IAsyncDisposable
 
     private Task SubscribeAsync(EventLoop loop)
     {
-        if (_subscribing is null)
+        if (_subscribing is null || _subscribing.IsFaulted || _subscribing.IsCanceled)
         {
             _loop = loop;
             _subscribing = SubscribeCoreAsync();

@@ -92,7 +92,9 @@ public sealed class RedisJobStore : IJobStore
 
     private const string CompleteScript = """
         local st = redis.call('HMGET', KEYS[1], 'state', 'token')
-        if st[1] ~= 'running' or st[2] ~= ARGV[1] then return 0 end
+        if st[2] ~= ARGV[1] then return 0 end
+        if st[1] == ARGV[2] then return 1 end
+        if st[1] ~= 'running' then return 0 end
         redis.call('HSET', KEYS[1], 'state', ARGV[2], 'done', ARGV[3])
         redis.call('PEXPIRE', KEYS[1], ARGV[4])
         if redis.call('HGET', KEYS[2], 'open') == KEYS[1] then redis.call('HDEL', KEYS[2], 'open') end
@@ -185,9 +187,22 @@ public sealed class RedisJobStore : IJobStore
         {
             return true;
         }
-        RedisResult reply = await RedisAwait.Eval(_redis.GetDatabase(), CompleteScript,
-            [TickKey(lease.Tick), JobKey(lease.Tick.JobName)],
-            [lease.FencingToken, outcome.ToString().ToLowerInvariant(), RedisAwait.Ms(Clock), (long)Options.Retention.TotalMilliseconds]);
+        RedisResult reply;
+        for (int attempt = 1; ; attempt++)
+        {
+            try
+            {
+                reply = await RedisAwait.Eval(_redis.GetDatabase(), CompleteScript,
+                    [TickKey(lease.Tick), JobKey(lease.Tick.JobName)],
+                    [lease.FencingToken, outcome.ToString().ToLowerInvariant(), RedisAwait.Ms(Clock), (long)Options.Retention.TotalMilliseconds]);
+                break;
+            }
+            catch (Exception e) when (e is RedisConnectionException or RedisTimeoutException && attempt < 3)
+            {
+                // Redis restarting: a completion that never arrives would leave the tick looking abandoned.
+                await Asyncio.Sleep(0.2 * attempt);
+            }
+        }
         bool accepted = (long)reply == 1;
         if (!accepted)
         {
