@@ -321,6 +321,10 @@ public sealed class JobWorker : IAsyncDisposable
         Exception? error = null;
         try
         {
+            if (envelope.Version > JobEnvelope.CurrentVersion)
+            {
+                throw new NotSupportedException($"Job {run.Id} of queue '{Queue.Name}' comes in envelope version {envelope.Version}; worker {Options.ConsumerName} reads versions up to {JobEnvelope.CurrentVersion}. Upgrade the worker.");
+            }
             if (!_handlers.TryGetValue(run.Name, out Handler? handler))
             {
                 throw new InvalidOperationException($"Worker {Options.ConsumerName} of queue '{Queue.Name}' has no handler for jobs named '{run.Name}'; register one with worker.Handle<T>(\"{run.Name}\", ...).");

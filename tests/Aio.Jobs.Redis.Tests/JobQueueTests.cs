@@ -283,6 +283,29 @@ public sealed class JobQueueTests(RedisFixture redis) : IClassFixture<RedisFixtu
     }
 
     [Fact]
+    public void Envelope_NewerVersion_FailsWithWhatToDo()
+    {
+        string? error = null;
+        QueueKit.Run(async () =>
+        {
+            JobQueue queue = NewQueue();
+            var worker = new JobWorker(queue, QueueKit.Fast("w1")).Handle<int>("v", (job, ct) => Task.CompletedTask);
+            JobHandle handle = await queue.EnqueueAsync("v", 1, new EnqueueOptions { MaxRetries = 0, Delay = TimeSpan.FromMilliseconds(200) });
+            IDatabase db = redis.Redis.GetDatabase();
+            RedisKey key = $"{queue.Options.KeyPrefix}{{q}}:j:{handle.Id}";
+            string env = (await Cancellable(db.HashGetAsync(key, "env"))).ToString();
+            await Cancellable(db.HashSetAsync(key, "env", env.Replace("\"v\":1", "\"v\":2", StringComparison.Ordinal)));   // from a newer producer
+            await QueueKit.With(worker, async () =>
+            {
+                JobFailedException e = await Assert.ThrowsAsync<JobFailedException>(() => handle.WaitAsync(TimeSpan.FromSeconds(10)));
+                error = (await handle.InfoAsync())!.LastError;
+            });
+            await queue.DisposeAsync();
+        });
+        Assert.Matches(@"^System.NotSupportedException: Job \w+ of queue 'q' comes in envelope version 2; worker w1 reads versions up to 1. Upgrade the worker.$", error);
+    }
+
+    [Fact]
     public void Stats_AndMetrics_CountWhatHappened()
     {
         JobQueueStats? stats = null;
