@@ -10,7 +10,23 @@ public readonly record struct JobTick(string JobName, DateTimeOffset ScheduledAt
 /// <param name="Tick">The claimed tick.</param>
 /// <param name="Owner">The claiming scheduler (<see cref="SchedulerOptions.InstanceId"/>).</param>
 /// <param name="ExpiresAt">When the claim lapses if it is not completed (the owner died): another instance may then claim the tick.</param>
-public sealed record JobLease(JobTick Tick, string Owner, DateTimeOffset ExpiresAt);
+public sealed record JobLease(JobTick Tick, string Owner, DateTimeOffset ExpiresAt)
+{
+    /// <summary>
+    /// A number the store raises with every claim of the job's ticks (0 from a store that keeps none). A run
+    /// that writes somewhere else can pass it along so that a stale owner's late write (its lease lapsed and
+    /// another instance took the tick over) is recognised by its smaller token and refused.
+    /// </summary>
+    public long FencingToken { get; init; }
+
+    /// <summary>
+    /// Earlier runs of this job whose owner vanished: claimed, never completed, their lease lapsed (a shared
+    /// store notices them at the next claim). The scheduler treats them as missed ticks: under
+    /// <see cref="MisfirePolicy.Skip"/> they are dropped, otherwise this run stands in for them
+    /// (<see cref="JobContext.MissedTicks"/>).
+    /// </summary>
+    public int AbandonedRuns { get; init; }
+}
 
 /// <summary>
 /// Where runs claim their ticks, so that a tick runs once even when several schedulers share a schedule.

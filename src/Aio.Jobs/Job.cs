@@ -498,6 +498,19 @@ public sealed class Job
         }
     }
 
+    /// <summary>The store reported earlier runs whose owner vanished: missed ticks, handled by the misfire policy.</summary>
+    internal void OnAbandonedRuns(JobContext context, int count)
+    {
+        MisfirePolicy policy = Options.Misfire;
+        _misfired += count;
+        JobsLog.AbandonedRuns(_scheduler.Logger, Name, count, policy.ToString());
+        JobsTelemetry.Misfired(Name, count, policy.Kind);
+        if (policy.Kind != MisfireKind.Skip)
+        {
+            context.MissedTicks += count;
+        }
+    }
+
     /// <summary>Counts a run that never reached its body (cancelled before its first step) for the log.</summary>
     internal ILogger Logger => _scheduler.Logger;
 }

@@ -34,7 +34,8 @@ public sealed class JobContext
     public double FireTime { get; }
 
     /// <summary>Under <see cref="MisfirePolicy.RunOnce"/>: how many missed ticks this run stands in for besides its own; 0 otherwise.</summary>
-    public int MissedTicks { get; }
+    /// <remarks>It also counts earlier runs the store reports as abandoned by a vanished owner (<see cref="JobLease.AbandonedRuns"/>), unless the policy is <see cref="MisfirePolicy.Skip"/>.</remarks>
+    public int MissedTicks { get; internal set; }
 
     /// <summary>True for a run started by <see cref="Job.TriggerNow"/>.</summary>
     public bool IsManual { get; }

@@ -35,6 +35,14 @@ public sealed record JobOptions
     /// </summary>
     public TimeSpan Jitter { get; init; }
 
+    /// <summary>
+    /// For <see cref="Scheduler.Every(TimeSpan, Func{JobContext, Task}, string?, JobOptions?)"/>: anchor the ticks at whole
+    /// multiples of the interval on the wall clock (counted from the Unix epoch; the first one at or after
+    /// <see cref="StartDelay"/>) instead of at the moment the job is armed. Processes that start at different times then compute the same
+    /// ticks, which is what a shared store (Aio.Jobs.Redis) needs to run each tick once between them. Default false.
+    /// </summary>
+    public bool AlignToWallClock { get; init; }
+
     /// <summary>The source of jitter. Null: a generator seeded from <see cref="SchedulerOptions.Random"/>; pass <c>new Random(seed)</c> for reproducible jitter.</summary>
     public Random? Random { get; init; }
 

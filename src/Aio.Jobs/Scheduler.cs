@@ -132,7 +132,7 @@ public sealed class Scheduler : IAsyncDisposable
     public Job Every(TimeSpan interval, Func<JobContext, Task> job, string? name = null, JobOptions? options = null)
     {
         ArgumentOutOfRangeException.ThrowIfLessThanOrEqual(interval, TimeSpan.Zero);
-        return Add(new EveryTrigger(interval), job, name, options);
+        return Add(new EveryTrigger(interval, options?.AlignToWallClock == true), job, name, options);
     }
 
     /// <inheritdoc cref="Every(TimeSpan, Func{JobContext, Task}, string?, JobOptions?)"/>

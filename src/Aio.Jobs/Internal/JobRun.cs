@@ -70,6 +70,10 @@ internal sealed class JobRun(Job job, JobContext context, Scheduler scheduler)
             else
             {
                 context.Lease = lease;
+                if (lease.AbandonedRuns > 0)
+                {
+                    job.OnAbandonedRuns(context, lease.AbandonedRuns);
+                }
                 if (job.Options.Timeout is TimeSpan timeout)
                 {
                     _timeoutScope = new CancelScope(deadline: start + timeout.TotalSeconds);

@@ -56,6 +56,9 @@ internal static partial class JobsLog
     [LoggerMessage(EventId = 3016, Level = LogLevel.Error, Message = "Job '{Job}' could not complete its claim on the tick of {ScheduledAt:O}")]
     public static partial void StoreCompleteFailed(ILogger logger, Exception exception, string job, DateTimeOffset scheduledAt);
 
+    [LoggerMessage(EventId = 3017, Level = LogLevel.Warning, Message = "Job '{Job}': {Count} earlier run(s) were abandoned by an owner whose lease lapsed; handled as missed ticks (misfire policy {Policy})")]
+    public static partial void AbandonedRuns(ILogger logger, string job, int count, string policy);
+
     [LoggerMessage(EventId = 3020, Level = LogLevel.Information, Message = "Scheduler started with {Count} job(s)")]
     public static partial void Started(ILogger logger, int count);
 

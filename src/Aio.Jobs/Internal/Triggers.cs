@@ -38,7 +38,7 @@ internal abstract class Trigger
 }
 
 /// <summary>Fixed rate: tick k is at anchor + k × interval, computed by multiplication so the schedule never drifts.</summary>
-internal sealed class EveryTrigger(TimeSpan interval) : Trigger
+internal sealed class EveryTrigger(TimeSpan interval, bool alignToWallClock = false) : Trigger
 {
     private readonly double _interval = interval.TotalSeconds;
     private double _anchor;
@@ -48,6 +48,16 @@ internal sealed class EveryTrigger(TimeSpan interval) : Trigger
     {
         _anchor = now + startDelay.TotalSeconds;
         _wallAnchor = wallNow + startDelay;
+        if (alignToWallClock)
+        {
+            // The first whole multiple of the interval since the Unix epoch at or after the start: the same
+            // wall-clock ticks in every process, whenever it started.
+            long sinceEpoch = (_wallAnchor - DateTimeOffset.UnixEpoch).Ticks;
+            long k = sinceEpoch <= 0 ? 0 : (sinceEpoch + interval.Ticks - 1) / interval.Ticks;
+            DateTimeOffset aligned = DateTimeOffset.UnixEpoch + TimeSpan.FromTicks(k * interval.Ticks);
+            _anchor += (aligned - _wallAnchor).TotalSeconds;
+            _wallAnchor = aligned;
+        }
         return TickAt(0);
     }
 

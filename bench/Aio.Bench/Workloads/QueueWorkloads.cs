@@ -1,0 +1,127 @@
+using System.Diagnostics;
+using System.Globalization;
+using Aio.Jobs.Redis;
+using StackExchange.Redis;
+
+namespace Aio.Bench;
+
+/// <summary>
+/// W11, the task queue on a local Redis (started by the caller: --redis-port): one producer loop enqueues n no-op
+/// jobs, each carrying the timestamp taken just before its enqueue, from --producers concurrent tasks; a worker loop on
+/// another thread runs --workers JobWorkers of --concurrency slots each. End-to-end jobs/s is n over the time from the
+/// first enqueue to the last job's start; latency is enqueue to start (p50/p99 ms). With --rate R the producer paces
+/// itself to R jobs/s: latency without a backlog.
+/// </summary>
+internal sealed class QueueW11 : IBenchCommand
+{
+    public string Name => "W11";
+
+    public string Description => "task queue on Redis (--redis-port P): n no-op jobs end to end: jobs/s, enqueue-to-start p50/p99 ms";
+
+    public int Run(BenchArgs args)
+    {
+        int port = args.Int("redis-port", 6379);
+        int n = args.Int("n", 100_000);
+        int workers = args.Int("workers", 2);
+        int concurrency = args.Int("concurrency", 64);
+        int producers = args.Int("producers", 64);
+        int maxSeconds = args.Int("max-s", 300);
+        int rate = args.Int("rate", 0);   // jobs/s the producer paces itself to (0: as fast as it can) — for latency without a backlog
+        string config = $"127.0.0.1:{port},abortConnect=false,syncTimeout=30000,asyncTimeout=30000";
+        string prefix = $"w11-{Guid.NewGuid().ToString("N")[..8]}:";
+        var latency = new double[n];
+        int done = 0;
+        long lastStart = 0;
+        using var workersReady = new ManualResetEventSlim();
+        using var finished = new ManualResetEventSlim();
+        var queueOptions = new JobQueueOptions { KeyPrefix = prefix, ResultExpiry = TimeSpan.FromMinutes(10) };
+        double cpu0 = Measure.CpuSeconds();
+
+        var workerThread = new Thread(() =>
+        {
+            using var loop = new EventLoop();
+            loop.RunUntilComplete(async () =>
+            {
+                using ConnectionMultiplexer redis = await ConnectionMultiplexer.ConnectAsync(config);
+                var queue = new JobQueue(redis, "w11", queueOptions);
+                var all = new AioEvent();
+                var pool = new List<JobWorker>();
+                for (int i = 0; i < workers; i++)
+                {
+                    pool.Add(new JobWorker(queue, new WorkerOptions { ConsumerName = $"w{i}", Concurrency = concurrency, Lease = TimeSpan.FromSeconds(60) })
+                        .Handle<long>("noop", (job, ct) =>
+                        {
+                            long now = Stopwatch.GetTimestamp();
+                            int k = done++;
+                            if (k < latency.Length)
+                            {
+                                latency[k] = (now - job.Payload) * 1000.0 / Stopwatch.Frequency;
+                            }
+                            lastStart = now;
+                            if (done == n)
+                            {
+                                all.Set();
+                            }
+                            return Task.CompletedTask;
+                        }));
+                }
+                AioTask[] running = [.. pool.Select(w => loop.CreateTask(() => w.RunAsync(), w.Options.ConsumerName))];
+                await Asyncio.Sleep(0.3);   // consumer groups created, subscriptions made
+                workersReady.Set();
+                await Asyncio.MoveOnAfter(maxSeconds, async () => await all.WaitAsync());
+                foreach (JobWorker w in pool)
+                {
+                    w.Stop(TimeSpan.Zero);
+                }
+                await Asyncio.Gather(running);
+                await queue.DisposeAsync();
+            });
+            finished.Set();
+        }) { Name = "W11 workers", IsBackground = true };
+        workerThread.Start();
+        workersReady.Wait();
+
+        long t0 = 0;
+        using (var loop = new EventLoop())
+        {
+            loop.RunUntilComplete(async () =>
+            {
+                using ConnectionMultiplexer redis = await ConnectionMultiplexer.ConnectAsync(config);
+                var queue = new JobQueue(redis, "w11", queueOptions);
+                int next = 0;
+                t0 = Stopwatch.GetTimestamp();
+                double start = loop.Time();
+                AioTask[] tasks = [.. Enumerable.Range(0, producers).Select(_ => loop.CreateTask(async () =>
+                {
+                    while (next < n)
+                    {
+                        int i = next++;
+                        if (rate > 0)
+                        {
+                            await Asyncio.Sleep(start + ((double)i / rate) - loop.Time());
+                        }
+                        await queue.EnqueueAsync("noop", Stopwatch.GetTimestamp());
+                    }
+                }))];
+                await Asyncio.Gather(tasks);
+            });
+        }
+        finished.Wait();
+        double elapsed = (lastStart - t0) / (double)Stopwatch.Frequency;
+        int measured = Math.Min(done, n);
+        double[] sorted = latency[..measured];
+        Array.Sort(sorted);
+        double P(double q) => sorted.Length == 0 ? double.NaN : sorted[Math.Min(sorted.Length - 1, (int)(q * sorted.Length))];
+        Console.WriteLine(Measure.Result("W11", measured / elapsed, "jobs/s", n, elapsed, Measure.CpuSeconds() - cpu0,
+            string.Create(CultureInfo.InvariantCulture, $"lat_p50_ms={P(0.50):0.###} lat_p99_ms={P(0.99):0.###} done={measured}")));
+        using (ConnectionMultiplexer cleanup = ConnectionMultiplexer.Connect(config))
+        {
+            IServer server = cleanup.GetServers()[0];
+            foreach (RedisKey key in server.Keys(pattern: prefix + "*", pageSize: 1000))
+            {
+                cleanup.GetDatabase().KeyDelete(key, CommandFlags.FireAndForget);
+            }
+        }
+        return measured == n ? 0 : 1;
+    }
+}

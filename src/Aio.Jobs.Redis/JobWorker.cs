@@ -1,0 +1,636 @@
+// JobWorker: runs a queue's jobs on the loop, at most Concurrency at once.
+//
+// Design note. One driver (RunAsync) takes jobs with one script call per batch (QueueScripts.Take: move due
+// delayed jobs into their streams, apply the queue's rate limit, XREADGROUP the free slots' worth, highest
+// priority first, and start each: state running, attempt and fencing token raised). Each job runs as its own
+// Aio task inside a cancel scope. A maintenance task renews the leases of all running jobs in one script call
+// every third of the lease (XCLAIM by the owner resets the entry's idle time; a stale fencing token means
+// the job was taken over: its scope is cancelled) and takes over entries idle longer than the lease
+// (XAUTOCLAIM — their worker died or stalled). An attempt ends with one script checking its fencing token:
+// success (XACK, result), failure (retry later through the delayed set, or the dead-letter stream), revoked,
+// or handed back by a stopping worker. The driver sleeps when it has no free slot or nothing to take, woken by
+// a job ending, a `ready` notification (posted to the loop from StackExchange.Redis's thread), the next
+// delayed job's due time, or the poll interval. Redis failures (a restart, say) are logged and retried.
+using System.Runtime.ExceptionServices;
+using System.Text.Json;
+using Microsoft.Extensions.Logging;
+using StackExchange.Redis;
+
+namespace Aio.Jobs.Redis;
+
+/// <summary>Settings of a <see cref="JobWorker"/>.</summary>
+public sealed record WorkerOptions
+{
+    /// <summary>The most jobs the worker runs at once. Default 16.</summary>
+    public int Concurrency { get; init; } = 16;
+
+    /// <summary>
+    /// How long a job stays this worker's without a renewal. The worker renews every third of it while the job runs;
+    /// if the worker dies or stalls longer, another worker takes the job over. Default 30 seconds.
+    /// </summary>
+    public TimeSpan Lease { get; init; } = TimeSpan.FromSeconds(30);
+
+    /// <summary>How often an idle worker looks for work without being notified (notifications can be lost across a reconnect). Default one second.</summary>
+    public TimeSpan PollInterval { get; init; } = TimeSpan.FromSeconds(1);
+
+    /// <summary>The retry delay after a first failure; it doubles with each further attempt, up to <see cref="RetryMaxDelay"/>, and is jittered down by up to half. Default one second.</summary>
+    public TimeSpan RetryBaseDelay { get; init; } = TimeSpan.FromSeconds(1);
+
+    /// <summary>The longest retry delay. Default five minutes.</summary>
+    public TimeSpan RetryMaxDelay { get; init; } = TimeSpan.FromMinutes(5);
+
+    /// <summary>How long a stop waits for running jobs before cancelling them and handing them back, when the stop names none. Default 10 seconds.</summary>
+    public TimeSpan StopGracePeriod { get; init; } = TimeSpan.FromSeconds(10);
+
+    /// <summary>The worker's consumer name in the stream's group. Default: host name, process id and a random suffix.</summary>
+    public string ConsumerName { get; init; } = $"{Environment.MachineName}/{Environment.ProcessId}/{Guid.NewGuid().ToString("N")[..8]}";
+
+    /// <summary>Where the worker logs (each job's messages in a scope with its id, name and attempt). Null: the loop's logger.</summary>
+    public ILogger? Logger { get; init; }
+
+    /// <summary>The jitter source for retry delays. Null: a new generator.</summary>
+    public Random? Random { get; init; }
+}
+
+/// <summary>What a worker has done so far.</summary>
+/// <param name="Started">Attempts started.</param>
+/// <param name="Succeeded">Jobs that succeeded.</param>
+/// <param name="Retried">Failed attempts scheduled for a retry.</param>
+/// <param name="Dead">Jobs dead-lettered.</param>
+/// <param name="Revoked">Running jobs revoked.</param>
+/// <param name="HandedBack">Jobs handed back when it stopped.</param>
+/// <param name="Refused">Outcomes refused by a stale fencing token, or leases found lost.</param>
+public readonly record struct WorkerStatistics(long Started, long Succeeded, long Retried, long Dead, long Revoked, long HandedBack, long Refused);
+
+/// <summary>
+/// Runs the jobs of a <see cref="JobQueue"/>: register handlers with <see cref="Handle{T}"/>, then <c>await worker.RunAsync()</c>
+/// until <see cref="StopAsync"/> or until the task running it is cancelled (both stop gracefully: running jobs get the
+/// grace period, the rest are handed back to the queue). Belongs to the loop that runs it.
+/// </summary>
+public sealed class JobWorker : IAsyncDisposable
+{
+    private enum CancelReason { None, Revoked, Stopping, LeaseLost }
+
+    private sealed class Running(string id, string name, RedisKey stream, string entry, int attempt, long fence)
+    {
+        public readonly string Id = id;
+        public readonly string Name = name;
+        public readonly RedisKey Stream = stream;
+        public readonly string Entry = entry;
+        public readonly int Attempt = attempt;
+        public readonly long Fence = fence;
+        public readonly CancelScope Scope = new();
+        public CancelReason Reason;
+        public AioTask? Task;
+    }
+
+    private delegate Task<string?> Handler(JobEnvelope envelope, Running run, int maxRetries, DateTimeOffset enqueuedAt, CancellationToken token);
+
+    private readonly Dictionary<string, Handler> _handlers = new(StringComparer.Ordinal);
+    private readonly Dictionary<string, Running> _running = new(StringComparer.Ordinal);
+    private readonly AioEvent _wake = new();
+    private readonly AioEvent _idle = new();
+    private readonly Random _random;
+    private EventLoop? _loop;
+    private ChannelMessageQueue? _ready;
+    private ChannelMessageQueue? _revoke;
+    private int _wakePosted;
+    private TimeSpan? _stopGrace;
+    private bool _stopping;
+    private bool _ran;
+    private long _started, _succeeded, _retried, _dead, _revoked, _handedBack, _refused;
+
+    /// <summary>Creates a worker for <paramref name="queue"/>.</summary>
+    public JobWorker(JobQueue queue, WorkerOptions? options = null)
+    {
+        ArgumentNullException.ThrowIfNull(queue);
+        Queue = queue;
+        Options = options ?? new WorkerOptions();
+        ArgumentOutOfRangeException.ThrowIfLessThan(Options.Concurrency, 1, nameof(options));
+        ArgumentOutOfRangeException.ThrowIfLessThan(Options.Lease, TimeSpan.FromMilliseconds(300), nameof(options));
+        ArgumentOutOfRangeException.ThrowIfLessThanOrEqual(Options.PollInterval, TimeSpan.Zero, nameof(options));
+        _random = Options.Random ?? new Random();
+    }
+
+    /// <summary>The queue.</summary>
+    public JobQueue Queue { get; }
+
+    /// <summary>The worker's options.</summary>
+    public WorkerOptions Options { get; }
+
+    /// <summary>Jobs running now.</summary>
+    public int RunningCount => _running.Count;
+
+    /// <summary>What the worker has done so far.</summary>
+    public WorkerStatistics Statistics => new(_started, _succeeded, _retried, _dead, _revoked, _handedBack, _refused);
+
+    private ILogger Logger => Options.Logger ?? _loop?.Logger ?? Microsoft.Extensions.Logging.Abstractions.NullLogger.Instance;
+
+    /// <summary>Runs <paramref name="handler"/> for jobs named <paramref name="name"/>; a job succeeds when it returns and fails when it throws.</summary>
+    public JobWorker Handle<T>(string name, Func<QueuedJob<T>, CancellationToken, Task> handler)
+    {
+        ArgumentNullException.ThrowIfNull(handler);
+        return Handle<T, object?>(name, async (job, token) =>
+        {
+            await handler(job, token);
+            return null;
+        });
+    }
+
+    /// <summary>Runs <paramref name="handler"/> for jobs named <paramref name="name"/>; its result is kept for <see cref="JobHandle.ResultAsync{T}"/>.</summary>
+    public JobWorker Handle<T, TResult>(string name, Func<QueuedJob<T>, CancellationToken, Task<TResult>> handler)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(name);
+        ArgumentNullException.ThrowIfNull(handler);
+        if (_ran)
+        {
+            throw new InvalidOperationException($"{this} is already running; register handlers before RunAsync.");
+        }
+        JsonSerializerOptions json = Queue.Json;
+        _handlers[name] = async (envelope, run, maxRetries, enqueuedAt, token) =>
+        {
+            T payload = envelope.Payload.Deserialize<T>(json)!;
+            var job = new QueuedJob<T>(envelope.Id, envelope.Name, payload, run.Attempt, maxRetries, run.Fence, envelope.IdempotencyKey, enqueuedAt);
+            TResult result = await handler(job, token);
+            return (string?)JsonSerializer.Serialize(result, json);
+        };
+        return this;
+    }
+
+    /// <summary>
+    /// Takes and runs jobs until stopped (<see cref="Stop"/>) or until the task running it is cancelled; then stops
+    /// gracefully — nothing new is taken, running jobs get the grace period, those left are cancelled and handed back —
+    /// and returns (or rethrows the cancellation).
+    /// </summary>
+    public async Task RunAsync()
+    {
+        if (_ran)
+        {
+            throw new InvalidOperationException($"{this} ran already; a worker runs once. Create a new JobWorker.");
+        }
+        _ran = true;
+        _loop = EventLoop.GetRunningLoop();
+        ILogger logger = Logger;
+        if (logger.IsEnabled(LogLevel.Information))
+        {
+            string jobs = string.Join(", ", _handlers.Keys);
+            QueueLog.WorkerStarted(logger, Options.ConsumerName, Queue.Name, Options.Concurrency, jobs);
+        }
+        ExceptionDispatchInfo? failure = null;
+        AioTask? maintenance = null;
+        try
+        {
+            await RetryingAsync(EnsureGroupsAsync);
+            await RetryingAsync(SubscribeAsync);
+            maintenance = _loop.CreateTask(MaintainAsync, $"worker-maintenance {Options.ConsumerName}");
+            await DriveAsync();
+        }
+        catch (Exception e)
+        {
+            failure = ExceptionDispatchInfo.Capture(e);
+        }
+        await new CancelScope(shield: true).RunAsync(async () =>
+        {
+            await DrainAsync(_stopGrace ?? Options.StopGracePeriod);
+            if (maintenance is not null)
+            {
+                maintenance.Cancel("the worker stopped");
+                await Asyncio.Wait([maintenance]);
+            }
+            await UnsubscribeAsync();
+        });
+        QueueLog.Stopped(Logger, Options.ConsumerName);
+        failure?.Throw();
+    }
+
+    /// <summary>Asks the worker to stop: nothing new is taken; running jobs get <paramref name="gracePeriod"/> (default <see cref="WorkerOptions.StopGracePeriod"/>), then are cancelled and handed back. Returns at once.</summary>
+    public void Stop(TimeSpan? gracePeriod = null)
+    {
+        if (_stopping)
+        {
+            return;
+        }
+        _stopping = true;
+        _stopGrace = gracePeriod;
+        _wake.Set();
+    }
+
+    /// <summary>Stops the worker (<see cref="Stop"/>) and waits until <see cref="RunAsync"/> has drained.</summary>
+    public async Task StopAsync(TimeSpan? gracePeriod = null)
+    {
+        Stop(gracePeriod);
+        while (_running.Count > 0 || (_ran && !_drained))
+        {
+            _idle.Clear();
+            await _idle.WaitAsync();
+        }
+    }
+
+    private bool _drained;
+
+    /// <summary>Stops with the default grace period and waits.</summary>
+    public async ValueTask DisposeAsync() => await StopAsync();
+
+    /// <inheritdoc/>
+    public override string ToString() => $"<JobWorker {Options.ConsumerName} queue='{Queue.Name}' running={_running.Count}>";
+
+    private async Task DriveAsync()
+    {
+        int failures = 0;
+        while (!_stopping)
+        {
+            int free = Options.Concurrency - _running.Count;
+            if (free <= 0)
+            {
+                _wake.Clear();
+                await _wake.WaitAsync();
+                continue;
+            }
+            _wake.Clear();
+            RedisResult[] reply;
+            try
+            {
+                reply = (RedisResult[])(await RedisAwait.Eval(Queue.Db, QueueScripts.Take, [],
+                [
+                    Queue.Prefix, JobQueue.Group, Options.ConsumerName, Queue.Options.HistoryLength, free,
+                    Queue.Options.RateLimit, (long)Queue.Options.RatePeriod.TotalMilliseconds, 1000,
+                ]))!;
+                failures = 0;
+            }
+            catch (Exception e) when (IsRedisFailure(e))
+            {
+                await BackOffAsync(e, ++failures);
+                continue;
+            }
+            long rateWaitMs = (long)reply[0];
+            long nextDueMs = (long)reply[1];
+            var started = (RedisResult[])reply[2]!;
+            foreach (RedisResult r in started)
+            {
+                StartJob((RedisResult[])r!);
+            }
+            if (started.Length >= free && rateWaitMs == 0)
+            {
+                continue;   // there may be more
+            }
+            double wait = Options.PollInterval.TotalSeconds;
+            if (nextDueMs >= 0)
+            {
+                wait = Math.Min(wait, nextDueMs / 1000.0);
+            }
+            if (rateWaitMs > 0)
+            {
+                wait = Math.Max(Math.Min(wait, rateWaitMs / 1000.0), 0.001);
+            }
+            if (!_stopping && wait > 0)
+            {
+                await Asyncio.MoveOnAfter(wait, async () => await _wake.WaitAsync());
+            }
+        }
+    }
+
+    private void StartJob(RedisResult[] r)
+    {
+        // {s, entry, id, env, attempt, fence, max, enq, now}
+        var envelope = JsonSerializer.Deserialize<JobEnvelope>((string)r[3]!, Queue.Json)!;
+        var run = new Running((string)r[2]!, envelope.Name, (string)r[0]!, (string)r[1]!, (int)r[4], (long)r[5]);
+        int maxRetries = (int)r[6];
+        DateTimeOffset enqueued = DateTimeOffset.FromUnixTimeMilliseconds((long)r[7]);
+        double wait = ((long)r[8] - (long)r[7]) / 1000.0;
+        if (_running.Remove(run.Id, out Running? stale))
+        {
+            // This worker ran the job before, lost its lease (a stall), and has now been given it again.
+            stale.Reason = CancelReason.LeaseLost;
+            stale.Scope.Cancel("the job's lease was lost");
+        }
+        _running[run.Id] = run;
+        _started++;
+        run.Task = _loop!.CreateTask(() => RunJobAsync(run, envelope, maxRetries, enqueued, wait), $"job {envelope.Name} {run.Id}");
+    }
+
+    private async Task RunJobAsync(Running run, JobEnvelope envelope, int maxRetries, DateTimeOffset enqueuedAt, double wait)
+    {
+        using IDisposable? logScope = Logger.BeginScope(new Dictionary<string, object>
+        {
+            ["Queue"] = Queue.Name, ["JobId"] = run.Id, ["JobName"] = run.Name, ["Attempt"] = run.Attempt,
+        });
+        QueueTelemetry.Started(Queue.Name, run.Name, wait);
+        QueueLog.JobStarted(Logger, wait);
+        double start = _loop!.Time();
+        string? result = null;
+        Exception? error = null;
+        try
+        {
+            if (envelope.Version > JobEnvelope.CurrentVersion)
+            {
+                throw new NotSupportedException($"Job {run.Id} of queue '{Queue.Name}' comes in envelope version {envelope.Version}; worker {Options.ConsumerName} reads versions up to {JobEnvelope.CurrentVersion}. Upgrade the worker.");
+            }
+            if (!_handlers.TryGetValue(run.Name, out Handler? handler))
+            {
+                throw new InvalidOperationException($"Worker {Options.ConsumerName} of queue '{Queue.Name}' has no handler for jobs named '{run.Name}'; register one with worker.Handle<T>(\"{run.Name}\", ...).");
+            }
+            result = await run.Scope.RunAsync(() => handler(envelope, run, maxRetries, enqueuedAt, Asyncio.CurrentToken), cancelledValue: null);
+        }
+        catch (Exception e) when (e is not OperationCanceledException || !run.Scope.CancelCalled)
+        {
+            error = e;
+        }
+        catch (OperationCanceledException)
+        {
+            // The handler's own cancellation after our scope was cancelled: the reason decides below.
+        }
+        double duration = _loop.Time() - start;
+        QueueTelemetry.Finished(Queue.Name, run.Name, duration);
+        try
+        {
+            await new CancelScope(shield: true).RunAsync(() => FinishAsync(run, result, error, duration));
+        }
+        finally
+        {
+            if (_running.TryGetValue(run.Id, out Running? current) && ReferenceEquals(current, run))
+            {
+                _running.Remove(run.Id);
+            }
+            _wake.Set();
+            _idle.Set();
+        }
+    }
+
+    private async Task FinishAsync(Running run, string? result, Exception? error, double duration)
+    {
+        if (run.Scope.CancelCalled && run.Reason != CancelReason.None)
+        {
+            switch (run.Reason)
+            {
+                case CancelReason.LeaseLost:
+                    _refused++;
+                    QueueTelemetry.Refused(Queue.Name, run.Name);
+                    QueueLog.LeaseLost(Logger);
+                    return;
+                case CancelReason.Revoked:
+                    if (await EndAsync(QueueScripts.Revoked, run) == 1)
+                    {
+                        _revoked++;
+                        QueueTelemetry.Revoked(Queue.Name, run.Name);
+                        QueueLog.JobRevoked(Logger);
+                    }
+                    return;
+                case CancelReason.Stopping:
+                    if (await EndAsync(QueueScripts.Release, run) == 1)
+                    {
+                        _handedBack++;
+                        QueueTelemetry.HandedBack(Queue.Name, run.Name);
+                        QueueLog.HandedBack(Logger);
+                    }
+                    return;
+            }
+        }
+        if (error is null)
+        {
+            if (await EndAsync(QueueScripts.Succeed, run, result ?? "null") == 1)
+            {
+                _succeeded++;
+                QueueTelemetry.Succeeded(Queue.Name, run.Name);
+                QueueLog.JobSucceeded(Logger, duration);
+            }
+            return;
+        }
+        double delay = Math.Min(Options.RetryBaseDelay.TotalSeconds * Math.Pow(2, run.Attempt - 1), Options.RetryMaxDelay.TotalSeconds);
+        delay *= 0.5 + (0.5 * _random.NextDouble());
+        string message = $"{error.GetType().FullName}: {error.Message}";
+        switch (await EndAsync(QueueScripts.Fail, run, message, (long)(delay * 1000)))
+        {
+            case 1:
+                _retried++;
+                QueueTelemetry.Retried(Queue.Name, run.Name);
+                QueueLog.JobRetrying(Logger, error, delay);
+                break;
+            case 2:
+                _dead++;
+                QueueTelemetry.Dead(Queue.Name, run.Name);
+                QueueLog.JobDead(Logger, error);
+                break;
+        }
+    }
+
+    /// <summary>Runs one of the scripts that end an attempt, retrying while Redis is unreachable; 0 (refused) is counted and logged here.</summary>
+    private async Task<long> EndAsync(string script, Running run, params RedisValue[] extra)
+    {
+        RedisValue[] args = [Queue.Prefix, JobQueue.Group, Queue.Options.HistoryLength, run.Id, run.Fence, run.Stream.ToString(), run.Entry, .. extra];
+        for (int failures = 1; ; failures++)
+        {
+            try
+            {
+                long outcome = (long)await RedisAwait.Eval(Queue.Db, script, [], args);
+                if (outcome == 0)
+                {
+                    _refused++;
+                    QueueTelemetry.Refused(Queue.Name, run.Name);
+                    QueueLog.AckRefused(Logger, run.Fence);
+                }
+                return outcome;
+            }
+            catch (Exception e) when (IsRedisFailure(e) && failures < 30)
+            {
+                await BackOffAsync(e, failures);
+            }
+        }
+    }
+
+    private async Task MaintainAsync()
+    {
+        double every = Options.Lease.TotalSeconds / 3;
+        double lastReclaim = _loop!.Time();
+        while (true)
+        {
+            await Asyncio.Sleep(every);
+            try
+            {
+                await RenewAsync();
+                if (_loop.Time() - lastReclaim >= Options.Lease.TotalSeconds / 2 && !_stopping)
+                {
+                    lastReclaim = _loop.Time();
+                    await ReclaimAsync();
+                }
+            }
+            catch (Exception e) when (IsRedisFailure(e))
+            {
+                QueueLog.RedisFailed(Logger, e, Options.ConsumerName, Queue.Name, every);
+            }
+        }
+    }
+
+    private async Task RenewAsync()
+    {
+        if (_running.Count == 0)
+        {
+            return;
+        }
+        Running[] runs = [.. _running.Values];
+        var args = new List<RedisValue>(3 + (4 * runs.Length)) { Queue.Prefix, JobQueue.Group, Options.ConsumerName };
+        foreach (Running run in runs)
+        {
+            args.AddRange([run.Id, run.Fence, run.Stream.ToString(), run.Entry]);
+        }
+        var lost = (RedisResult[])(await RedisAwait.Eval(Queue.Db, QueueScripts.Renew, [], [.. args]))!;
+        foreach (RedisResult id in lost)
+        {
+            if (_running.TryGetValue((string)id!, out Running? run) && runs.Contains(run) && run.Reason == CancelReason.None)
+            {
+                run.Reason = CancelReason.LeaseLost;
+                run.Scope.Cancel("the job's lease was lost: another worker took it over");
+            }
+        }
+    }
+
+    private async Task ReclaimAsync()
+    {
+        int free = Options.Concurrency - _running.Count;
+        if (free <= 0)
+        {
+            return;
+        }
+        var reclaimed = (RedisResult[])(await RedisAwait.Eval(Queue.Db, QueueScripts.Reclaim, [],
+            [Queue.Prefix, JobQueue.Group, Options.ConsumerName, Queue.Options.HistoryLength, (long)Options.Lease.TotalMilliseconds, free]))!;
+        foreach (RedisResult r in reclaimed)
+        {
+            StartJob((RedisResult[])r!);
+        }
+    }
+
+    private async Task DrainAsync(TimeSpan grace)
+    {
+        _stopping = true;
+        QueueLog.Stopping(Logger, Options.ConsumerName, _running.Count, grace.TotalSeconds);
+        if (_running.Count > 0 && grace > TimeSpan.Zero)
+        {
+            await Asyncio.MoveOnAfter(grace.TotalSeconds, WaitIdleAsync);
+        }
+        foreach (Running run in _running.Values.ToArray())
+        {
+            if (run.Reason == CancelReason.None)
+            {
+                run.Reason = CancelReason.Stopping;
+            }
+            run.Scope.Cancel($"worker {Options.ConsumerName} is stopping and its grace period of {grace.TotalSeconds:0.###} s ended");
+        }
+        await WaitIdleAsync();
+        _drained = true;
+        _idle.Set();
+    }
+
+    private async Task WaitIdleAsync()
+    {
+        while (_running.Count > 0)
+        {
+            _idle.Clear();
+            await _idle.WaitAsync();
+        }
+    }
+
+    private async Task EnsureGroupsAsync()
+    {
+        foreach (JobPriority p in new[] { JobPriority.Low, JobPriority.Normal, JobPriority.High })
+        {
+            try
+            {
+                await RedisAwait.Call(Queue.Db.StreamCreateConsumerGroupAsync(Queue.Stream(p), JobQueue.Group, StreamPosition.Beginning, createStream: true));
+            }
+            catch (RedisServerException e) when (e.Message.Contains("BUSYGROUP", StringComparison.Ordinal))
+            {
+                // Another worker created it.
+            }
+        }
+    }
+
+    private async Task SubscribeAsync()
+    {
+        ISubscriber subscriber = Queue.Redis.GetSubscriber();
+        EventLoop loop = _loop!;
+        _ready ??= await RedisAwait.Call(subscriber.SubscribeAsync(RedisChannel.Literal(Queue.Prefix + "ready")));
+        _ready.OnMessage(_ =>
+        {
+            if (Interlocked.Exchange(ref _wakePosted, 1) == 0)
+            {
+                Post(loop, () =>
+                {
+                    Volatile.Write(ref _wakePosted, 0);
+                    _wake.Set();
+                });
+            }
+        });
+        _revoke ??= await RedisAwait.Call(subscriber.SubscribeAsync(RedisChannel.Literal(Queue.Prefix + "revoke")));
+        _revoke.OnMessage(message =>
+        {
+            string id = message.Message.ToString();
+            Post(loop, () =>
+            {
+                if (_running.TryGetValue(id, out Running? run) && run.Reason == CancelReason.None)
+                {
+                    run.Reason = CancelReason.Revoked;
+                    run.Scope.Cancel($"job {id} was revoked");
+                }
+            });
+        });
+    }
+
+    private static void Post(EventLoop loop, Action action)
+    {
+        try
+        {
+            loop.CallSoonThreadSafe(action);
+        }
+        catch (InvalidOperationException)
+        {
+            // The loop closed.
+        }
+    }
+
+    private async Task UnsubscribeAsync()
+    {
+        try
+        {
+            if (_ready is { } ready)
+            {
+                await RedisAwait.Call(ready.UnsubscribeAsync());
+            }
+            if (_revoke is { } revoke)
+            {
+                await RedisAwait.Call(revoke.UnsubscribeAsync());
+            }
+        }
+        catch (Exception e) when (IsRedisFailure(e))
+        {
+            // Redis is gone: the subscriptions went with the connection.
+        }
+    }
+
+    private async Task RetryingAsync(Func<Task> call)
+    {
+        for (int failures = 1; ; failures++)
+        {
+            try
+            {
+                await call();
+                return;
+            }
+            catch (Exception e) when (IsRedisFailure(e) && !_stopping)
+            {
+                await BackOffAsync(e, failures);
+            }
+        }
+    }
+
+    private async Task BackOffAsync(Exception e, int failures)
+    {
+        double delay = Math.Min(0.05 * Math.Pow(2, failures - 1), 2.0);
+        QueueLog.RedisFailed(Logger, e, Options.ConsumerName, Queue.Name, delay);
+        if (e is RedisServerException s && s.Message.Contains("NOGROUP", StringComparison.Ordinal))
+        {
+            await EnsureGroupsAsync();   // Redis lost its data (restarted without persistence)
+        }
+        await Asyncio.Sleep(delay);
+    }
+
+    private static bool IsRedisFailure(Exception e) => e is RedisException or TimeoutException;
+}

@@ -1,0 +1,286 @@
+namespace Aio.Jobs.Redis;
+
+/// <summary>
+/// The task queue's Lua scripts. Each is one atomic step on Redis. Keys are built from the queue's prefix P
+/// (ARGV[1]) inside the scripts, so they need one Redis node (not a cluster):
+/// <c>P s:0|1|2</c> the streams (low, normal, high priority), consumer group = ARGV[2];
+/// <c>P j:ID</c> a job's hash (env, state, attempts, max, fence, prio, enq, error, result, owner, revoke);
+/// <c>P h:ID</c> its history (list of "ms text"); <c>P delayed</c> a sorted set by due time (ms);
+/// <c>P dead</c> the dead-letter stream; <c>P idem:KEY</c> idempotency keys; <c>P rate:WINDOW</c> rate counters;
+/// channels <c>P ready</c> (work queued), <c>P done</c> (a job finished), <c>P revoke</c> (revoke a running job).
+/// Times are Redis's clock (TIME), the one clock every producer and worker shares.
+/// </summary>
+internal static class QueueScripts
+{
+    private const string Prelude = """
+        local P = ARGV[1]
+        local t = redis.call('TIME')
+        local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+        local function hist(id, text, hl)
+          local k = P .. 'h:' .. id
+          redis.call('RPUSH', k, now .. ' ' .. text)
+          redis.call('LTRIM', k, -hl, -1)
+        end
+        local function finish(id, ttl)
+          redis.call('PEXPIRE', P .. 'j:' .. id, ttl)
+          redis.call('PEXPIRE', P .. 'h:' .. id, ttl)
+          redis.call('PUBLISH', P .. 'done', id)
+        end
+
+        """;
+
+    /// <summary>ARGV: P, id, env, prio, max, delayMs, idemKey ('' none), idemTtlMs, histLen, resultTtlMs. Returns {1, id} or {0, existingId}.</summary>
+    public const string Enqueue = Prelude + """
+        local id, prio, delay, hl = ARGV[2], ARGV[4], tonumber(ARGV[6]), tonumber(ARGV[9])
+        if ARGV[7] ~= '' then
+          local k = P .. 'idem:' .. ARGV[7]
+          local existing = redis.call('GET', k)
+          if existing then return {0, existing} end
+          redis.call('SET', k, id, 'PX', ARGV[8])
+        end
+        local h = P .. 'j:' .. id
+        local state = 'queued'
+        if delay > 0 then state = 'scheduled' end
+        redis.call('HSET', h, 'env', ARGV[3], 'prio', prio, 'max', ARGV[5], 'attempts', 0, 'fence', 0, 'enq', now, 'state', state, 'rttl', ARGV[10])
+        if delay > 0 then
+          redis.call('ZADD', P .. 'delayed', now + delay, id)
+          hist(id, 'scheduled in ' .. delay .. ' ms', hl)
+        else
+          redis.call('XADD', P .. 's:' .. prio, '*', 'j', id)
+          hist(id, 'queued', hl)
+          redis.call('PUBLISH', P .. 'ready', '1')
+        end
+        return {1, id}
+        """;
+
+    // start(s, entry, id): a delivered stream entry becomes a running attempt, or is dropped (done, revoked,
+    // unknown) or dead-lettered (delivered again after its last attempt: its workers keep dying).
+    private const string Start = """
+        local group, me, hl = ARGV[2], ARGV[3], tonumber(ARGV[4])
+        local out = {}
+        local function drop(s, entry)
+          redis.call('XACK', s, group, entry)
+          redis.call('XDEL', s, entry)
+        end
+        local function start(s, entry, id, how)
+          local h = P .. 'j:' .. id
+          local st = redis.call('HMGET', h, 'state', 'env', 'attempts', 'max', 'revoke', 'enq', 'rttl')
+          if (not st[1]) or st[1] == 'succeeded' or st[1] == 'dead' or st[1] == 'revoked' then
+            drop(s, entry)
+            return
+          end
+          if st[5] == '1' then
+            drop(s, entry)
+            redis.call('HSET', h, 'state', 'revoked')
+            hist(id, 'revoked', hl)
+            finish(id, tonumber(st[7]))
+            return
+          end
+          local attempts = tonumber(st[3]) + 1
+          local fence = redis.call('HINCRBY', h, 'fence', 1)
+          if attempts > tonumber(st[4]) + 1 then
+            drop(s, entry)
+            local err = 'delivered again after its last attempt: the workers running it died or stalled past their lease'
+            redis.call('HSET', h, 'state', 'dead', 'error', err)
+            redis.call('XADD', P .. 'dead', '*', 'j', id, 'error', err, 'attempts', attempts - 1)
+            hist(id, 'dead: ' .. err, hl)
+            finish(id, tonumber(st[7]))
+            return
+          end
+          redis.call('HSET', h, 'state', 'running', 'attempts', attempts, 'owner', me, 'entry', s .. ' ' .. entry, 'started', now)
+          hist(id, how .. ' attempt ' .. attempts .. ' on ' .. me, hl)
+          table.insert(out, {s, entry, id, st[2], attempts, fence, tonumber(st[4]), tonumber(st[6]), now})
+        end
+
+        """;
+
+    /// <summary>
+    /// ARGV: P, group, consumer, histLen, want, rateLimit (0 none), ratePeriodMs, promoteLimit. Moves due delayed
+    /// jobs into their streams, takes up to <c>want</c> entries (highest priority first, within the rate limit) and
+    /// starts them. Returns {rateWaitMs, nextDueMs (-1 none), {s, entry, id, env, attempt, fence, max, enq, now}...}.
+    /// </summary>
+    public const string Take = Prelude + Start + """
+        local want = tonumber(ARGV[5])
+        local due = redis.call('ZRANGEBYSCORE', P .. 'delayed', '-inf', now, 'LIMIT', 0, tonumber(ARGV[8]))
+        for _, id in ipairs(due) do
+          redis.call('ZREM', P .. 'delayed', id)
+          local h = P .. 'j:' .. id
+          local st = redis.call('HMGET', h, 'state', 'prio')
+          if st[1] == 'scheduled' or st[1] == 'retrying' then
+            redis.call('HSET', h, 'state', 'queued')
+            redis.call('XADD', P .. 's:' .. st[2], '*', 'j', id)
+            hist(id, 'queued', hl)
+          end
+        end
+        local wait = 0
+        local rk = nil
+        local limit = tonumber(ARGV[6])
+        if limit > 0 then
+          local period = tonumber(ARGV[7])
+          local window = math.floor(now / period)
+          rk = P .. 'rate:' .. window
+          local left = limit - tonumber(redis.call('GET', rk) or '0')
+          if left < want then
+            want = math.max(left, 0)
+            wait = (window + 1) * period - now
+          end
+        end
+        for prio = 2, 0, -1 do
+          if #out >= want then break end
+          local s = P .. 's:' .. prio
+          local r = redis.call('XREADGROUP', 'GROUP', group, me, 'COUNT', want - #out, 'STREAMS', s, '>')
+          if r then
+            for _, e in ipairs(r[1][2]) do
+              if e[2] then start(s, e[1], e[2][2], 'started') else drop(s, e[1]) end
+            end
+          end
+        end
+        if rk and #out > 0 then
+          redis.call('INCRBY', rk, #out)
+          redis.call('PEXPIRE', rk, tonumber(ARGV[7]) * 2)
+        end
+        local nxt = redis.call('ZRANGE', P .. 'delayed', 0, 0, 'WITHSCORES')
+        local nextDue = -1
+        if nxt[2] then nextDue = math.max(0, tonumber(nxt[2]) - now) end
+        return {wait, nextDue, out}
+        """;
+
+    /// <summary>ARGV: P, group, consumer, histLen, minIdleMs, count. Takes over entries whose lease lapsed (XAUTOCLAIM) and starts them with a new fencing token. Returns {{s, entry, id, env, attempt, fence, max, enq, now}...}.</summary>
+    public const string Reclaim = Prelude + Start + """
+        for prio = 2, 0, -1 do
+          local s = P .. 's:' .. prio
+          if redis.call('EXISTS', s) == 1 then
+            local r = redis.call('XAUTOCLAIM', s, group, me, ARGV[5], '0-0', 'COUNT', ARGV[6])
+            for _, e in ipairs(r[2]) do
+              if e[2] then start(s, e[1], e[2][2], 'redelivered') else drop(s, e[1]) end
+            end
+          end
+        end
+        return out
+        """;
+
+    /// <summary>ARGV: P, group, consumer, then (id, fence, stream, entry)... Renews the leases still held (XCLAIM resets the idle time); returns the ids whose lease was lost.</summary>
+    public const string Renew = Prelude + """
+        local group, me = ARGV[2], ARGV[3]
+        local lost = {}
+        for i = 4, #ARGV, 4 do
+          local h = P .. 'j:' .. ARGV[i]
+          local st = redis.call('HMGET', h, 'state', 'fence')
+          if st[1] == 'running' and st[2] == ARGV[i + 1] then
+            redis.call('XCLAIM', ARGV[i + 2], group, me, 0, ARGV[i + 3], 'JUSTID')
+          else
+            table.insert(lost, ARGV[i])
+          end
+        end
+        return lost
+        """;
+
+    // The fencing check shared by the scripts that end an attempt: ARGV P, group, histLen, id, fence, stream, entry.
+    private const string Owned = Prelude + """
+        local group, hl, id, fence, s, entry = ARGV[2], tonumber(ARGV[3]), ARGV[4], ARGV[5], ARGV[6], ARGV[7]
+        local h = P .. 'j:' .. id
+        local st = redis.call('HMGET', h, 'state', 'fence', 'rttl', 'attempts', 'max')
+        if st[2] ~= fence then return 0 end
+
+        """;
+
+    /// <summary>ARGV: P, group, histLen, id, fence, stream, entry, resultJson. 1: recorded; 0: refused (stale fencing token).</summary>
+    public const string Succeed = Owned + """
+        if st[1] == 'succeeded' then return 1 end
+        if st[1] ~= 'running' then return 0 end
+        redis.call('XACK', s, group, entry)
+        redis.call('XDEL', s, entry)
+        redis.call('HSET', h, 'state', 'succeeded', 'result', ARGV[8], 'done', now)
+        redis.call('HDEL', h, 'owner', 'entry')
+        hist(id, 'succeeded', hl)
+        finish(id, tonumber(st[3]))
+        return 1
+        """;
+
+    /// <summary>ARGV: P, group, histLen, id, fence, stream, entry, error, backoffMs. 1: retry scheduled; 2: dead-lettered; 0: refused.</summary>
+    public const string Fail = Owned + """
+        if st[1] ~= 'running' then return 0 end
+        redis.call('XACK', s, group, entry)
+        redis.call('XDEL', s, entry)
+        redis.call('HDEL', h, 'owner', 'entry')
+        if tonumber(st[4]) <= tonumber(st[5]) then
+          redis.call('HSET', h, 'state', 'retrying', 'error', ARGV[8])
+          redis.call('ZADD', P .. 'delayed', now + tonumber(ARGV[9]), id)
+          hist(id, 'failed, retry in ' .. ARGV[9] .. ' ms: ' .. ARGV[8], hl)
+          return 1
+        end
+        redis.call('HSET', h, 'state', 'dead', 'error', ARGV[8], 'done', now)
+        redis.call('XADD', P .. 'dead', '*', 'j', id, 'error', ARGV[8], 'attempts', st[4])
+        hist(id, 'dead: ' .. ARGV[8], hl)
+        finish(id, tonumber(st[3]))
+        return 2
+        """;
+
+    /// <summary>ARGV: P, group, histLen, id, fence, stream, entry. A running job was revoked and its scope cancelled: record it. 1 or 0 (refused).</summary>
+    public const string Revoked = Owned + """
+        if st[1] ~= 'running' then return 0 end
+        redis.call('XACK', s, group, entry)
+        redis.call('XDEL', s, entry)
+        redis.call('HSET', h, 'state', 'revoked', 'done', now)
+        redis.call('HDEL', h, 'owner', 'entry')
+        hist(id, 'revoked while running', hl)
+        finish(id, tonumber(st[3]))
+        return 1
+        """;
+
+    /// <summary>ARGV: P, group, histLen, id, fence, stream, entry, prio. A stopping worker hands a job back: queued again, the attempt not counted. 1 or 0 (refused).</summary>
+    public const string Release = Owned + """
+        if st[1] ~= 'running' then return 0 end
+        redis.call('XACK', s, group, entry)
+        redis.call('XDEL', s, entry)
+        redis.call('HSET', h, 'state', 'queued', 'attempts', tonumber(st[4]) - 1)
+        redis.call('HDEL', h, 'owner', 'entry')
+        redis.call('XADD', s, '*', 'j', id)
+        hist(id, 'handed back by a stopping worker', hl)
+        redis.call('PUBLISH', P .. 'ready', '1')
+        return 1
+        """;
+
+    /// <summary>ARGV: P, id, histLen. Revokes a job: 1 revoked before it ran; 2 running (the worker is told); 0 already finished or unknown.</summary>
+    public const string Revoke = Prelude + """
+        local id, hl = ARGV[2], tonumber(ARGV[3])
+        local h = P .. 'j:' .. id
+        local st = redis.call('HMGET', h, 'state', 'rttl')
+        if st[1] == 'queued' or st[1] == 'scheduled' or st[1] == 'retrying' then
+          redis.call('ZREM', P .. 'delayed', id)
+          redis.call('HSET', h, 'state', 'revoked', 'revoke', '1', 'done', now)
+          hist(id, 'revoked', hl)
+          finish(id, tonumber(st[2]))
+          return 1
+        end
+        if st[1] == 'running' then
+          redis.call('HSET', h, 'revoke', '1')
+          hist(id, 'revoke requested', hl)
+          redis.call('PUBLISH', P .. 'revoke', id)
+          return 2
+        end
+        return 0
+        """;
+
+    /// <summary>ARGV: P, group. Returns {queued0, queued1, queued2, running, delayed, dead}.</summary>
+    public const string Stats = """
+        local P, group = ARGV[1], ARGV[2]
+        local out = {}
+        local running = 0
+        for prio = 0, 2 do
+          local s = P .. 's:' .. prio
+          local len = redis.call('XLEN', s)
+          local pending = 0
+          if len > 0 then
+            local ok, info = pcall(redis.call, 'XPENDING', s, group)
+            if ok then pending = info[1] end
+          end
+          running = running + pending
+          table.insert(out, len - pending)
+        end
+        table.insert(out, running)
+        table.insert(out, redis.call('ZCARD', P .. 'delayed'))
+        table.insert(out, redis.call('XLEN', P .. 'dead'))
+        return out
+        """;
+}
