@@ -1,0 +1,179 @@
+using System.Net;
+
+namespace Aio.Http.Internal;
+
+/// <summary>
+/// The server half of an in-memory connection (TestClient): a transport whose peer is a <see cref="Testing.TestConnection"/>.
+/// Each chunk the client sends is delivered in its own loop callback, through the protocol's GetBuffer/BufferUpdated,
+/// like a socket's reads; pausing reading holds the chunks back. Writes go straight to the client.
+/// </summary>
+internal sealed class MemoryTransport : ITransport
+{
+    private static readonly IPEndPoint s_peer = new(IPAddress.Loopback, 50000);
+    private readonly EventLoop _loop;
+    private readonly Testing.TestConnection _client;
+    private readonly Queue<byte[]> _pending = new();
+    private IBaseProtocol _protocol;
+    private int _pendingOffset;
+    private bool _clientEof;
+    private bool _eofDelivered;
+    private bool _deliveryScheduled;
+    private bool _paused;
+    private bool _closing;
+    private bool _lost;
+    private bool _writeEof;
+
+    public MemoryTransport(EventLoop loop, IBaseProtocol protocol, Testing.TestConnection client)
+    {
+        _loop = loop;
+        _protocol = protocol;
+        _client = client;
+    }
+
+    public bool IsClosing => _closing;
+
+    public bool IsReading => !_paused && !_closing;
+
+    public IBaseProtocol Protocol => _protocol;
+
+    public bool CanWriteEof => true;
+
+    public void SetProtocol(IBaseProtocol protocol) => _protocol = protocol;
+
+    public object? GetExtraInfo(string name, object? defaultValue = null) => name == "peername" ? s_peer : defaultValue;
+
+    public void Write(ReadOnlySpan<byte> data)
+    {
+        if (_writeEof)
+        {
+            throw new InvalidOperationException("Write after WriteEof on the in-memory transport.");
+        }
+        if (!_closing)
+        {
+            _client.Receive(data);
+        }
+    }
+
+    public void WriteEof()
+    {
+        _writeEof = true;
+        _client.ReceiveEof();
+    }
+
+    public void Close() => Lose();
+
+    public void Abort() => Lose();
+
+    public void PauseReading() => _paused = true;
+
+    public void ResumeReading()
+    {
+        if (_paused)
+        {
+            _paused = false;
+            ScheduleDelivery();
+        }
+    }
+
+    public int GetWriteBufferSize() => 0;
+
+    public (int Low, int High) GetWriteBufferLimits() => (16 * 1024, 64 * 1024);
+
+    public void SetWriteBufferLimits(int? high = null, int? low = null)
+    {
+    }
+
+    /// <summary>The client sent bytes.</summary>
+    public void ClientSend(byte[] chunk)
+    {
+        if (_closing || _clientEof)
+        {
+            return;
+        }
+        _pending.Enqueue(chunk);
+        ScheduleDelivery();
+    }
+
+    /// <summary>The client closed its writing half.</summary>
+    public void ClientShutdownWrite()
+    {
+        _clientEof = true;
+        ScheduleDelivery();
+    }
+
+    /// <summary>The client vanished (a reset): the server loses the connection.</summary>
+    public void ClientAbort() => Lose();
+
+    private void ScheduleDelivery()
+    {
+        if (!_deliveryScheduled && !_closing)
+        {
+            _deliveryScheduled = true;
+            _loop.CallSoon(static t => t.Deliver(), this);
+        }
+    }
+
+    /// <summary>Delivers one chunk (a socket read), then schedules the next.</summary>
+    private void Deliver()
+    {
+        _deliveryScheduled = false;
+        if (_closing || _paused)
+        {
+            return;
+        }
+        if (_pending.Count > 0)
+        {
+            var protocol = (IBufferedProtocol)_protocol;
+            byte[] chunk = _pending.Peek();
+            while (_pendingOffset < chunk.Length && !_paused && !_closing)
+            {
+                Memory<byte> buffer = protocol.GetBuffer(chunk.Length - _pendingOffset);
+                int n = Math.Min(buffer.Length, chunk.Length - _pendingOffset);
+                chunk.AsSpan(_pendingOffset, n).CopyTo(buffer.Span);
+                _pendingOffset += n;
+                protocol.BufferUpdated(n);
+            }
+            if (_pendingOffset == chunk.Length)
+            {
+                _pending.Dequeue();
+                _pendingOffset = 0;
+            }
+            if (_pending.Count > 0 || _clientEof)
+            {
+                ScheduleDelivery();
+            }
+            return;
+        }
+        if (_clientEof && !_eofDelivered)
+        {
+            _eofDelivered = true;
+            if (!((IBufferedProtocol)_protocol).EofReceived())
+            {
+                Lose();
+            }
+        }
+    }
+
+    private void Lose()
+    {
+        if (_closing)
+        {
+            return;
+        }
+        _closing = true;
+        _loop.CallSoon(static t => t.ConnectionLost(), this);
+    }
+
+    private void ConnectionLost()
+    {
+        if (_lost)
+        {
+            return;
+        }
+        _lost = true;
+        _protocol.ConnectionLost(null);
+        _client.ReceiveEof();
+    }
+
+    public override string ToString() => $"<MemoryTransport{(_closing ? " closing" : "")}{(_paused ? " paused" : "")} pending:{_pending.Count}>";
+}
