@@ -15,6 +15,7 @@ internal sealed class MemoryTransport : ITransport
     private readonly Queue<byte[]> _pending = new();
     private IBaseProtocol _protocol;
     private int _pendingOffset;
+    private long _pendingBytes;
     private bool _clientEof;
     private bool _eofDelivered;
     private bool _deliveryScheduled;
@@ -83,6 +84,9 @@ internal sealed class MemoryTransport : ITransport
     {
     }
 
+    /// <summary>Bytes the client sent that the server has not read yet.</summary>
+    public long PendingBytes => _pendingBytes;
+
     /// <summary>The client sent bytes.</summary>
     public void ClientSend(byte[] chunk)
     {
@@ -91,6 +95,7 @@ internal sealed class MemoryTransport : ITransport
             return;
         }
         _pending.Enqueue(chunk);
+        _pendingBytes += chunk.Length;
         ScheduleDelivery();
     }
 
@@ -131,6 +136,7 @@ internal sealed class MemoryTransport : ITransport
                 int n = Math.Min(buffer.Length, chunk.Length - _pendingOffset);
                 chunk.AsSpan(_pendingOffset, n).CopyTo(buffer.Span);
                 _pendingOffset += n;
+                _pendingBytes -= n;
                 protocol.BufferUpdated(n);
             }
             if (_pendingOffset == chunk.Length)

@@ -29,6 +29,9 @@ public sealed class TestConnection
     /// <summary>True once the server closed the connection (or it was aborted).</summary>
     public bool IsClosed { get; private set; }
 
+    /// <summary>Bytes sent that the server has not read yet: they pile up while the server applies back-pressure (reading paused).</summary>
+    public long PendingBytes => _transport!.PendingBytes;
+
     /// <summary>Sends bytes; the server reads them as one read, on a later loop iteration.</summary>
     public void Send(ReadOnlySpan<byte> data) => _transport!.ClientSend(data.ToArray());
 
