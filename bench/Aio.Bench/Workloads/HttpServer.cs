@@ -1,0 +1,44 @@
+using System.Runtime.InteropServices;
+using Aio.Http;
+
+namespace Aio.Bench.Workloads;
+
+/// <summary>
+/// W7's server: an Aio.Http application on 127.0.0.1:P answering GET / with "Hello, World!" (text/plain) through the
+/// public API – the router and a real handler, no shortcut. Prints READY once listening; exits 0 on SIGTERM/SIGINT.
+/// </summary>
+internal sealed class HttpServerCommand : IBenchCommand
+{
+    public string Name => "http-server";
+
+    public string Description => "W7 HTTP server: --port P [--stats]";
+
+    public int Run(BenchArgs args)
+    {
+        int port = args.Int("port", 28080);
+        using var loop = new EventLoop();
+        var stop = new AioEvent();
+        void Stop(PosixSignalContext context)
+        {
+            context.Cancel = true;
+            loop.CallSoonThreadSafe(stop.Set);
+        }
+        using var term = PosixSignalRegistration.Create(PosixSignal.SIGTERM, Stop);
+        using var intr = PosixSignalRegistration.Create(PosixSignal.SIGINT, Stop);
+        loop.RunUntilComplete(async () =>
+        {
+            var app = new Application();
+            app.Router.Get("/", static _ => Response.Text("Hello, World!"));
+            HttpServer server = await app.StartAsync("127.0.0.1", port, new ServerOptions { Backlog = 512 });
+            Console.WriteLine("READY");
+            Console.Out.Flush();
+            await stop.WaitAsync();
+            await server.ShutdownAsync(0);
+        });
+        if (args.Flag("stats", false))
+        {
+            Console.Error.WriteLine($"allocated_bytes={GC.GetTotalAllocatedBytes(precise: true)} gen0={GC.CollectionCount(0)} gen2={GC.CollectionCount(2)}");
+        }
+        return 0;
+    }
+}
