@@ -8,6 +8,7 @@
 // answers HEAD, unless a HEAD route was added). Named routes build URLs back (UrlFor).
 using System.Diagnostics;
 using System.Globalization;
+using System.Runtime.CompilerServices;
 using System.Text;
 
 namespace Aio.Http;
@@ -32,30 +33,35 @@ public sealed class Router
     public Router Get(string template, Func<Request, Response> handler, string? name = null) => Route("GET", template, handler, name);
 
     /// <summary>Adds a GET route (which also answers HEAD).</summary>
+    [OverloadResolutionPriority(1)]
     public Router Get(string template, Handler handler, string? name = null) => Route("GET", template, handler, name);
 
     /// <summary>Adds a POST route.</summary>
     public Router Post(string template, Func<Request, Response> handler, string? name = null) => Route("POST", template, handler, name);
 
     /// <summary>Adds a POST route.</summary>
+    [OverloadResolutionPriority(1)]
     public Router Post(string template, Handler handler, string? name = null) => Route("POST", template, handler, name);
 
     /// <summary>Adds a PUT route.</summary>
     public Router Put(string template, Func<Request, Response> handler, string? name = null) => Route("PUT", template, handler, name);
 
     /// <summary>Adds a PUT route.</summary>
+    [OverloadResolutionPriority(1)]
     public Router Put(string template, Handler handler, string? name = null) => Route("PUT", template, handler, name);
 
     /// <summary>Adds a DELETE route.</summary>
     public Router Delete(string template, Func<Request, Response> handler, string? name = null) => Route("DELETE", template, handler, name);
 
     /// <summary>Adds a DELETE route.</summary>
+    [OverloadResolutionPriority(1)]
     public Router Delete(string template, Handler handler, string? name = null) => Route("DELETE", template, handler, name);
 
     /// <summary>Adds a PATCH route.</summary>
     public Router Patch(string template, Func<Request, Response> handler, string? name = null) => Route("PATCH", template, handler, name);
 
     /// <summary>Adds a PATCH route.</summary>
+    [OverloadResolutionPriority(1)]
     public Router Patch(string template, Handler handler, string? name = null) => Route("PATCH", template, handler, name);
 
     /// <summary>Adds a route for <paramref name="method"/> with a handler that answers synchronously.</summary>
