@@ -30,6 +30,7 @@ public sealed class Response
         Text,
         Bytes,
         Stream,
+        Upgrade,
     }
 
     private Response(int status)
@@ -69,6 +70,20 @@ public sealed class Response
     internal Func<ResponseBodyWriter, Task>? StreamBody { get; private set; }
 
     internal long? StreamLength { get; private set; }
+
+    internal Func<Internal.UpgradedConnection, Task>? UpgradeBody { get; private set; }
+
+    /// <summary>
+    /// The hook for protocol upgrades (internal until the WebSocket layer makes it public): a 101 Switching Protocols
+    /// response, after which <paramref name="takeOver"/> owns the connection (see <see cref="Internal.UpgradedConnection"/>).
+    /// </summary>
+    internal static Response Upgrade(string protocol, Func<Internal.UpgradedConnection, Task> takeOver)
+    {
+        var r = new Response(101) { Kind = BodyKind.Upgrade, UpgradeBody = takeOver };
+        r.Headers["Upgrade"] = protocol;
+        r.Headers["Connection"] = "Upgrade";
+        return r;
+    }
 
     /// <summary>A UTF-8 text response (text/plain unless <paramref name="contentType"/> says otherwise).</summary>
     public static Response Text(string text, int status = 200, string contentType = TextPlain)

@@ -687,6 +687,11 @@ internal sealed class HttpConnection : IBufferedProtocol
         {
             _closeAfterResponse = true;
         }
+        if (response.Kind == Response.BodyKind.Upgrade)
+        {
+            await UpgradeAsync(response);
+            return;
+        }
         if (response.Kind != Response.BodyKind.Stream)
         {
             WriteFixedResponse(response, isHead);
@@ -775,6 +780,37 @@ internal sealed class HttpConnection : IBufferedProtocol
         if (length is long declared && stream.Written != declared && !isHead)
         {
             _closeAfterResponse = true;   // the client waits for bytes that never come: end it
+        }
+    }
+
+    /// <summary>
+    /// Answers 101 and hands the connection over: the bytes already received after the head go with it, this
+    /// connection stops reading and writing, and the connection closes when the taker returns.
+    /// </summary>
+    private async ValueTask UpgradeAsync(Response response)
+    {
+        byte[] rented = ArrayPool<byte>.Shared.Rent(HeadSize(response));
+        try
+        {
+            int n = WriteHead(rented, response, -1, chunked: false);
+            _responseStarted = true;
+            _transport.Write(rented.AsSpan(0, n));
+        }
+        finally
+        {
+            ArrayPool<byte>.Shared.Return(rented);
+        }
+        byte[] received = _buf.AsSpan(_dataStart, _dataEnd - _dataStart).ToArray();
+        _dataStart = _dataEnd;
+        _state = State.Upgraded;     // stays registered: a shutdown's end still cancels the request's scope
+        ResumeReading();
+        try
+        {
+            await response.UpgradeBody!(new UpgradedConnection(_transport, received));
+        }
+        finally
+        {
+            _transport.Close();
         }
     }
 
@@ -874,7 +910,11 @@ internal sealed class HttpConnection : IBufferedProtocol
                 Append(b, ref n, "\r\n"u8);
             }
         }
-        if (_closeAfterResponse)
+        if (response.StatusCode == 101)
+        {
+            // The Upgrade response carries its own Connection: Upgrade.
+        }
+        else if (_closeAfterResponse)
         {
             Append(b, ref n, "Connection: close\r\n"u8);
         }
