@@ -38,7 +38,6 @@ internal sealed class HttpConnection : IBufferedProtocol
         Upgraded,
     }
 
-    private const int InitialBufferSize = 4096;
     private static readonly byte[] s_continue = "HTTP/1.1 100 Continue\r\n\r\n"u8.ToArray();
 
     private readonly HttpServerCore _core;
@@ -120,7 +119,7 @@ internal sealed class HttpConnection : IBufferedProtocol
     {
         if (_buf.Length == 0)
         {
-            _buf = ArrayPool<byte>.Shared.Rent(InitialBufferSize);
+            _buf = _core.RentBuffer();
         }
         if (_dataEnd == _buf.Length)
         {
@@ -966,9 +965,9 @@ internal sealed class HttpConnection : IBufferedProtocol
         // Grow: a head may need up to the limits; a request's body bytes need some room behind its head. The scan
         // rejects a head over the limits before the buffer passes them, and reading pauses when a request's buffer
         // is full, so this stays bounded.
-        var bigger = ArrayPool<byte>.Shared.Rent(Math.Max(_buf.Length * 2, InitialBufferSize));
+        var bigger = ArrayPool<byte>.Shared.Rent(Math.Max(_buf.Length * 2, HttpServerCore.BufferSize));
         Buffer.BlockCopy(_buf, 0, bigger, 0, _dataEnd);
-        ArrayPool<byte>.Shared.Return(_buf);
+        _core.ReturnBuffer(_buf);
         _buf = bigger;
         if (_request is not null)
         {
@@ -981,7 +980,7 @@ internal sealed class HttpConnection : IBufferedProtocol
         // Room behind the data, or room to be made by moving it down to the floor: keep reading.
         int floor = _head.HeadLength;
         int free = _buf.Length - _dataEnd + (_dataStart - floor);
-        int maxBuffer = Math.Max(_core.Limits.MaxHeadSize, floor + InitialBufferSize);
+        int maxBuffer = Math.Max(_core.Limits.MaxHeadSize, floor + HttpServerCore.BufferSize);
         if (free > 0 || _buf.Length < maxBuffer)
         {
             return;
@@ -1016,7 +1015,7 @@ internal sealed class HttpConnection : IBufferedProtocol
     {
         if (_buf.Length > 0 && _request is null && (force || _dataStart == _dataEnd))
         {
-            ArrayPool<byte>.Shared.Return(_buf);
+            _core.ReturnBuffer(_buf);
             _buf = [];
             _dataStart = _dataEnd = 0;
         }

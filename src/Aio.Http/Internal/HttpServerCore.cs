@@ -10,7 +10,12 @@ namespace Aio.Http.Internal;
 /// </summary>
 internal sealed class HttpServerCore
 {
+    /// <summary>The size of a connection's first receive buffer.</summary>
+    public const int BufferSize = 4096;
+    private const int MaxPooledBuffers = 256;   // 1 MiB kept for reuse at most
+
     private readonly List<HttpConnection> _connections = new();
+    private readonly Stack<byte[]> _buffers = new();   // receive buffers of idle connections, for the next busy one
     private readonly ParkingLot _closedWaiters;
     private TimerHandle? _heartbeat;
     private byte[] _date = [];
@@ -45,6 +50,29 @@ internal sealed class HttpServerCore
     public bool IsShuttingDown { get; private set; }
 
     public int ConnectionCount => _connections.Count;
+
+    /// <summary>
+    /// A receive buffer. A connection holds one only while bytes are buffered (an idle keep-alive connection holds
+    /// none), so the buffers circulate fast; a pool of the server's own (the loop is single-threaded) keeps that
+    /// from allocating, where ArrayPool.Shared runs dry with many connections busy in one iteration.
+    /// </summary>
+    public byte[] RentBuffer() => _buffers.TryPop(out byte[]? b) ? b : new byte[BufferSize];
+
+    /// <summary>Takes a buffer back: a first-size one into the server's pool, a grown one to ArrayPool.Shared.</summary>
+    public void ReturnBuffer(byte[] buffer)
+    {
+        if (buffer.Length == BufferSize)
+        {
+            if (_buffers.Count < MaxPooledBuffers)
+            {
+                _buffers.Push(buffer);
+            }
+        }
+        else
+        {
+            System.Buffers.ArrayPool<byte>.Shared.Return(buffer);
+        }
+    }
 
     public bool Register(HttpConnection connection)
     {
