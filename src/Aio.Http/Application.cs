@@ -89,12 +89,8 @@ public sealed class Application
             loop.RemoveSignalHandler(PosixSignal.SIGTERM);
             stop.Set();
         }
-        bool signals = !OperatingSystem.IsWindows() || true;
-        if (signals)
-        {
-            loop.AddSignalHandler(PosixSignal.SIGINT, OnSignal);
-            loop.AddSignalHandler(PosixSignal.SIGTERM, OnSignal);
-        }
+        loop.AddSignalHandler(PosixSignal.SIGINT, OnSignal);
+        loop.AddSignalHandler(PosixSignal.SIGTERM, OnSignal);
         try
         {
             await stop.WaitAsync();

@@ -177,10 +177,8 @@ internal sealed class HttpConnection : IBufferedProtocol
         _core.Unregister(this);
         if (was == State.Request)
         {
-            if (!_responseStarted || _scope is not null)
-            {
-                _core.Log.RequestCutOff(_head.Method, _request?.ToString() ?? "", exception?.Message ?? "client disconnected");
-            }
+            // The handler (or its streamed response) still runs: nothing accepted is lost silently.
+            _core.Log.RequestCutOff(_request?.ToString() ?? "", exception?.Message ?? "the client disconnected");
             CancelRequest("The client disconnected.");
         }
         _bodyWaiters.UnparkAll();
@@ -406,7 +404,7 @@ internal sealed class HttpConnection : IBufferedProtocol
         if (scope.CancelledCaught && _state == State.Request)
         {
             // Cut off by the shutdown's end of grace: nothing more can be said on this connection.
-            _core.Log.RequestCutOff(_head.Method, request.ToString(), "the shutdown grace period ended");
+            _core.Log.RequestCutOff(request.ToString(), "the shutdown grace period ended");
             _closeAfterResponse = true;
         }
         HttpMetrics.RequestDone(request, activity, status, started);

@@ -21,7 +21,7 @@ internal sealed partial class HttpLog
 
     public void BadRequest(int status, string reason, string remote) => LogBadRequest(_logger, status, reason, remote);
 
-    public void RequestCutOff(string method, string request, string reason) => LogRequestCutOff(_logger, request, reason);
+    public void RequestCutOff(string request, string reason) => LogRequestCutOff(_logger, request, reason);
 
     public void HandlerFailed(string request, Exception e) => LogHandlerFailed(_logger, request, e);
 
