@@ -49,9 +49,49 @@ internal sealed class MemoryTransport : ITransport
         {
             throw new InvalidOperationException("Write after WriteEof on the in-memory transport.");
         }
-        if (!_closing)
+        if (_closing)
         {
-            _client.Receive(data);
+            return;
+        }
+        if (!_clientReading)
+        {
+            // The client does not read: bytes wait in the "socket", and past the high-water mark the protocol is told to pause.
+            _unread.Add(data.ToArray());
+            _unreadBytes += data.Length;
+            if (!_writingPaused && _unreadBytes > HighWater)
+            {
+                _writingPaused = true;
+                _protocol.PauseWriting();
+            }
+            return;
+        }
+        _client.Receive(data);
+    }
+
+    private const int HighWater = 64 * 1024;
+    private readonly List<byte[]> _unread = new();
+    private int _unreadBytes;
+    private bool _clientReading = true;
+    private bool _writingPaused;
+
+    /// <summary>The client stops (or resumes) reading: the server's writes pile up, then it is told to pause writing.</summary>
+    public void SetClientReading(bool reading)
+    {
+        _clientReading = reading;
+        if (!reading)
+        {
+            return;
+        }
+        foreach (byte[] chunk in _unread)
+        {
+            _client.Receive(chunk);
+        }
+        _unread.Clear();
+        _unreadBytes = 0;
+        if (_writingPaused)
+        {
+            _writingPaused = false;
+            _protocol.ResumeWriting();
         }
     }
 
@@ -76,7 +116,7 @@ internal sealed class MemoryTransport : ITransport
         }
     }
 
-    public int GetWriteBufferSize() => 0;
+    public int GetWriteBufferSize() => _unreadBytes;
 
     public (int Low, int High) GetWriteBufferLimits() => (16 * 1024, 64 * 1024);
 

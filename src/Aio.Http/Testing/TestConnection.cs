@@ -38,6 +38,15 @@ public sealed class TestConnection
     /// <summary>Sends text as Latin-1 bytes.</summary>
     public void Send(string text) => Send(Encoding.Latin1.GetBytes(text));
 
+    /// <summary>
+    /// Stops reading what the server sends (a slow client): the server's writes wait in the connection, and past 64 KiB
+    /// the server is told to pause writing (a streamed response's writes then wait). <see cref="ResumeReading"/> undoes it.
+    /// </summary>
+    public void PauseReading() => _transport!.SetClientReading(false);
+
+    /// <summary>Reads again: delivers what waited and lets the server write on.</summary>
+    public void ResumeReading() => _transport!.SetClientReading(true);
+
     /// <summary>Closes the client's writing half (the server reads EOF).</summary>
     public void ShutdownWrite() => _transport!.ClientShutdownWrite();
 

@@ -334,3 +334,39 @@ public class ApplicationTests
         Assert.Equal(["GET /users/{id:int} Server 200 00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01"], stopped);
     }
 }
+
+/// <summary>A streamed response waits for a client that does not read.</summary>
+public class StreamBackPressureTests
+{
+    [Fact]
+    public void StreamResponse_ClientNotReading_WritesWaitUntilItReads()
+    {
+        var events = new List<string>();
+        var app = new Application();
+        app.Router.Get("/big", _ => Response.Stream(async body =>
+        {
+            var chunk = new byte[16 * 1024];
+            for (int i = 1; i <= 10; i++)
+            {
+                await body.WriteAsync(chunk);
+                events.Add($"wrote {i} at {EventLoop.GetRunningLoop().Time():0}");
+            }
+        }));
+        TestLoop.Run(async () =>
+        {
+            await using var client = new TestClient(app);
+            TestConnection c = client.Connect();
+            c.PauseReading();
+            c.Send("GET /big HTTP/1.1\r\nHost: a\r\n\r\n");
+            await Sleep(5);
+            events.Add("client reads");
+            c.ResumeReading();
+            TestResponse r = await c.ReadResponseAsync();
+            events.Add($"got {r.Body.Length}");
+        });
+        // The 4th chunk takes the unread bytes (head and chunk framing included) past 64 KiB: its write waits until the
+        // client reads again at t=5.
+        Assert.Equal(["wrote 1 at 0", "wrote 2 at 0", "wrote 3 at 0", "client reads", "wrote 4 at 5", "wrote 5 at 5",
+            "wrote 6 at 5", "wrote 7 at 5", "wrote 8 at 5", "wrote 9 at 5", "wrote 10 at 5", "got 163840"], events);
+    }
+}
