@@ -195,17 +195,76 @@ public sealed class Request
         }
     }
 
-    /// <summary>Reads an application/x-www-form-urlencoded body.</summary>
-    /// <exception cref="HttpException">415: the body is not application/x-www-form-urlencoded.</exception>
+    /// <summary>
+    /// Reads a form: an application/x-www-form-urlencoded body, or a multipart/form-data one (through ASP.NET Core's
+    /// multipart reader) whose text fields are returned and whose file parts go to <see cref="Files"/>.
+    /// </summary>
+    /// <exception cref="HttpException">415: another Content-Type; 400: a malformed multipart body.</exception>
     public async Task<MultiDict> FormAsync()
     {
         string? type = ContentType;
-        if (type is null || !type.StartsWith("application/x-www-form-urlencoded", StringComparison.OrdinalIgnoreCase))
+        if (type is not null && type.StartsWith("application/x-www-form-urlencoded", StringComparison.OrdinalIgnoreCase))
         {
-            throw new HttpException(415, $"FormAsync reads application/x-www-form-urlencoded bodies; this one is '{type ?? "(no Content-Type)"}'.");
+            byte[] body = await ReadBodyAsync();
+            return MultiDict.ParseUrlEncoded(body);
         }
-        byte[] body = await ReadBodyAsync();
-        return MultiDict.ParseUrlEncoded(body);
+        if (type is not null && type.StartsWith("multipart/form-data", StringComparison.OrdinalIgnoreCase))
+        {
+            return await ReadMultipartAsync(type);
+        }
+        throw new HttpException(415, $"FormAsync reads application/x-www-form-urlencoded and multipart/form-data bodies; this one is '{type ?? "(no Content-Type)"}'.");
+    }
+
+    /// <summary>The file parts of a multipart/form-data body, once <see cref="FormAsync"/> read it; empty otherwise.</summary>
+    public IReadOnlyList<FormFile> Files { get; private set; } = [];
+
+    private async Task<MultiDict> ReadMultipartAsync(string contentType)
+    {
+        if (!Microsoft.Net.Http.Headers.MediaTypeHeaderValue.TryParse(contentType, out Microsoft.Net.Http.Headers.MediaTypeHeaderValue? media) ||
+            Microsoft.Net.Http.Headers.HeaderUtilities.RemoveQuotes(media.Boundary).Value is not { Length: > 0 and <= 70 } boundary)
+        {
+            throw new HttpException(400, "The multipart/form-data body has no valid boundary.");
+        }
+        var fields = new List<KeyValuePair<string, string>>();
+        var files = new List<FormFile>();
+        var reader = new Microsoft.AspNetCore.WebUtilities.MultipartReader(boundary, new RequestBodyStream(this))
+        {
+            HeadersCountLimit = Connection.Core.Limits.MaxRequestHeaderCount,
+            HeadersLengthLimit = Connection.Core.Limits.MaxRequestHeadersTotalSize,
+        };
+        try
+        {
+            while (await reader.ReadNextSectionAsync() is { } section)
+            {
+                if (!Microsoft.Net.Http.Headers.ContentDispositionHeaderValue.TryParse(section.ContentDisposition, out var disposition) ||
+                    !disposition.DispositionType.Equals("form-data", StringComparison.OrdinalIgnoreCase))
+                {
+                    throw new HttpException(400, "A multipart/form-data part has no form-data Content-Disposition.");
+                }
+                string name = Microsoft.Net.Http.Headers.HeaderUtilities.RemoveQuotes(disposition.Name).Value ?? "";
+                using var content = new MemoryStream();
+                await section.Body.CopyToAsync(content);
+                string? fileName = Microsoft.Net.Http.Headers.HeaderUtilities.RemoveQuotes(disposition.FileNameStar.HasValue ? disposition.FileNameStar : disposition.FileName).Value;
+                if (fileName is not null)
+                {
+                    files.Add(new FormFile(name, fileName, section.ContentType ?? "application/octet-stream", content.ToArray()));
+                }
+                else
+                {
+                    fields.Add(new(name, Encoding.UTF8.GetString(content.GetBuffer(), 0, (int)content.Length)));
+                }
+            }
+        }
+        catch (InvalidDataException e)
+        {
+            throw new HttpException(400, $"Malformed multipart/form-data body: {e.Message}");
+        }
+        catch (IOException e)
+        {
+            throw new HttpException(400, $"Malformed multipart/form-data body: {e.Message}");
+        }
+        Files = files;
+        return new MultiDict(fields, StringComparer.Ordinal);
     }
 
     /// <inheritdoc/>
