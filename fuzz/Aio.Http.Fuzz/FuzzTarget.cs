@@ -30,6 +30,16 @@ public static partial class FuzzTarget
             return Response.Text($"{req.Method} {req.Path} {req.Host} {req.Headers.Count} {body.Length} {Convert.ToHexString(System.Security.Cryptography.SHA256.HashData(body))[..8]}");
         });
         app.Router.Post("/ignore", _ => Response.Text("ignored"));
+        app.Router.Post("/form", async req =>
+        {
+            MultiDict fields = await req.FormAsync();
+            return Response.Text($"{fields.Count} {req.Files.Count} {string.Join(",", fields.Select(kv => kv.Key.Length + ":" + kv.Value.Length))}");
+        });
+        app.Router.Get("/stream", _ => Response.Stream(async body =>
+        {
+            await body.WriteAsync("a");
+            await body.WriteAsync("bc");
+        }, "text/plain"));
         app.Router.Get("/items/{id:int}/{*rest}", req => Response.Text(req.Route("id") + "|" + req.Route("rest") + "|" + req.Query.Count));
         return app;
     }
@@ -117,6 +127,19 @@ public static partial class FuzzTarget
             else if (cl.Success)
             {
                 pos += int.Parse(cl.Groups[1].Value, System.Globalization.CultureInfo.InvariantCulture);
+            }
+            else if (output[m.Index..end].Contains("Transfer-Encoding: chunked", StringComparison.Ordinal))
+            {
+                int last = output.IndexOf("0\r\n\r\n", pos, StringComparison.Ordinal);
+                if (last < 0)
+                {
+                    return $"an unterminated chunked body: {Escape(output)}";
+                }
+                pos = last + 5;
+            }
+            else if (output[m.Index..end].Contains("Connection: close", StringComparison.Ordinal) && !output[m.Index..end].Contains(" 204 ", StringComparison.Ordinal))
+            {
+                pos = output.Length;   // a body that ends with the connection (HTTP/1.0 streaming)
             }
             else if (!output[m.Index..end].Contains(" 100 Continue", StringComparison.Ordinal) && !output[m.Index..end].Contains(" 204 ", StringComparison.Ordinal))
             {
