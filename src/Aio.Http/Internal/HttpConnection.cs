@@ -197,6 +197,19 @@ internal sealed class HttpConnection : IBufferedProtocol
         _writeWaiters.UnparkAll();
     }
 
+    /// <summary>The buffer's invariants, checked at each state change in Debug builds.</summary>
+    [Conditional("DEBUG")]
+    private void AssertInvariants()
+    {
+        Debug.Assert(0 <= _dataStart && _dataStart <= _dataEnd && _dataEnd <= _buf.Length,
+            $"The unconsumed bytes [{_dataStart}, {_dataEnd}) must lie inside the {_buf.Length}-byte buffer.");
+        Debug.Assert(_state is not (State.Request or State.Draining) || _dataStart >= _head.HeadLength,
+            "While a request is current its head stays at the front of the buffer, before every unconsumed byte.");
+        Debug.Assert(_state != State.Request || _request is not null, "A connection in state Request has its Request.");
+        Debug.Assert(_state != State.Idle || _dataStart == _dataEnd || _dataEnd - _dataStart == 1,
+            "An idle connection holds no unconsumed bytes (but a lone CR of an empty line).");
+    }
+
     // ===================================================================== head
 
     private void TryStartRequest()
@@ -358,6 +371,7 @@ internal sealed class HttpConnection : IBufferedProtocol
             return;
         }
         _request = new Request(this, _head, _generation);
+        AssertInvariants();
         PauseReadingIfFull();
         _core.Tasks.Start(this);
     }
@@ -478,6 +492,7 @@ internal sealed class HttpConnection : IBufferedProtocol
         {
             _state = State.Draining;
             _deadline = _core.Loop.Time() + _core.Limits.RequestHeadersTimeout;
+            AssertInvariants();
             Drain();
             return;
         }
@@ -491,6 +506,7 @@ internal sealed class HttpConnection : IBufferedProtocol
         _deadline = _core.Loop.Time() + _core.Limits.KeepAliveTimeout;
         ResumeReading();
         TryStartRequest();
+        AssertInvariants();
     }
 
     private void Drain()
