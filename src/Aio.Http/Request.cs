@@ -218,6 +218,8 @@ public sealed class Request
     /// <summary>The file parts of a multipart/form-data body, once <see cref="FormAsync"/> read it; empty otherwise.</summary>
     public IReadOnlyList<FormFile> Files { get; private set; } = [];
 
+    private const string MalformedMultipart = "Malformed multipart/form-data body: a part without a form-data Content-Disposition, a line over the limits, or a missing boundary.";
+
     private async Task<MultiDict> ReadMultipartAsync(string contentType)
     {
         if (!Microsoft.Net.Http.Headers.MediaTypeHeaderValue.TryParse(contentType, out Microsoft.Net.Http.Headers.MediaTypeHeaderValue? media) ||
@@ -239,7 +241,7 @@ public sealed class Request
                 if (!Microsoft.Net.Http.Headers.ContentDispositionHeaderValue.TryParse(section.ContentDisposition, out var disposition) ||
                     !disposition.DispositionType.Equals("form-data", StringComparison.OrdinalIgnoreCase))
                 {
-                    throw new HttpException(400, "A multipart/form-data part has no form-data Content-Disposition.");
+                    throw new HttpException(400, MalformedMultipart);
                 }
                 string name = Microsoft.Net.Http.Headers.HeaderUtilities.RemoveQuotes(disposition.Name).Value ?? "";
                 using var content = new MemoryStream();
@@ -255,13 +257,11 @@ public sealed class Request
                 }
             }
         }
-        catch (InvalidDataException e)
+        catch (Exception e) when (e is InvalidDataException or IOException)
         {
-            throw new HttpException(400, $"Malformed multipart/form-data body: {e.Message}");
-        }
-        catch (IOException e)
-        {
-            throw new HttpException(400, $"Malformed multipart/form-data body: {e.Message}");
+            // One message whatever the reader's reason: its reason can depend on how the body arrived (its line
+            // limits apply to its own buffering), and the answer must not.
+            throw new HttpException(400, MalformedMultipart);
         }
         Files = files;
         return new MultiDict(fields, StringComparer.Ordinal);
