@@ -77,6 +77,7 @@ internal sealed class HttpConnection : IBufferedProtocol
 
     private bool _readPaused;
     private bool _writePaused;
+    private bool _waitingForDrain;                // idle with pipelined requests held back until the write buffer drains
     private bool _eof;
     private double _deadline = double.PositiveInfinity;   // loop time at which the state's timeout fires
     private double _rateStart = -1;               // loop time the handler first waited for body bytes; -1: not measuring
@@ -195,6 +196,12 @@ internal sealed class HttpConnection : IBufferedProtocol
     {
         _writePaused = false;
         _writeWaiters.UnparkAll();
+        if (_waitingForDrain && _state == State.Idle)
+        {
+            _waitingForDrain = false;
+            ResumeReading();
+            TryStartRequest();
+        }
     }
 
     /// <summary>The buffer's invariants, checked at each state change in Debug builds.</summary>
@@ -504,6 +511,18 @@ internal sealed class HttpConnection : IBufferedProtocol
         _state = State.Idle;
         _head.HeadLength = 0;
         _deadline = _core.Loop.Time() + _core.Limits.KeepAliveTimeout;
+        if (_writePaused)
+        {
+            // The client does not read its responses: serve no more pipelined requests (their answers would pile up
+            // in the write buffer) and stop reading until it drains. ResumeWriting goes on.
+            _waitingForDrain = true;
+            if (!_readPaused)
+            {
+                _readPaused = true;
+                _transport.PauseReading();
+            }
+            return;
+        }
         ResumeReading();
         TryStartRequest();
         AssertInvariants();

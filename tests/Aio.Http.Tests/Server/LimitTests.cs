@@ -250,3 +250,37 @@ public class LimitTests
         Assert.InRange(pending, (20_000 * 27) - (64 * 1024), 20_000 * 27);
     }
 }
+
+/// <summary>A client that pipelines requests but does not read the answers cannot make the server buffer them without bound.</summary>
+public class PipelineBackPressureTests
+{
+    [Fact]
+    public void PipelinedRequests_ClientNotReading_ServerStopsServingUntilItReads()
+    {
+        (long pendingWhileNotReading, int answered) = TestLoop.Run(async () =>
+        {
+            await using var client = new TestClient(Harness.EchoApp());
+            TestConnection c = client.Connect();
+            c.PauseReading();
+            byte[] one = System.Text.Encoding.ASCII.GetBytes("GET / HTTP/1.1\r\nHost: a\r\n\r\n");
+            for (int i = 0; i < 20_000; i++)
+            {
+                c.Send(one);
+            }
+            await Sleep(1);
+            long pending = c.PendingBytes;
+            c.ResumeReading();
+            int n = 0;
+            while (n < 20_000)
+            {
+                await c.ReadResponseAsync();
+                n++;
+            }
+            return (pending, n);
+        });
+        // Each answer is ~110 bytes: past 64 KiB of unread answers (~600 requests) the server stops reading requests;
+        // at most its 64 KiB receive buffer more were taken.
+        Assert.InRange(pendingWhileNotReading, (20_000 * 27) - (600 * 27) - (64 * 1024), (20_000 * 27) - (500 * 27));
+        Assert.Equal(20_000, answered);
+    }
+}
