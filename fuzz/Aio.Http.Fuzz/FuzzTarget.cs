@@ -16,7 +16,7 @@ public static partial class FuzzTarget
     /// <summary>Limits small enough that inputs reach them.</summary>
     public static Application MakeApp()
     {
-        var app = new Application();
+        var app = new Application { Debug = Environment.GetEnvironmentVariable("FUZZ_DEBUG") == "1" };
         app.Limits.MaxRequestLineSize = 256;
         app.Limits.MaxRequestHeadersTotalSize = 512;
         app.Limits.MaxRequestHeaderCount = 12;

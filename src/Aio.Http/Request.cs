@@ -229,7 +229,11 @@ public sealed class Request
         }
         var fields = new List<KeyValuePair<string, string>>();
         var files = new List<FormFile>();
-        var reader = new Microsoft.AspNetCore.WebUtilities.MultipartReader(boundary, new RequestBodyStream(this))
+        // The whole body first (FormFile holds its bytes anyway), then the reader over memory: the reader awaits with
+        // ConfigureAwait(false), which would resume it on the thread pool after a read that had to wait for the client;
+        // over a MemoryStream every await completes at once, on the loop.
+        using var body = new MemoryStream(await ReadBodyAsync(), writable: false);
+        var reader = new Microsoft.AspNetCore.WebUtilities.MultipartReader(boundary, body)
         {
             HeadersCountLimit = Connection.Core.Limits.MaxRequestHeaderCount,
             HeadersLengthLimit = Connection.Core.Limits.MaxRequestHeadersTotalSize,

@@ -43,3 +43,28 @@ public class MultipartTests
         Assert.Equal([400], Statuses(answer));
     }
 }
+
+/// <summary>A multipart body that arrives slowly (the multipart reader must not resume off the loop).</summary>
+public class MultipartSlowBodyTests
+{
+    [Fact]
+    public void FormAsync_MultipartArrivingInPieces_ParsedOnTheLoop()
+    {
+        const string body = "--B\r\nContent-Disposition: form-data; name=\"a\"\r\n\r\n1\r\n--B--\r\n";
+        string answer = TestLoop.Run(async () =>
+        {
+            var app = new Application();
+            app.Router.Post("/form", async req => Response.Text((await req.FormAsync())["a"] ?? "none"));
+            await using var client = new TestClient(app);
+            TestConnection c = client.Connect();
+            c.Send($"POST /form HTTP/1.1\r\nHost: a\r\nContent-Type: multipart/form-data; boundary=B\r\nContent-Length: {body.Length}\r\n\r\n");
+            foreach (char ch in body)
+            {
+                await Sleep(0.01);
+                c.Send(ch.ToString());
+            }
+            return (await c.ReadResponseAsync()).Text;
+        });
+        Assert.Equal("1", answer);
+    }
+}
