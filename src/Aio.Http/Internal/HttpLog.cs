@@ -1,0 +1,56 @@
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Logging.Abstractions;
+
+namespace Aio.Http.Internal;
+
+/// <summary>The server's log: errors and protocol events under "Aio.Http.Server", the access log under "Aio.Http.Access".</summary>
+internal sealed partial class HttpLog
+{
+    private readonly ILogger _logger;
+    private readonly ILogger _access;
+
+    public HttpLog(ILoggerFactory? factory)
+    {
+        factory ??= NullLoggerFactory.Instance;
+        _logger = factory.CreateLogger("Aio.Http.Server");
+        _access = factory.CreateLogger("Aio.Http.Access");
+        AccessEnabled = _access.IsEnabled(LogLevel.Information);
+    }
+
+    public bool AccessEnabled { get; }
+
+    public void BadRequest(int status, string reason, string remote) => LogBadRequest(_logger, status, reason, remote);
+
+    public void RequestCutOff(string request, string reason) => LogRequestCutOff(_logger, request, reason);
+
+    public void HandlerFailed(string request, Exception e) => LogHandlerFailed(_logger, request, e);
+
+    public void ConnectionError(string request, Exception e) => LogConnectionError(_logger, request, e);
+
+    public void Access(string method, string target, int status, string remote) => LogAccess(_access, remote, method, target, status);
+
+    public void ShutdownStarted(int connections, int requests, double grace) => LogShutdownStarted(_logger, connections, requests, grace);
+
+    public void Listening(string endpoints) => LogListening(_logger, endpoints);
+
+    [LoggerMessage(EventId = 1, Level = LogLevel.Debug, Message = "Rejected a request with {Status}: {Reason} (client {Remote}); the connection is closed.")]
+    private static partial void LogBadRequest(ILogger logger, int status, string reason, string remote);
+
+    [LoggerMessage(EventId = 2, Level = LogLevel.Warning, Message = "Request {Request} was cut off before its response was complete: {Reason}.")]
+    private static partial void LogRequestCutOff(ILogger logger, string request, string reason);
+
+    [LoggerMessage(EventId = 3, Level = LogLevel.Error, Message = "The handler of {Request} failed; the client got a 500.")]
+    private static partial void LogHandlerFailed(ILogger logger, string request, Exception exception);
+
+    [LoggerMessage(EventId = 4, Level = LogLevel.Error, Message = "The connection serving {Request} failed and is closed.")]
+    private static partial void LogConnectionError(ILogger logger, string request, Exception exception);
+
+    [LoggerMessage(EventId = 5, Level = LogLevel.Information, Message = "{Remote} \"{Method} {Target}\" {Status}")]
+    private static partial void LogAccess(ILogger logger, string remote, string method, string target, int status);
+
+    [LoggerMessage(EventId = 6, Level = LogLevel.Information, Message = "Shutting down: {Connections} connection(s) open, {Requests} request(s) in flight, grace period {Grace} s.")]
+    private static partial void LogShutdownStarted(ILogger logger, int connections, int requests, double grace);
+
+    [LoggerMessage(EventId = 7, Level = LogLevel.Information, Message = "Listening on {Endpoints}.")]
+    private static partial void LogListening(ILogger logger, string endpoints);
+}
