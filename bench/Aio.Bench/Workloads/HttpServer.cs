@@ -1,5 +1,6 @@
 using System.Runtime.InteropServices;
 using Aio.Http;
+using Aio.Net;
 
 namespace Aio.Bench.Workloads;
 

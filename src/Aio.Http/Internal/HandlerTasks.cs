@@ -3,48 +3,25 @@ using Aio.LowLevel;
 namespace Aio.Http.Internal;
 
 /// <summary>
-/// Owns the handler tasks of one server: starts one Aio task per request and knows how many run, so a shutdown
-/// can wait for them. The one place that creates them (public API only: EventLoop.CreateTask with a static body).
+/// Owns the handler tasks of one server: starts one Aio task per request (the one place that creates them) and
+/// keeps it in an <see cref="TaskOwner"/> until it is done, so a shutdown can wait for the requests in flight.
 /// </summary>
 internal sealed class HandlerTasks
 {
     private static readonly Func<HttpConnection, AioTask<bool>> s_body = static c => c.RunAsync();
 
     private readonly EventLoop _loop;
-    private readonly ParkingLot _idleWaiters;
-    private int _running;
+    private readonly TaskOwner _owner = new("http handlers");
 
-    public HandlerTasks(EventLoop loop)
-    {
-        _loop = loop;
-        _idleWaiters = new ParkingLot(this);
-    }
+    public HandlerTasks(EventLoop loop) => _loop = loop;
 
-    public int Running => _running;
+    /// <summary>Handler tasks not done yet.</summary>
+    public int Running => _owner.Count;
 
-    public void Start(HttpConnection connection)
-    {
-        _running++;
-        _loop.CreateTask(s_body, connection);
-    }
-
-    /// <summary>Called by the task itself as its last act.</summary>
-    public void Finished()
-    {
-        if (--_running == 0)
-        {
-            _idleWaiters.UnparkAll();
-        }
-    }
+    public void Start(HttpConnection connection) => _owner.Adopt(_loop.CreateTask(s_body, connection));
 
     /// <summary>Waits until no handler task runs.</summary>
-    public async Task WaitIdleAsync()
-    {
-        while (_running > 0)
-        {
-            await _idleWaiters.ParkAsync();
-        }
-    }
+    public ValueTask WaitIdleAsync() => _owner.WaitAllAsync();
 
-    public override string ToString() => $"<HandlerTasks running:{_running}>";
+    public override string ToString() => $"<HandlerTasks running:{Running}>";
 }

@@ -388,14 +388,7 @@ internal sealed class HttpConnection : IBufferedProtocol
     /// <summary>The body of a request's task: runs the application in the request's cancel scope, then ends the request.</summary>
     public async AioTask<bool> RunAsync()
     {
-        try
-        {
-            await RunRequestAsync();
-        }
-        finally
-        {
-            _core.Tasks.Finished();
-        }
+        await RunRequestAsync();
         return true;
     }
 

@@ -2,7 +2,8 @@
 // handlers, a scheduler's runs). TaskGroup is the structured form (its body's scope bounds the children);
 // an owner is for children whose lifetime is bounded by an object instead: it knows them, cancels them, and
 // waits for them. Adoption and removal are O(1): each task gets a slot, and its done listener carries the
-// slot number; free slots are reused from a stack.
+// slot number; free slots are reused from a stack. The bookkeeping runs inline when a task completes (so
+// Count is exact at once); the owner's callback, which is user code, is queued like a done callback.
 using System.Diagnostics;
 
 namespace Aio.LowLevel;
@@ -12,7 +13,7 @@ namespace Aio.LowLevel;
 /// runs): <see cref="Adopt"/> them as they start; the owner forgets each when it is done, can cancel them all,
 /// and can wait until none is left. Use <see cref="TaskGroup"/> when a block can bound the children. Loop thread only.
 /// </summary>
-public sealed class TaskOwner : IFutureListener
+public sealed class TaskOwner : IInlineFutureListener
 {
     private readonly Action<AioTask>? _onTaskDone;
     private AioTask?[] _slots = new AioTask?[4];
@@ -24,7 +25,7 @@ public sealed class TaskOwner : IFutureListener
 
     /// <summary>Creates an empty owner.</summary>
     /// <param name="name">Shown in <see cref="ToString"/> and task dumps.</param>
-    /// <param name="onTaskDone">Called on the loop (through the ready queue, like a done callback) after an adopted task is done and forgotten.</param>
+    /// <param name="onTaskDone">Called on the loop (queued, like a done callback) after an adopted task is done; the owner has forgotten it already.</param>
     public TaskOwner(string? name = null, Action<AioTask>? onTaskDone = null)
     {
         Name = name;
@@ -34,7 +35,7 @@ public sealed class TaskOwner : IFutureListener
     /// <summary>The name given at creation, if any.</summary>
     public string? Name { get; }
 
-    /// <summary>How many adopted tasks are not done yet.</summary>
+    /// <summary>How many adopted tasks are not done yet (exact as soon as a task completes).</summary>
     public int Count => _count;
 
     /// <summary>The adopted tasks not done yet (a snapshot, in slot order).</summary>
@@ -119,6 +120,15 @@ public sealed class TaskOwner : IFutureListener
         _slots[arg] = null;
         _free[_freeCount++] = arg;
         _count--;
+        if (_onTaskDone is not null)
+        {
+            // User code: queued (before the waiters below wake, so they see its effects).
+            task.Loop.CallSoonInternal(static s =>
+            {
+                var (owner, done) = ((TaskOwner, AioTask))s!;
+                owner._onTaskDone!(done);
+            }, (this, task));
+        }
         if (_count == 0)
         {
             if (_freeCount == _used)
@@ -128,7 +138,6 @@ public sealed class TaskOwner : IFutureListener
             _emptyWaiters?.UnparkAll();
         }
         AssertInvariants();
-        _onTaskDone?.Invoke(task);
     }
 
     [Conditional("DEBUG")]
