@@ -41,6 +41,7 @@ public sealed class ClientSession : IAsyncDisposable
     private readonly Connector _connector;
     private readonly HttpMessageInvoker _invoker;
     private readonly HostLimiter _limiter;
+    private readonly CookieContainer? _cookies;
     private bool _closed;
 
     /// <summary>Creates a session on the running loop.</summary>
@@ -52,7 +53,8 @@ public sealed class ClientSession : IAsyncDisposable
         ArgumentOutOfRangeException.ThrowIfNegative(_options.Limit, nameof(options.Limit));
         ArgumentOutOfRangeException.ThrowIfNegative(_options.LimitPerHost, nameof(options.LimitPerHost));
         ArgumentOutOfRangeException.ThrowIfNegative(_options.MaxRedirects, nameof(options.MaxRedirects));
-        _connector = new Connector(_loop, _options);
+        _cookies = _options.UseCookies ? _options.Cookies ?? new CookieContainer() : null;
+        _connector = new Connector(_loop, _options, _cookies);
         _invoker = new HttpMessageInvoker(_connector.Handler, disposeHandler: true);
         _limiter = new HostLimiter(_options.Limit, _options.LimitPerHost);
     }
@@ -63,8 +65,8 @@ public sealed class ClientSession : IAsyncDisposable
     /// <summary>The session's settings.</summary>
     public ClientSessionOptions Options => _options;
 
-    /// <summary>The cookie jar (aiohttp's <c>cookie_jar</c>), or null when the session keeps no cookies.</summary>
-    public CookieContainer? Cookies => _options.Cookies;
+    /// <summary>The cookie jar (aiohttp's <c>cookie_jar</c>), or null when the session keeps no cookies (<see cref="ClientSessionOptions.UseCookies"/>).</summary>
+    public CookieContainer? Cookies => _cookies;
 
     /// <summary>Connections open now (in use or idle in the pool). Any thread may read it.</summary>
     public int OpenConnections => _connector.OpenConnections;
@@ -347,7 +349,7 @@ public sealed class ClientSession : IAsyncDisposable
     }
 
     private string RequestKey(HttpMethod method, Uri uri) =>
-        $"{method} {uri.AbsoluteUri} {_options.Cookies?.GetCookieHeader(uri)}";
+        $"{method} {uri.AbsoluteUri} {_cookies?.GetCookieHeader(uri)}";
 
     private static bool SameOrigin(Uri a, Uri b) =>
         string.Equals(a.Scheme, b.Scheme, StringComparison.OrdinalIgnoreCase)

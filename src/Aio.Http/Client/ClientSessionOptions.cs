@@ -18,10 +18,13 @@ public sealed record ClientSessionOptions
 
     /// <summary>
     /// The cookie jar: cookies the servers set are stored here and sent back on later requests (and redirects) to the
-    /// hosts and paths they apply to. Default a new empty <see cref="CookieContainer"/>; null sends and stores no cookies
-    /// (aiohttp's <c>DummyCookieJar</c>).
+    /// hosts and paths they apply to. Default null: each session makes its own empty jar (<see cref="ClientSession.Cookies"/>);
+    /// give one to share it between sessions.
     /// </summary>
-    public CookieContainer? Cookies { get; init; } = new();
+    public CookieContainer? Cookies { get; init; }
+
+    /// <summary>Whether cookies are stored and sent at all; false is aiohttp's <c>DummyCookieJar</c>. Default true.</summary>
+    public bool UseCookies { get; init; } = true;
 
     /// <summary>The time limits of every request, unless a request gives its own. Default <see cref="ClientTimeout.Default"/>.</summary>
     public ClientTimeout Timeout { get; init; } = ClientTimeout.Default;

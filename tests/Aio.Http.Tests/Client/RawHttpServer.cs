@@ -6,6 +6,9 @@ namespace Aio.Http.Tests.Client;
 /// <summary>A request as the raw test server parsed it.</summary>
 public sealed record RawRequest(string Method, string Target, Dictionary<string, string> Headers, byte[] Body)
 {
+    /// <summary>For a body over <see cref="RawHttpServer.StreamedBodyThreshold"/> bytes: the connection's reader, the body unread (the handler reads it).</summary>
+    public AioStreamReader? BodyReader { get; init; }
+
     public string? Header(string name) => Headers.TryGetValue(name.ToLowerInvariant(), out string? v) ? v : null;
 }
 
@@ -20,6 +23,9 @@ public sealed class RawHttpServer : IAsyncDisposable
     private Server? _server;
 
     private RawHttpServer(Func<RawRequest, AioStreamWriter, Task> handler) => _handler = handler;
+
+    /// <summary>Bodies longer than this are left to the handler to read (<see cref="RawRequest.BodyReader"/>).</summary>
+    public const long StreamedBodyThreshold = 1 << 20;
 
     public int Port { get; private set; }
 
@@ -70,7 +76,12 @@ public sealed class RawHttpServer : IAsyncDisposable
                     headers[name] = headers.TryGetValue(name, out string? old) ? old + ", " + value : value;
                 }
                 byte[] body = [];
-                if (headers.TryGetValue("content-length", out string? length))
+                AioStreamReader? bodyReader = null;
+                if (headers.TryGetValue("content-length", out string? big) && long.Parse(big, CultureInfo.InvariantCulture) > StreamedBodyThreshold)
+                {
+                    bodyReader = reader;
+                }
+                else if (headers.TryGetValue("content-length", out string? length))
                 {
                     body = await reader.ReadExactlyAsync(int.Parse(length, CultureInfo.InvariantCulture));
                 }
@@ -91,7 +102,7 @@ public sealed class RawHttpServer : IAsyncDisposable
                     }
                     body = all.ToArray();
                 }
-                var request = new RawRequest(first[0], first[1], headers, body);
+                var request = new RawRequest(first[0], first[1], headers, body) { BodyReader = bodyReader };
                 Requests.Add(request);
                 await _handler(request, writer);
                 if (writer.IsClosing)

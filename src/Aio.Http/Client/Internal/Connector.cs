@@ -25,15 +25,15 @@ internal sealed class Connector
     private int _open;             // connections open now (any thread: Interlocked)
     private long _opened;          // connections opened in all
 
-    public Connector(EventLoop loop, ClientSessionOptions options)
+    public Connector(EventLoop loop, ClientSessionOptions options, CookieContainer? cookies)
     {
         _loop = loop;
         _socketConnect = options.Timeout.SocketConnect;
         Handler = new SocketsHttpHandler
         {
             AllowAutoRedirect = false,
-            UseCookies = options.Cookies is not null,
-            CookieContainer = options.Cookies ?? new CookieContainer(),
+            UseCookies = cookies is not null,
+            CookieContainer = cookies ?? new CookieContainer(),
             PooledConnectionIdleTimeout = options.KeepAliveTimeout,
             PooledConnectionLifetime = options.ConnectionLifetime,
             AutomaticDecompression = options.AutomaticDecompression ? DecompressionMethods.All : DecompressionMethods.None,
