@@ -98,4 +98,20 @@ public static class HttpClientGuide
         await using ClientResponse response = await session.PutAsync($"{api}/upload", new StreamContent(file));
         Console.WriteLine($"upload answered {response.Status}");
     }
+
+    // Not run by the guide (the local jobs API has no WebSocket endpoint): point it at any echo server.
+    public static async Task WebSocketEcho(string url)
+    {
+        await using var session = new ClientSession();
+        await using AioWebSocket ws = await session.WebSocketAsync(url, new AioWebSocketOptions { Heartbeat = TimeSpan.FromSeconds(20) });
+        await ws.SendTextAsync("hello");
+        await foreach (WebSocketMessage message in ws)          // until the server closes
+        {
+            Console.WriteLine($"{message.Kind}: {message.Text}");
+            if (message.Text == "hello")
+            {
+                await ws.CloseAsync();                           // the close handshake; the loop then ends
+            }
+        }
+    }
 }

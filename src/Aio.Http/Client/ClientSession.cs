@@ -13,6 +13,7 @@ using System.Diagnostics;
 using System.Net;
 using System.Net.Http;
 using System.Net.Http.Headers;
+using System.Net.WebSockets;
 using System.Text;
 using System.Text.Json;
 using Aio.Http.Client.Internal;
@@ -145,6 +146,65 @@ public sealed class ClientSession : IAsyncDisposable
             Trace(ClientTraceEventKind.Exception, method, uri, 0, 0, started, null, e);
             throw;
         }
+    }
+
+    /// <summary>
+    /// Opens a WebSocket to <paramref name="url"/> (ws, wss, http or https; aiohttp's <c>ws_connect</c>) through the
+    /// session's connection pool (its handler sends the jar's cookies), default headers and limits: the WebSocket holds its place in the per-host and
+    /// overall limits until it is closed. The handshake is bounded by the session's total timeout.
+    /// </summary>
+    /// <exception cref="WebSocketException">The server refused the upgrade, or the connection failed.</exception>
+    /// <exception cref="ClientTimeoutException">The handshake (or the wait for a place in the limits) took too long.</exception>
+    /// <exception cref="CancelledError">The task or an enclosing scope was cancelled.</exception>
+    public async Task<AioWebSocket> WebSocketAsync(string url, AioWebSocketOptions? options = null)
+    {
+        ArgumentNullException.ThrowIfNull(url);
+        CheckOpen(nameof(WebSocketAsync));
+        options ??= new AioWebSocketOptions();
+        string http = url.StartsWith("ws://", StringComparison.OrdinalIgnoreCase) ? "http://" + url[5..]
+            : url.StartsWith("wss://", StringComparison.OrdinalIgnoreCase) ? "https://" + url[6..] : url;
+        Uri uri = ResolveUrl(http, null);
+        var wsUri = new UriBuilder(uri) { Scheme = uri.Scheme == Uri.UriSchemeHttps ? "wss" : "ws", Port = uri.Port }.Uri;
+        double started = _loop.Time();
+        ClientTimeout timeout = _options.Timeout;
+        double? total = timeout.Total is TimeSpan t ? started + t.TotalSeconds : null;
+        double? connect = timeout.Connect is TimeSpan c ? started + c.TotalSeconds : null;
+        Trace(ClientTraceEventKind.RequestStart, HttpMethod.Get, uri, 0, 0, started, null, null);
+        HostSlot slot = await AcquireSlotAsync(HttpMethod.Get, uri, started, total, connect, timeout);
+        var socket = new ClientWebSocket();
+        try
+        {
+            socket.Options.KeepAliveInterval = options.Heartbeat ?? TimeSpan.Zero;
+            if (options.Heartbeat is not null)
+            {
+                socket.Options.KeepAliveTimeout = options.HeartbeatTimeout ?? options.Heartbeat.Value;
+            }
+            foreach (string protocol in options.SubProtocols ?? [])
+            {
+                socket.Options.AddSubProtocol(protocol);
+            }
+            IEnumerable<KeyValuePair<string, string>> headers = (_options.Headers ?? new Dictionary<string, string>())
+                .Where(h => options.Headers is null || !options.Headers.Any(o => string.Equals(o.Key, h.Key, StringComparison.OrdinalIgnoreCase)))
+                .Concat(options.Headers ?? []);
+            foreach (KeyValuePair<string, string> h in headers)
+            {
+                socket.Options.SetRequestHeader(h.Key, h.Value);
+            }
+            await Timed.RunAsync(_loop, total, null, async (_, token) =>
+            {
+                await socket.ConnectAsync(wsUri, _invoker, token);
+                return true;
+            }, kind => ClientThrowHelper.TimedOut(kind, HttpMethod.Get, uri, "during the WebSocket handshake", timeout.Total));
+        }
+        catch (Exception e)
+        {
+            socket.Dispose();
+            slot.Release();
+            Trace(ClientTraceEventKind.Exception, HttpMethod.Get, uri, 0, 0, started, null, e);
+            throw;
+        }
+        Trace(ClientTraceEventKind.Headers, HttpMethod.Get, uri, 101, 0, started, null, null);
+        return AioWebSocket.ForClient(socket, options, wsUri.ToString(), slot.Release);
     }
 
     /// <summary>Closes the session's connections (aiohttp's <c>close()</c>). Requests still running fail; later calls throw.</summary>
