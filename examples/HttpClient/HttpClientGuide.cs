@@ -99,6 +99,19 @@ public static class HttpClientGuide
         Console.WriteLine($"upload answered {response.Status}");
     }
 
+    public static async Task Retries(string api)
+    {
+        var options = new ClientSessionOptions
+        {
+            // GET, HEAD, PUT, DELETE… that fail with a connection error, a timeout, 408, 429 or 5xx are tried again:
+            // after 0.5, 1, 2 s (with jitter), or after the server's Retry-After.
+            Retry = new ClientRetryOptions { MaxRetries = 3, BaseDelay = TimeSpan.FromSeconds(0.5) },
+        };
+        await using var session = new ClientSession(options);
+        await using ClientResponse response = await session.GetAsync($"{api}/jobs?technology=python");
+        Console.WriteLine($"{response.Status} after retries if needed");
+    }
+
     // Not run by the guide (the local jobs API has no WebSocket endpoint): point it at any echo server.
     public static async Task WebSocketEcho(string url)
     {

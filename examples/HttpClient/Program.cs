@@ -36,6 +36,7 @@ Asyncio.Run(async () =>
             await HttpClientGuide.Streaming(api, path);
             File.Delete(path);
             await HttpClientGuide.Tracing(api);
+            await HttpClientGuide.Retries(api);
             return;
         }
         string[] technologies = ["python", "csharp", "go"];

@@ -43,6 +43,7 @@ public sealed class ClientSession : IAsyncDisposable
     private readonly HttpMessageInvoker _invoker;
     private readonly HostLimiter _limiter;
     private readonly CookieContainer? _cookies;
+    private readonly RetryPipeline? _retry;
     private bool _closed;
 
     /// <summary>Creates a session on the running loop.</summary>
@@ -58,6 +59,7 @@ public sealed class ClientSession : IAsyncDisposable
         _connector = new Connector(_loop, _options, _cookies);
         _invoker = new HttpMessageInvoker(_connector.Handler, disposeHandler: true);
         _limiter = new HostLimiter(_options.Limit, _options.LimitPerHost);
+        _retry = _options.Retry is { } retry ? new RetryPipeline(_loop, retry) : null;
     }
 
     /// <summary>The loop the session belongs to.</summary>
@@ -139,6 +141,10 @@ public sealed class ClientSession : IAsyncDisposable
         Trace(ClientTraceEventKind.RequestStart, method, uri, 0, 0, started, null, null);
         try
         {
+            if (_retry is not null && _retry.Applies(method))
+            {
+                return await _retry.ExecuteAsync(() => SendFollowingRedirectsAsync(method, uri, options, started));
+            }
             return await SendFollowingRedirectsAsync(method, uri, options, started);
         }
         catch (Exception e)

@@ -70,6 +70,12 @@ public sealed record ClientSessionOptions
     public SslClientAuthenticationOptions? SslOptions { get; init; }
 
     /// <summary>
+    /// Retries of failed idempotent requests (connection errors, connect and read timeouts, 408/429/5xx) with exponential
+    /// back-off, jitter and <c>Retry-After</c>, by Polly. Default null: no retries (as aiohttp).
+    /// </summary>
+    public ClientRetryOptions? Retry { get; init; }
+
+    /// <summary>
     /// Called on the loop at each step of every request's life (aiohttp's <c>TraceConfig</c>): start, queued, redirect,
     /// headers, each body chunk, end, failure. It runs inline: keep it short and do not await. Default none.
     /// </summary>
