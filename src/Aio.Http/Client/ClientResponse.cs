@@ -37,6 +37,7 @@ public sealed class ClientResponse : IAsyncDisposable
     private Stream? _body;                           // the content stream, opened on the first read
     private bool _finished;                          // body read to its end, failed, or the response disposed
     private long _received;                          // body bytes read so far
+    private Activity? _activity;                     // the call's span, stopped on release; null when nobody listens
 
     internal ClientResponse(ClientSession session, HttpMethod method, Uri url, HttpResponseMessage message, HostSlot? slot,
         double started, double? totalDeadline, ClientTimeout timeout, IReadOnlyList<ClientResponse> history)
@@ -345,11 +346,23 @@ public sealed class ClientResponse : IAsyncDisposable
         {
             Trace(ClientTraceEventKind.Exception, 0, error);
         }
+        _activity?.SetStatus(ActivityStatusCode.Error, error.Message);
+        _activity?.SetTag("error.type", error.GetType().FullName);
         ReleaseNow();
     }
 
     private void Trace(ClientTraceEventKind kind, long bytes, Exception? error = null) =>
         _session?.Trace(kind, Method, Url, Status, bytes, _started, null, error);
+
+    internal void EndActivityOnRelease(Activity activity)
+    {
+        if (_finished)
+        {
+            activity.Stop();
+            return;
+        }
+        _activity = activity;
+    }
 
     /// <summary>Ends the response now: the content stream and message are disposed (the handler reuses, drains or closes the connection) and the place in the limits returned.</summary>
     internal void ReleaseNow()
@@ -364,5 +377,11 @@ public sealed class ClientResponse : IAsyncDisposable
         HostSlot? slot = _slot;
         _slot = null;
         slot?.Release();
+        if (_activity is { } activity)
+        {
+            _activity = null;
+            activity.SetTag("aio.http.body_bytes", _received);
+            activity.Stop();
+        }
     }
 }

@@ -139,17 +139,29 @@ public sealed class ClientSession : IAsyncDisposable
         Uri uri = ResolveUrl(url, options.Query);
         double started = _loop.Time();
         Trace(ClientTraceEventKind.RequestStart, method, uri, 0, 0, started, null, null);
+        // The call's span, only when someone listens; System.Net.Http's span of each hop becomes its child.
+        Activity? activity = ClientMetrics.Source.HasListeners() ? ClientMetrics.Source.StartActivity($"ClientSession {method.Method}") : null;
+        activity?.SetTag("http.request.method", method.Method);
+        activity?.SetTag("url.full", uri.AbsoluteUri);
         try
         {
-            if (_retry is not null && _retry.Applies(method))
+            ClientResponse response = _retry is not null && _retry.Applies(method)
+                ? await _retry.ExecuteAsync(() => SendFollowingRedirectsAsync(method, uri, options, started))
+                : await SendFollowingRedirectsAsync(method, uri, options, started);
+            if (activity is not null)
             {
-                return await _retry.ExecuteAsync(() => SendFollowingRedirectsAsync(method, uri, options, started));
+                activity.SetTag("http.response.status_code", response.Status);
+                activity.SetTag("aio.http.redirects", response.History.Count);
+                response.EndActivityOnRelease(activity);
             }
-            return await SendFollowingRedirectsAsync(method, uri, options, started);
+            return response;
         }
         catch (Exception e)
         {
             Trace(ClientTraceEventKind.Exception, method, uri, 0, 0, started, null, e);
+            activity?.SetStatus(ActivityStatusCode.Error, e.Message);
+            activity?.SetTag("error.type", e.GetType().FullName);
+            activity?.Stop();
             throw;
         }
     }
@@ -352,7 +364,7 @@ public sealed class ClientSession : IAsyncDisposable
             }
         }
         double waited = _loop.Time() - queuedAt;
-        ClientMetrics.QueueDuration.Record(waited);
+        ClientMetrics.QueueDuration.Record(waited, new KeyValuePair<string, object?>("server.address", uri.Host), new KeyValuePair<string, object?>("server.port", uri.Port));
         Trace(ClientTraceEventKind.QueuedEnd, method, uri, 0, 0, queuedAt, null, null);
         return slot;
     }
