@@ -6,6 +6,7 @@
 // that fails for any reason other than a cancellation or a timeout means the server broke the response off, reported
 // as HttpRequestException(ResponseEnded) naming the request and how much had arrived. Reading the body to the end, or
 // failing, releases everything at once; dispose is then a no-op.
+using System.Buffers;
 using System.Diagnostics;
 using System.Net;
 using System.Net.Http;
@@ -285,7 +286,9 @@ public sealed class ClientResponse : IAsyncDisposable
 
     private async Task ReadToEndAsync(Stream destination)
     {
-        byte[] buffer = new byte[64 * 1024];
+        // A pooled buffer sized to the announced body (a small response must not cost a 64 KiB allocation).
+        int size = ContentLength is long l ? (int)Math.Clamp(l + 1, 1024, 64 * 1024) : 16 * 1024;
+        byte[] buffer = ArrayPool<byte>.Shared.Rent(size);
         try
         {
             await Timed.RunAsync(Loop, _totalDeadline, _read?.TotalSeconds, async (deadline, token) =>
@@ -306,6 +309,10 @@ public sealed class ClientResponse : IAsyncDisposable
         {
             Fail(e);
             throw;
+        }
+        finally
+        {
+            ArrayPool<byte>.Shared.Return(buffer);
         }
     }
 
