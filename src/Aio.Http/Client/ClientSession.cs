@@ -146,7 +146,7 @@ public sealed class ClientSession : IAsyncDisposable
         try
         {
             ClientResponse response = _retry is not null && _retry.Applies(method)
-                ? await _retry.ExecuteAsync(() => SendFollowingRedirectsAsync(method, uri, options, started))
+                ? await RetryingAsync(_retry, method, uri, options, started)
                 : await SendFollowingRedirectsAsync(method, uri, options, started);
             if (activity is not null)
             {
@@ -328,6 +328,15 @@ public sealed class ClientSession : IAsyncDisposable
             }
             return response;
         }
+    }
+
+    /// <summary>The attempts of a retried request, all within the total limit (a back-off that would pass it ends there).</summary>
+    private Task<ClientResponse> RetryingAsync(RetryPipeline retry, HttpMethod method, Uri uri, ClientRequestOptions options, double started)
+    {
+        ClientTimeout timeout = options.Timeout ?? _options.Timeout;
+        return Timed.RunAsync(_loop, timeout.Total is TimeSpan t ? started + t.TotalSeconds : null, null,
+            (_, _) => retry.ExecuteAsync(() => SendFollowingRedirectsAsync(method, uri, options, started)),
+            _ => ClientThrowHelper.TimedOut(ClientTimeoutKind.Total, method, uri, "while retrying", timeout.Total));
     }
 
     /// <summary>Takes the request's place in the limits; a wait there is bounded by the connect and total limits.</summary>

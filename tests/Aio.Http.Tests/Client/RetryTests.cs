@@ -82,4 +82,14 @@ public sealed class RetryTests
         bool inTime = await MoveOnAfter(5, async () => await session.GetAsync(server.Url("/")));
         Assert.Equal((false, 5.0, 1, 0), (inTime, HttpTestLoop.Now, server.Requests.Count, session.ActiveRequests));
     });
+
+    [Fact]
+    public void Retry_BackOffPastTheTotalLimit_EndsAtTheLimit() => HttpTestLoop.Run(async () =>
+    {
+        await using RawHttpServer server = await StartAsync((r, w) => RespondAsync(w, 503, "busy", "Retry-After: 20"));
+        await using var session = new ClientSession(Retrying() with { Timeout = new() { Total = TimeSpan.FromSeconds(5) } });
+        ClientTimeoutException e = await Assert.ThrowsAsync<ClientTimeoutException>(() => session.GetAsync(server.Url("/")));
+        Assert.Equal((ClientTimeoutKind.Total, 5.0, 1, 0), (e.Kind, HttpTestLoop.Now, server.Requests.Count, session.ActiveRequests));
+        Assert.Contains("timed out while retrying", e.Message, StringComparison.Ordinal);
+    });
 }
