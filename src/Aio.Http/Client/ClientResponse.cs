@@ -39,6 +39,7 @@ public sealed class ClientResponse : IAsyncDisposable
     private bool _finished;                          // body read to its end, failed, or the response disposed
     private long _received;                          // body bytes read so far
     private Activity? _activity;                     // the call's span, stopped on release; null when nobody listens
+    private bool _emptyBody;                         // released at once because it has no body (HEAD, 204, 304, Content-Length: 0)
 
     internal ClientResponse(ClientSession session, HttpMethod method, Uri url, HttpResponseMessage message, HostSlot? slot,
         double started, double? totalDeadline, ClientTimeout timeout, IReadOnlyList<ClientResponse> history)
@@ -259,9 +260,20 @@ public sealed class ClientResponse : IAsyncDisposable
 
     private EventLoop Loop => _session!.Loop;
 
+    /// <summary>A response without a body (HEAD, 204, 304, Content-Length: 0) gives its place back at once; reading it gives nothing.</summary>
+    internal void ReleaseIfEmpty()
+    {
+        if (Method == HttpMethod.Head || Status is 204 or 304 || ContentLength == 0)
+        {
+            _emptyBody = true;
+            Trace(ClientTraceEventKind.End, 0);
+            ReleaseNow();
+        }
+    }
+
     private void CheckUnread()
     {
-        if (_finished || _received > 0)
+        if ((_finished && !_emptyBody) || _received > 0)
         {
             throw ClientThrowHelper.BodyConsumed(Url);
         }

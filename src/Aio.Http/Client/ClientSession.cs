@@ -322,6 +322,7 @@ public sealed class ClientSession : IAsyncDisposable
 
             var response = new ClientResponse(this, method, uri, message, slot, started, total, timeout, (IReadOnlyList<ClientResponse>?)history ?? []);
             Trace(ClientTraceEventKind.Headers, method, uri, status, 0, started, null, null);
+            response.ReleaseIfEmpty();
             if (options.RaiseForStatus ?? _options.RaiseForStatus)
             {
                 response.RaiseForStatus();

@@ -117,4 +117,17 @@ public sealed class LimitTests
         await using ClientResponse second = await session.GetAsync(server.Url("/3"));
         Assert.Equal("body", await second.TextAsync());
     });
+
+    [Fact]
+    public void Response_WithoutABody_GivesItsPlaceBackAtOnce() => HttpTestLoop.Run(async () =>
+    {
+        await using RawHttpServer server = await StartAsync((r, w) => r.Target == "/empty" ? RespondAsync(w, 204, "") : RespondAsync(w, 200, "body"));
+        await using var session = new ClientSession(new() { LimitPerHost = 1, Timeout = ClientTimeout.None });
+        ClientResponse head = await session.HeadAsync(server.Url("/"));              // not disposed, not read
+        ClientResponse empty = await session.GetAsync(server.Url("/empty"));
+        Assert.Equal((true, true, 0), (head.IsReleased, empty.IsReleased, session.ActiveRequests));
+        Assert.Equal("", await empty.TextAsync());
+        await using ClientResponse next = await session.GetAsync(server.Url("/"));
+        Assert.Equal("body", await next.TextAsync());
+    });
 }
