@@ -26,6 +26,65 @@ for arg in "$@"; do
     fi
 done
 
+# --- W8: HTTP client ------------------------------------------------------------------------------
+#   bench/run-peers.sh W8 [--n 20000] [--conc 64] [--warmup 2000] [--no-build]
+# One target server (Node's http, bench/peers/node/http_server.js) pinned to core 1; each client pinned to
+# core 0 in turn: Aio's ClientSession (Aio.Bench http-client), raw HttpClient (Peers.DotNet), aiohttp on
+# asyncio and on uvloop, Node's http.Agent. Prints each RESULT line, then req/s and client CPU µs per request
+# with ratios to raw HttpClient and to aiohttp+uvloop, from this one run.
+run_w8() {
+    local n=20000 conc=64 warmup=2000 build=1
+    while [[ $# -gt 0 ]]; do
+        case $1 in
+            --n) n=$2; shift 2 ;;
+            --conc) conc=$2; shift 2 ;;
+            --warmup) warmup=$2; shift 2 ;;
+            --no-build) build=0; shift ;;
+            *) echo "W8: unknown option $1" >&2; return 2 ;;
+        esac
+    done
+    if [[ $build == 1 ]]; then
+        dotnet build bench/Aio.Bench -c Release -nologo -v q -clp:ErrorsOnly >&2
+        dotnet build bench/peers/dotnet -c Release -nologo -v q -clp:ErrorsOnly >&2
+    fi
+    local port; port=$(/usr/bin/python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
+    local url="http://127.0.0.1:$port/" fifo; fifo=$(mktemp -u); mkfifo "$fifo"
+    taskset -c 1 node bench/peers/node/http_server.js "$port" >"$fifo" &
+    local server=$!
+    read -r -t 10 ready <"$fifo" || true; rm -f "$fifo"
+    [[ ${ready:-} == READY ]] || { echo "W8: the target server did not start" >&2; kill "$server" 2>/dev/null; return 1; }
+    local common=(--url "$url" --n "$n" --conc "$conc" --warmup "$warmup") out results=()
+    local clients=(
+        "dotnet bench/Aio.Bench/bin/Release/net10.0/Aio.Bench.dll http-client"
+        "dotnet bench/peers/dotnet/bin/Release/net10.0/Peers.DotNet.dll http-client"
+        "/usr/bin/python3 bench/peers/python/http_client.py --loop asyncio"
+        "/usr/bin/python3 bench/peers/python/http_client.py --loop uvloop"
+        "node bench/peers/node/http_client.js"
+    )
+    for client in "${clients[@]}"; do
+        # shellcheck disable=SC2086
+        if out=$(timeout 300 taskset -c 0 $client "${common[@]}" | grep '^RESULT'); then
+            echo "$out"; results+=("$out")
+        else
+            echo "W8: not available: $client" >&2
+        fi
+    done
+    kill -TERM "$server" 2>/dev/null; wait "$server" 2>/dev/null || true
+    printf '%s\n' "${results[@]}" | awk '
+        { for (i = 2; i <= NF; i++) { split($i, kv, "="); f[kv[1]] = kv[2] } peer[NR] = f["peer"]; rps[f["peer"]] = f["value"]; cpu[f["peer"]] = f["cpu_us_per_req"] }
+        END {
+            printf "\nW8 (%s requests, %s workers, client on core 0, Node server on core 1)\n", "'"$n"'", "'"$conc"'"
+            printf "%-18s %10s %14s %12s %12s\n", "client", "req/s", "cpu us/req", "vs dotnet", "vs uvloop"
+            for (k = 1; k <= NR; k++) { p = peer[k]
+                printf "%-18s %10.0f %14.1f %11.2fx %11.2fx\n", p, rps[p], cpu[p], ("dotnet" in rps) ? rps[p] / rps["dotnet"] : 0, ("aiohttp-uvloop" in rps) ? rps[p] / rps["aiohttp-uvloop"] : 0 }
+        }'
+}
+if [[ ${1:-} == W8 ]]; then
+    shift
+    run_w8 "$@"
+    exit $?
+fi
+
 export BENCH_COMMAND="bench/run-peers.sh $*"
 if [[ " ${harness_args[*]:-} " == *" --only W7 "* ]]; then
     w7_args=()

@@ -8,7 +8,8 @@ internal static class Cli
 {
     private const string Usage =
         "usage: Peers.DotNet W1|W2|W3|W4|W5 [--n N] [--warmup 0|1]\n" +
-        "       Peers.DotNet echo-server --port P";
+        "       Peers.DotNet echo-server --port P\n" +
+        "       Peers.DotNet http-client --url U [--n 20000] [--conc 64] [--warmup 2000]";
 
     public static async Task<int> RunAsync(string[] args)
     {
@@ -22,6 +23,13 @@ internal static class Cli
             return args.Length == 3 && args[1] == "--port" && int.TryParse(args[2], CultureInfo.InvariantCulture, out int port)
                 ? await EchoServer.RunAsync(port)
                 : Fail("usage: Peers.DotNet echo-server --port P");
+        }
+
+        if (args[0] == "http-client")
+        {
+            string Opt(string name, string fallback) => Array.IndexOf(args, "--" + name) is int i and > 0 && i + 1 < args.Length ? args[i + 1] : fallback;
+            return await HttpClientPeer.RunAsync(Opt("url", "http://127.0.0.1:8080/"), int.Parse(Opt("n", "20000"), CultureInfo.InvariantCulture),
+                int.Parse(Opt("conc", "64"), CultureInfo.InvariantCulture), int.Parse(Opt("warmup", "2000"), CultureInfo.InvariantCulture));
         }
 
         if (!Workloads.All.TryGetValue(args[0], out Workload? workload))

@@ -1,0 +1,260 @@
+// AioWebSocket: a System.Net.WebSockets.WebSocket driven from the loop.
+//
+// Design note. Framing, masking, ping/pong and the heartbeat (KeepAliveInterval/KeepAliveTimeout) are .NET's
+// WebSocket; this class adds the message API both sides of Aio.Http share (whole messages, JSON, a close message
+// instead of a zero-length read, async iteration), a size limit checked as fragments arrive, serialized sends (any
+// task may send; .NET allows one send at a time) and the loop's cancellation: every await passes the ambient scope's
+// token. .NET aborts a WebSocket whose receive or send is cancelled (the connection cannot be resynchronized), so a
+// cancelled receive leaves it Aborted — the same as a connection dropped by a timeout, and what aiohttp does.
+// The owner (a ClientSession's place in its limits, or the server's connection) is told once when the socket ends.
+using System.Diagnostics;
+using System.Net.WebSockets;
+using System.Text;
+using System.Text.Json;
+using Aio.Http.Client.Internal;
+
+namespace Aio.Http;
+
+/// <summary>
+/// A WebSocket on the loop with aiohttp's message API: <see cref="ReceiveAsync"/> whole messages (or
+/// <c>await foreach</c>), <see cref="SendTextAsync"/>/<see cref="SendBytesAsync"/>/<see cref="SendJsonAsync{T}"/>,
+/// <see cref="CloseAsync"/>. The same type serves the client (<see cref="ClientSession.WebSocketAsync"/>) and the server.
+/// </summary>
+/// <remarks>A WebSocket belongs to the loop it was opened on: use it from that loop's tasks. Any number of tasks may send; one receives.</remarks>
+[DebuggerDisplay("{ToString(),nq}")]
+public sealed class AioWebSocket : IAsyncDisposable, IAsyncEnumerable<WebSocketMessage>
+{
+    private readonly WebSocket _socket;
+    private readonly AioWebSocketOptions _options;
+    private readonly EventLoop _loop;
+    private readonly AioLock _sendLock = new();
+    private readonly string _peer;
+    private Action? _onEnd;                 // the owner's release, called once when the socket ends
+    private byte[] _buffer = new byte[16 * 1024];
+
+    private AioWebSocket(WebSocket socket, AioWebSocketOptions options, string peer, Action? onEnd)
+    {
+        _socket = socket;
+        _options = options;
+        _loop = EventLoop.GetRunningLoop();
+        _peer = peer;
+        _onEnd = onEnd;
+    }
+
+    /// <summary>
+    /// Wraps a WebSocket already open (a server's accepted one, or one made by <see cref="WebSocket.CreateFromStream(Stream, WebSocketCreationOptions)"/>).
+    /// Its heartbeat is what it was created with; <paramref name="options"/> gives the size limit and close timeout.
+    /// </summary>
+    public static AioWebSocket FromWebSocket(WebSocket socket, AioWebSocketOptions? options = null, string? peer = null)
+    {
+        ArgumentNullException.ThrowIfNull(socket);
+        return new AioWebSocket(socket, options ?? new AioWebSocketOptions(), peer ?? "peer", null);
+    }
+
+    internal static AioWebSocket ForClient(WebSocket socket, AioWebSocketOptions options, string peer, Action onEnd) =>
+        new(socket, options, peer, onEnd);
+
+    /// <summary>The underlying .NET WebSocket.</summary>
+    public WebSocket WebSocket => _socket;
+
+    /// <summary>The WebSocket's state (Open, CloseSent, CloseReceived, Closed, Aborted).</summary>
+    public WebSocketState State => _socket.State;
+
+    /// <summary>Whether the WebSocket is done: closed either way or aborted (aiohttp's <c>closed</c>).</summary>
+    public bool IsClosed => _socket.State is WebSocketState.Closed or WebSocketState.Aborted;
+
+    /// <summary>The close status the peer sent, once it did (aiohttp's <c>close_code</c>).</summary>
+    public WebSocketCloseStatus? CloseStatus => _socket.CloseStatus;
+
+    /// <summary>The sub-protocol agreed in the handshake, or null.</summary>
+    public string? SubProtocol => _socket.SubProtocol;
+
+    /// <summary>
+    /// Receives the next whole message. A close from the peer is answered (the close handshake completes) and returned as
+    /// a <see cref="WebSocketMessageKind.Close"/> message; a receive after that returns it again.
+    /// </summary>
+    /// <exception cref="WebSocketException">The connection broke or was aborted (a heartbeat went unanswered), or a message exceeded <see cref="AioWebSocketOptions.MaxMessageSize"/> (the WebSocket is then closed with 1009).</exception>
+    /// <exception cref="CancelledError">The task or an enclosing scope was cancelled: the WebSocket is aborted.</exception>
+    public async Task<WebSocketMessage> ReceiveAsync()
+    {
+        if (_socket.State is WebSocketState.CloseReceived or WebSocketState.Closed && _socket.CloseStatus is not null)
+        {
+            return WebSocketMessage.Closed(_socket.CloseStatus, _socket.CloseStatusDescription);
+        }
+        int length = 0;
+        try
+        {
+            while (true)
+            {
+                if (length == _buffer.Length)
+                {
+                    Array.Resize(ref _buffer, _buffer.Length * 2);
+                }
+                ValueWebSocketReceiveResult result = await Timed.RunAsync(_loop, null, null,
+                    (_, token) => _socket.ReceiveAsync(_buffer.AsMemory(length), token).AsTask(), static _ => new InvalidOperationException());
+                if (result.MessageType == WebSocketMessageType.Close)
+                {
+                    await AnswerCloseAsync();
+                    return WebSocketMessage.Closed(_socket.CloseStatus, _socket.CloseStatusDescription);
+                }
+                length += result.Count;
+                if (_options.MaxMessageSize > 0 && length > _options.MaxMessageSize)
+                {
+                    await CloseOutputQuietlyAsync(WebSocketCloseStatus.MessageTooBig, "message too big");
+                    throw new WebSocketException(WebSocketError.Faulted,
+                        $"A message of more than {_options.MaxMessageSize} bytes arrived from {_peer}, over AioWebSocketOptions.MaxMessageSize; " +
+                        "the WebSocket was closed with 1009 (message too big). Raise MaxMessageSize if such messages are expected.");
+                }
+                if (result.EndOfMessage)
+                {
+                    WebSocketMessage message = WebSocketMessage.FromFrame(result.MessageType, _buffer.AsSpan(0, length).ToArray());
+                    if (_buffer.Length > 64 * 1024)
+                    {
+                        _buffer = new byte[16 * 1024];    // a big message does not pin a big buffer
+                    }
+                    return message;
+                }
+            }
+        }
+        finally
+        {
+            EndIfDone();
+        }
+    }
+
+    /// <summary>Sends a text message.</summary>
+    public Task SendTextAsync(string text) => SendAsync(Encoding.UTF8.GetBytes(text), WebSocketMessageType.Text);
+
+    /// <summary>Sends a binary message.</summary>
+    public Task SendBytesAsync(ReadOnlyMemory<byte> data) => SendAsync(data, WebSocketMessageType.Binary);
+
+    /// <summary>Sends <paramref name="value"/> as a JSON text message (System.Text.Json, web defaults).</summary>
+    public Task SendJsonAsync<T>(T value, JsonSerializerOptions? options = null) =>
+        SendAsync(JsonSerializer.SerializeToUtf8Bytes(value, options ?? JsonSerializerOptions.Web), WebSocketMessageType.Text);
+
+    private async Task SendAsync(ReadOnlyMemory<byte> data, WebSocketMessageType type)
+    {
+        using (await _sendLock.AcquireAsync())
+        {
+            try
+            {
+                await Timed.RunAsync(_loop, null, null, async (_, token) =>
+                {
+                    await _socket.SendAsync(data, type, endOfMessage: true, token);
+                    return true;
+                }, static _ => new InvalidOperationException());
+            }
+            finally
+            {
+                EndIfDone();
+            }
+        }
+    }
+
+    /// <summary>
+    /// Closes the WebSocket with the close handshake: sends a close frame and waits (up to
+    /// <see cref="AioWebSocketOptions.CloseTimeout"/>) for the peer's; past that the connection is dropped. Idempotent.
+    /// </summary>
+    public async Task CloseAsync(WebSocketCloseStatus status = WebSocketCloseStatus.NormalClosure, string? description = null)
+    {
+        if (IsClosed)
+        {
+            EndIfDone();
+            return;
+        }
+        try
+        {
+            bool inTime = await Asyncio.MoveOnAfter(_options.CloseTimeout.TotalSeconds, async () =>
+            {
+                await Timed.RunAsync(_loop, null, null, async (_, token) =>
+                {
+                    await _socket.CloseAsync(status, description, token);
+                    return true;
+                }, static _ => new InvalidOperationException());
+            });
+            if (!inTime)
+            {
+                _socket.Abort();
+            }
+        }
+        catch (Exception e) when (e is WebSocketException or IOException)
+        {
+            _socket.Abort();                          // the peer went away during the handshake: nothing left to close
+        }
+        finally
+        {
+            EndIfDone();
+        }
+    }
+
+    /// <summary>Receives messages until the peer closes (aiohttp's <c>async for msg in ws</c>): the close message itself is not yielded.</summary>
+    public async IAsyncEnumerator<WebSocketMessage> GetAsyncEnumerator(CancellationToken cancellationToken = default)
+    {
+        while (true)
+        {
+            WebSocketMessage message = await ReceiveAsync();
+            if (message.Kind == WebSocketMessageKind.Close)
+            {
+                yield break;
+            }
+            yield return message;
+        }
+    }
+
+    /// <summary>Closes the WebSocket (the handshake, within the close timeout) if it is still open, and frees it.</summary>
+    public async ValueTask DisposeAsync()
+    {
+        try
+        {
+            if (_socket.State == WebSocketState.Open && !Aio.LowLevel.Checkpoint.IsCancelled)
+            {
+                await CloseAsync(WebSocketCloseStatus.NormalClosure, null);
+            }
+        }
+        finally
+        {
+            if (!IsClosed)
+            {
+                _socket.Abort();
+            }
+            _socket.Dispose();
+            EndIfDone();
+        }
+    }
+
+    /// <summary>asyncio-style description: <c>&lt;AioWebSocket ws://host/path Open&gt;</c>.</summary>
+    public override string ToString() => $"<AioWebSocket {_peer} {_socket.State}>";
+
+    private async Task AnswerCloseAsync()
+    {
+        if (_socket.State == WebSocketState.CloseReceived)
+        {
+            await CloseOutputQuietlyAsync(_socket.CloseStatus ?? WebSocketCloseStatus.NormalClosure, null);
+        }
+    }
+
+    private async Task CloseOutputQuietlyAsync(WebSocketCloseStatus status, string? description)
+    {
+        try
+        {
+            await Timed.RunAsync(_loop, null, null, async (_, token) =>
+            {
+                await _socket.CloseOutputAsync(status, description, token);
+                return true;
+            }, static _ => new InvalidOperationException());
+        }
+        catch (Exception e) when (e is WebSocketException or IOException)
+        {
+            _socket.Abort();
+        }
+    }
+
+    private void EndIfDone()
+    {
+        if (IsClosed && _onEnd is { } end)
+        {
+            _onEnd = null;
+            end();
+        }
+    }
+}
