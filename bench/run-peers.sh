@@ -49,7 +49,7 @@ run_w8() {
     fi
     local port; port=$(/usr/bin/python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
     local url="http://127.0.0.1:$port/" fifo; fifo=$(mktemp -u); mkfifo "$fifo"
-    taskset -c 1 node bench/peers/node/http_server.js "$port" >"$fifo" &
+    taskset -c 1 node bench/peers/node/http_server.js --port "$port" >"$fifo" &
     local server=$!
     read -r -t 10 ready <"$fifo" || true; rm -f "$fifo"
     [[ ${ready:-} == READY ]] || { echo "W8: the target server did not start" >&2; kill "$server" 2>/dev/null; return 1; }

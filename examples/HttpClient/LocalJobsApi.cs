@@ -2,6 +2,7 @@ using System.Net;
 using System.Text;
 using System.Text.Json;
 using Aio;
+using Aio.Net;
 using static Aio.Asyncio;
 
 namespace Aio.Examples.HttpClient;

@@ -4,6 +4,7 @@
 //   dotnet run --project examples/HttpClient -c Release -- generate-jobs examples/HttpClient/data/jobs.json
 using Aio;
 using Aio.Examples.HttpClient;
+using Aio.Net;
 using static Aio.Asyncio;
 
 string command = args.FirstOrDefault(a => !a.StartsWith("--", StringComparison.Ordinal)) ?? "jobs";

@@ -33,24 +33,24 @@ internal sealed partial class HttpLog
 
     public void Listening(string endpoints) => LogListening(_logger, endpoints);
 
-    [LoggerMessage(EventId = 1, Level = LogLevel.Debug, Message = "Rejected a request with {Status}: {Reason} (client {Remote}); the connection is closed.")]
+    [LoggerMessage(EventId = 200, Level = LogLevel.Debug, Message = "Rejected a request with {Status}: {Reason} (client {Remote}); the connection is closed.")]
     private static partial void LogBadRequest(ILogger logger, int status, string reason, string remote);
 
-    [LoggerMessage(EventId = 2, Level = LogLevel.Warning, Message = "Request {Request} was cut off before its response was complete: {Reason}.")]
+    [LoggerMessage(EventId = 201, Level = LogLevel.Warning, Message = "Request {Request} was cut off before its response was complete: {Reason}.")]
     private static partial void LogRequestCutOff(ILogger logger, string request, string reason);
 
-    [LoggerMessage(EventId = 3, Level = LogLevel.Error, Message = "The handler of {Request} failed; the client got a 500.")]
+    [LoggerMessage(EventId = 202, Level = LogLevel.Error, Message = "The handler of {Request} failed; the client got a 500.")]
     private static partial void LogHandlerFailed(ILogger logger, string request, Exception exception);
 
-    [LoggerMessage(EventId = 4, Level = LogLevel.Error, Message = "The connection serving {Request} failed and is closed.")]
+    [LoggerMessage(EventId = 203, Level = LogLevel.Error, Message = "The connection serving {Request} failed and is closed.")]
     private static partial void LogConnectionError(ILogger logger, string request, Exception exception);
 
-    [LoggerMessage(EventId = 5, Level = LogLevel.Information, Message = "{Remote} \"{Method} {Target}\" {Status}")]
+    [LoggerMessage(EventId = 204, Level = LogLevel.Information, Message = "{Remote} \"{Method} {Target}\" {Status}")]
     private static partial void LogAccess(ILogger logger, string remote, string method, string target, int status);
 
-    [LoggerMessage(EventId = 6, Level = LogLevel.Information, Message = "Shutting down: {Connections} connection(s) open, {Requests} request(s) in flight, grace period {Grace} s.")]
+    [LoggerMessage(EventId = 205, Level = LogLevel.Information, Message = "Shutting down: {Connections} connection(s) open, {Requests} request(s) in flight, grace period {Grace} s.")]
     private static partial void LogShutdownStarted(ILogger logger, int connections, int requests, double grace);
 
-    [LoggerMessage(EventId = 7, Level = LogLevel.Information, Message = "Listening on {Endpoints}.")]
+    [LoggerMessage(EventId = 206, Level = LogLevel.Information, Message = "Listening on {Endpoints}.")]
     private static partial void LogListening(ILogger logger, string endpoints);
 }

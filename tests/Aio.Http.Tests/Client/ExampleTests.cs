@@ -14,7 +14,7 @@ public sealed class ExampleTests
         var loop = new EventLoop(new VirtualClock { ForeignWaitThreshold = 2 });
         (List<Job> jobs, double seconds) = AioTest.RunOn(loop, async () =>
         {
-            (Server server, string api) = await LocalJobsApi.StartAsync();
+            (Aio.Net.Server server, string api) = await LocalJobsApi.StartAsync();
             await using (server)
             {
                 return await JobsClient.FetchThreeAsync(api, ["python", "csharp", "go"]);

@@ -20,7 +20,7 @@ public sealed class RawHttpServer : IAsyncDisposable
 {
     private readonly Func<RawRequest, AioStreamWriter, Task> _handler;
     private readonly List<AioTask> _connections = [];
-    private Server? _server;
+    private Aio.Net.Server? _server;
 
     private RawHttpServer(Func<RawRequest, AioStreamWriter, Task> handler) => _handler = handler;
 
