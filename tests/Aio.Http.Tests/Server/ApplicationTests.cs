@@ -144,7 +144,7 @@ public class ApplicationTests
         app.LoggerFactory = logs;
         string text = Run(app, async c => (await c.GetAsync("/boom")).Text);
         Assert.Equal("500 Internal Server Error", text);
-        Assert.Equal([(3, LogLevel.Error, "The handler of <Request GET /boom HTTP/1.1> failed; the client got a 500.")],
+        Assert.Equal([(202, LogLevel.Error, "The handler of <Request GET /boom HTTP/1.1> failed; the client got a 500.")],
             logs["Aio.Http.Server"].Entries.Select(e => (e.Id.Id, e.Level, e.Message)).ToList());
     }
 
