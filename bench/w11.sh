@@ -3,7 +3,7 @@
 # storage, each running n no-op jobs against one private redis-server started here on a free loopback port
 # (its own temp dir, no persistence; stopped by its PID at the end). One RESULT line per peer.
 #
-#   bench/w11.sh [--n N] [--rate R] [--repeat K] [--hangfire-workers W] [--no-build]
+#   bench/w11.sh [--n N] [--rate R] [--repeat K] [--peers LIST] [--hangfire-workers W] [--hangfire-producers P] [--no-build]
 #
 #   --n N               jobs per run (default 20000; the default run takes ~2-3 minutes, most of it Celery)
 #   --rate R            the producers pace themselves to R jobs/s (latency without a backlog); default 0: flood
