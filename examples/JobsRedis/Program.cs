@@ -7,6 +7,10 @@
 //       runs "effect" jobs until Ctrl+C / SIGTERM (graceful: running jobs finish within 5 s, the rest go back)
 //   dotnet run --project examples/JobsRedis -- producer --redis CFG [--queue Q] [--prefix P] --from A --to B
 //       enqueues "effect" jobs A..B-1 with idempotency keys job-A.., retrying while Redis is unreachable
+//   dotnet run --project examples/JobsRedis -- web      --redis CFG [--queue Q] [--prefix P] [--port 8080]
+//       a producer web endpoint on Aio.Http: POST /jobs/{index} enqueues "effect" job index (idempotency key
+//       job-index; 202, or 200 for a duplicate), GET /jobs/{id} shows its state, GET /stats the queue's counts;
+//       run it beside two workers. Ctrl+C / SIGTERM: graceful shutdown.
 //
 // An "effect" job counts its runs in the hash <prefix>runs and records its effect by adding its idempotency key
 // to the set <prefix>effects: a job run twice (its worker died after the effect, before the acknowledgement)
@@ -34,6 +38,9 @@ try
         case "worker":
             Run(() => WorkerAsync(Arg("name", $"worker-{Environment.ProcessId}"), int.Parse(Arg("concurrency", "8")),
                 int.Parse(Arg("work-ms", "10")), int.Parse(Arg("lease-ms", "2000"))));
+            break;
+        case "web":
+            Run(() => WebProducer.RunAsync(redisConfig, queueName, prefix, int.Parse(Arg("port", "8080"))));
             break;
         case "producer":
             Run(() => ProducerAsync(int.Parse(Arg("from", "0")), int.Parse(Arg("to", "100"))));
