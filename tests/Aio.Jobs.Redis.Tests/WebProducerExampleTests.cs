@@ -15,16 +15,7 @@ public sealed class WebProducerExampleTests : IDisposable
 
     private Process Start(string mode, params string[] args)
     {
-        var info = new ProcessStartInfo(ExampleProgram.Dotnet) { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
-        info.ArgumentList.Add(ExampleProgram.Find("JobsRedis"));
-        info.ArgumentList.Add(mode);
-        foreach (string a in (string[])["--redis", $"127.0.0.1:{_server.Port}", "--queue", "web", "--prefix", "web:", .. args])
-        {
-            info.ArgumentList.Add(a);
-        }
-        Process p = Process.Start(info)!;
-        p.ErrorDataReceived += (_, _) => { };
-        p.BeginErrorReadLine();
+        Process p = JobsRedisProcess.Start(_server, "web", "web:", mode, args);
         _processes.Add(p);
         return p;
     }
