@@ -36,13 +36,9 @@ public sealed class ProcessFailureTests : IDisposable
 
     private static long WaitFor(IDatabase db, Func<long> value, long target, double seconds, string what)
     {
-        var clock = Stopwatch.StartNew();
-        long v;
-        while ((v = Read(value)) < target)
-        {
-            Assert.True(clock.Elapsed.TotalSeconds < seconds, $"{what}: {v} of {target} after {seconds} s");
-            Thread.Sleep(20);
-        }
+        long v = -1;
+        Assert.True(Poll.Until(() => (v = Read(value)) >= target, TimeSpan.FromSeconds(seconds), TimeSpan.FromMilliseconds(20)),
+            $"{what}: {v} of {target} after {seconds} s");
         return v;
     }
 
@@ -126,12 +122,8 @@ public sealed class ProcessFailureTests : IDisposable
     /// <summary>The queue's counts once nothing is queued, running or delayed (acknowledgements may trail the effects), or after 30 s.</summary>
     private static JobQueueStats Quiet(ConnectionMultiplexer redis)
     {
-        var clock = Stopwatch.StartNew();
-        JobQueueStats stats;
-        while (((stats = Stats(redis)).TotalQueued > 0 || stats.Running > 0 || stats.Delayed > 0) && clock.Elapsed < TimeSpan.FromSeconds(30))
-        {
-            Thread.Sleep(100);
-        }
+        JobQueueStats stats = null!;
+        Poll.Until(() => (stats = Stats(redis)) is { TotalQueued: 0, Running: 0, Delayed: 0 }, TimeSpan.FromSeconds(30), TimeSpan.FromMilliseconds(100));
         return stats;
     }
 

@@ -88,14 +88,9 @@ public sealed class RedisServer : IDisposable
         _process.ErrorDataReceived += (_, _) => { };
         _process.BeginOutputReadLine();
         _process.BeginErrorReadLine();
-        var deadline = Stopwatch.StartNew();
-        while (!Ping())
+        if (!Poll.Until(() => Ping() || _process.HasExited, TimeSpan.FromSeconds(15), TimeSpan.FromMilliseconds(20)) || _process.HasExited)
         {
-            if (_process.HasExited || deadline.Elapsed > TimeSpan.FromSeconds(15))
-            {
-                throw new InvalidOperationException($"redis-server on port {Port} did not answer PING within 15 s (exited: {_process.HasExited}).");
-            }
-            Thread.Sleep(20);
+            throw new InvalidOperationException($"redis-server on port {Port} did not answer PING within 15 s (exited: {_process.HasExited}).");
         }
     }
 
