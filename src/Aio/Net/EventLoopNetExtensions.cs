@@ -15,7 +15,7 @@ namespace Aio.Net;
 /// The networking entry points of an <see cref="EventLoop"/> (asyncio's <c>loop.create_server</c>,
 /// <c>create_connection</c>, <c>start_tls</c>, <c>create_datagram_endpoint</c>, <c>getaddrinfo</c>).
 /// </summary>
-public static class EventLoopNetExtensions
+public static partial class EventLoopNetExtensions
 {
     /// <summary>
     /// Listens on <paramref name="host"/>:<paramref name="port"/> and runs a protocol from

@@ -38,4 +38,16 @@ internal static class NetThrowHelper
     [DoesNotReturn]
     public static void TlsCannotWriteEof(ITransport transport) =>
         throw new NotSupportedException($"{transport} is a TLS transport: it cannot half-close (WriteEof); Close() it instead.");
+
+    [DoesNotReturn]
+    public static void SendFileInProgress(ITransport transport) =>
+        throw new InvalidOperationException($"A SendFileAsync is already sending through {transport}; await it before starting another.");
+
+    [DoesNotReturn]
+    public static void SendFileConnectionLost(ITransport transport, long sent, long count) =>
+        throw new IOException($"The connection {transport} closed after {sent} of {count} bytes of the file were sent; the peer did not get the rest.");
+
+    [DoesNotReturn]
+    public static void SendFileNotAvailable(ITransport transport) =>
+        throw new NotSupportedException($"sendfile(2) is not available for {transport} (only plain sockets on Linux's epoll loop, and regular files, can use it); pass fallback: true to copy the file through the transport instead.");
 }

@@ -70,6 +70,7 @@ internal sealed class PipeTransport : StreamTransport, IIoHandler
             return;
         }
         _eofRequested = true;
+        _writeBlocked = true;
         Close();
     }
 

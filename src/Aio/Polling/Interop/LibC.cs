@@ -111,4 +111,27 @@ internal static unsafe partial class LibC
     /// </summary>
     [LibraryImport(Library, SetLastError = true)]
     public static partial int accept4(int sockfd, void* addr, uint* addrlen, int flags);
+
+    /// <summary>Invalid argument (sendfile: the file cannot be mapped, e.g. a pipe or some file systems).</summary>
+    public const int EINVAL = 22;
+
+    /// <summary>Broken pipe: the peer closed the connection.</summary>
+    public const int EPIPE = 32;
+
+    /// <summary>Function not implemented.</summary>
+    public const int ENOSYS = 38;
+
+    /// <summary>Operation not supported.</summary>
+    public const int EOPNOTSUPP = 95;
+
+    /// <summary>Connection reset by peer.</summary>
+    public const int ECONNRESET = 104;
+
+    /// <summary>
+    /// Copies up to <paramref name="count"/> bytes of <paramref name="in_fd"/> (a regular file) from <paramref name="offset"/>
+    /// to <paramref name="out_fd"/> inside the kernel; advances <paramref name="offset"/> and returns the bytes copied, 0 at
+    /// the file's end, or -1 (EAGAIN when a non-blocking socket is full). 64-bit processes only (there off_t is 64 bits).
+    /// </summary>
+    [LibraryImport(Library, SetLastError = true)]
+    public static partial nint sendfile(int out_fd, int in_fd, long* offset, nuint count);
 }

@@ -12,6 +12,10 @@ internal static class StreamThrowHelper
             $"{protocol} implements neither IProtocol nor IBufferedProtocol; a stream transport needs one of them.", nameof(protocol));
 
     [DoesNotReturn]
+    public static void WriteDuringSendFile(ITransport transport) =>
+        throw new InvalidOperationException($"Cannot write to {transport} while SendFileAsync is sending a file through it; await the SendFileAsync first, then write.");
+
+    [DoesNotReturn]
     public static void WriteAfterEof(ITransport transport) =>
         throw new InvalidOperationException($"Cannot write to {transport} after WriteEof(); the sending half is closed.");
 

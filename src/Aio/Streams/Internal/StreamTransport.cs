@@ -50,6 +50,8 @@ internal abstract class StreamTransport : ITransport
     private protected bool _started;                         // ConnectionMade returned normally: reading may start
     private Lifecycle _life;                                 // Open → Closing → LostScheduled → Lost, never backwards
     private protected bool _eofRequested;                    // WriteEof was called
+    private protected bool _sendFileActive;                  // a SendFileAsync owns the sending side (Write throws)
+    private protected bool _writeBlocked;                    // _eofRequested || _sendFileActive: Write's one check for both
     private bool _eofSent;                                   // the sending half is shut down
     private protected bool _eofReceived;                     // the peer's EOF was read
     private protected bool _aborted;                         // Abort or a fatal error dropped the buffer
@@ -163,9 +165,9 @@ internal abstract class StreamTransport : ITransport
         {
             StreamThrowHelper.ReadOnlyTransport(this);
         }
-        if (_eofRequested)
+        if (_writeBlocked)
         {
-            StreamThrowHelper.WriteAfterEof(this);
+            WriteBlocked();
         }
         if (data.IsEmpty)
         {
@@ -200,16 +202,31 @@ internal abstract class StreamTransport : ITransport
         MaybePauseProtocol();
     }
 
+    /// <summary>Write's slow path: the sending half is shut (WriteEof) or a SendFileAsync is sending.</summary>
+    private void WriteBlocked()
+    {
+        if (_sendFileActive)
+        {
+            StreamThrowHelper.WriteDuringSendFile(this);
+        }
+        StreamThrowHelper.WriteAfterEof(this);
+    }
+
     public bool CanWriteEof => HasWriteSide;
 
     public virtual void WriteEof()
     {
         _loop.CheckThread(nameof(WriteEof));
+        if (_sendFileActive)
+        {
+            StreamThrowHelper.WriteDuringSendFile(this);
+        }
         if (_closing || _eofRequested)
         {
             return;
         }
         _eofRequested = true;
+        _writeBlocked = true;
         AssertInvariants();
         if (WriteBufferSize == 0)
         {
