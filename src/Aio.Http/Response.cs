@@ -31,6 +31,7 @@ public sealed class Response
         Bytes,
         Stream,
         Upgrade,
+        File,
     }
 
     private Response(int status)
@@ -72,6 +73,8 @@ public sealed class Response
     internal long? StreamLength { get; private set; }
 
     internal Func<Internal.UpgradedConnection, Task>? UpgradeBody { get; private set; }
+
+    internal string? FilePath { get; private set; }
 
     /// <summary>
     /// The hook for protocol upgrades (internal until the WebSocket layer makes it public): a 101 Switching Protocols
@@ -125,6 +128,43 @@ public sealed class Response
     {
         ArgumentNullException.ThrowIfNull(write);
         return new Response(status) { Kind = BodyKind.Stream, StreamBody = write, ContentType = contentType, StreamLength = contentLength };
+    }
+
+    /// <summary>
+    /// The file at <paramref name="path"/> (aiohttp's <c>FileResponse</c>), answered when the response is written, with the
+    /// same rules as <see cref="Router.Static"/>: ETag and Last-Modified, conditional requests (304, 412), a byte range
+    /// (206, 416), HEAD, sendfile(2) on a plain socket. A file that cannot be opened then is answered 404.
+    /// </summary>
+    /// <param name="path">The file; the handler is trusted with it (no root check: never build it from the request unchecked).</param>
+    /// <param name="contentType">The content type; null picks it from the extension (text types with charset=utf-8).</param>
+    /// <param name="cacheControl">The Cache-Control field; null for none.</param>
+    public static Response File(string path, string? contentType = null, string? cacheControl = null)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(path);
+        var r = new Response(200) { Kind = BodyKind.File, FilePath = Path.GetFullPath(path), ContentType = contentType ?? Internal.ContentTypes.For(path, null) };
+        if (cacheControl is not null)
+        {
+            r.Headers["Cache-Control"] = cacheControl;
+        }
+        return r;
+    }
+
+    /// <summary>Turns a <see cref="File"/> response into its answer for <paramref name="request"/> (the other headers set on it are kept).</summary>
+    internal Response ResolveFile(Request request)
+    {
+        var target = new Internal.FileResponder.FileTarget(FilePath!, ContentType ?? OctetStream, null, null, null, false);
+        Response answer = Internal.FileResponder.Serve(request, target);
+        if (_headers is not null)
+        {
+            foreach (KeyValuePair<string, string> f in _headers.Fields)
+            {
+                if (!answer.Headers.Contains(f.Key))
+                {
+                    answer.Headers.Add(f.Key, f.Value);
+                }
+            }
+        }
+        return answer;
     }
 
     /// <summary>Sets a cookie (appends a Set-Cookie field).</summary>

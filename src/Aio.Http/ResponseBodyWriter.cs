@@ -50,6 +50,21 @@ public sealed class ResponseBodyWriter
         return _connection.WriteBodyAsync(this, data);
     }
 
+    /// <summary>Sends <paramref name="count"/> bytes of <paramref name="file"/> from <paramref name="offset"/>: sendfile(2) on a plain socket, a bounded copy otherwise.</summary>
+    internal ValueTask SendFileAsync(Microsoft.Win32.SafeHandles.SafeFileHandle file, long offset, long count)
+    {
+        if (Finished)
+        {
+            HttpThrowHelper.StreamFinished();
+        }
+        if (_length is long declared && Written + count > declared)
+        {
+            HttpThrowHelper.StreamLengthExceeded(declared);
+        }
+        Written += count;
+        return _connection.SendFileBodyAsync(this, file, offset, count);
+    }
+
     /// <summary>Sends <paramref name="text"/> as UTF-8.</summary>
     public ValueTask WriteAsync(string text) => WriteAsync(Encoding.UTF8.GetBytes(text));
 

@@ -87,6 +87,24 @@ public sealed class Router
         return this;
     }
 
+    /// <summary>
+    /// Serves the files under <paramref name="directory"/> at <paramref name="prefix"/> (aiohttp's <c>add_static</c>):
+    /// GET and HEAD of <c>prefix/some/file.css</c> answer with the file, with content type, ETag, Last-Modified,
+    /// conditional requests (304, 412), byte ranges (206, 416) and precompressed siblings. Nothing outside the directory
+    /// is reachable (dot segments, encoded slashes, backslashes, NUL, links out of it: 404). See docs/static-files.md.
+    /// </summary>
+    /// <param name="prefix">The URL path the files appear under ("/static"); "/" for the site's root.</param>
+    /// <param name="directory">The directory served; it must exist.</param>
+    /// <param name="options">Index file, listing, dotfiles, Cache-Control, precompression; null for the defaults.</param>
+    /// <exception cref="DirectoryNotFoundException">The directory does not exist.</exception>
+    public Router Static(string prefix, string directory, StaticFileOptions? options = null)
+    {
+        ArgumentNullException.ThrowIfNull(prefix);
+        ArgumentNullException.ThrowIfNull(directory);
+        var files = new Internal.StaticFiles(prefix, directory, options ?? new StaticFileOptions());
+        return Route("GET", prefix.TrimEnd('/') + "/{*path}", files.HandleAsync);
+    }
+
     /// <summary>The routes in the order they are tried.</summary>
     public IReadOnlyList<Route> Routes => _routes;
 

@@ -712,6 +712,10 @@ internal sealed class HttpConnection : IBufferedProtocol
         {
             _closeAfterResponse = true;
         }
+        if (response.Kind == Response.BodyKind.File)
+        {
+            response = response.ResolveFile(_request!);
+        }
         if (response.Kind == Response.BodyKind.Upgrade)
         {
             await UpgradeAsync(response);
@@ -876,6 +880,78 @@ internal sealed class HttpConnection : IBufferedProtocol
         while (_writePaused && _state == State.Request)
         {
             await _writeWaiters.ParkAsync();
+        }
+    }
+
+    /// <summary>
+    /// Sends a range of a file as (part of) a streamed body of known length: the loop's SendFileAsync (sendfile(2)) on a
+    /// plain socket, else 64 KiB blocks through <see cref="WriteBodyAsync"/> (TLS, the in-memory transport).
+    /// </summary>
+    internal async ValueTask SendFileBodyAsync(ResponseBodyWriter stream, Microsoft.Win32.SafeHandles.SafeFileHandle file, long offset, long count)
+    {
+        if (_state != State.Request)
+        {
+            Checkpoint.ThrowIfCancelled();
+            HttpThrowHelper.ClientDisconnected();
+        }
+        if (stream.SuppressBody || count == 0)
+        {
+            return;
+        }
+        long sent;
+        string mode;
+        if (!stream.Chunked && _transport.CanSendFile())
+        {
+            mode = "sendfile";
+            try
+            {
+                sent = await _core.Loop.SendFileAsync(_transport, file, offset, count);
+            }
+            catch (IOException) when (_transport.IsClosing)
+            {
+                // The client went away: wait for ConnectionLost, which cancels the request's scope (as a streamed write does).
+                while (_state == State.Request)
+                {
+                    await _writeWaiters.ParkAsync();
+                }
+                throw;
+            }
+            while (_writePaused && _state == State.Request)
+            {
+                await _writeWaiters.ParkAsync();
+            }
+        }
+        else
+        {
+            mode = "copy";
+            sent = 0;
+            byte[] block = ArrayPool<byte>.Shared.Rent((int)Math.Min(count, 64 * 1024));
+            try
+            {
+                while (sent < count)
+                {
+                    int n = RandomAccess.Read(file, block.AsSpan(0, (int)Math.Min(block.Length, count - sent)), offset + sent);
+                    if (n == 0)
+                    {
+                        break;
+                    }
+                    sent += n;
+                    await WriteBodyAsync(stream, block.AsMemory(0, n));
+                }
+            }
+            finally
+            {
+                ArrayPool<byte>.Shared.Return(block);
+            }
+        }
+        if (sent != count)
+        {
+            // The file shrank after its length was announced: the client would wait for bytes that never come.
+            throw new IOException($"The file being sent for {_request} ended after {sent} of {count} bytes (it changed while it was served); the connection is closed.");
+        }
+        if (_core.Log.StaticEnabled)
+        {
+            _core.Log.FileSent(_request?.ToString() ?? "", sent, mode);
         }
     }
 

@@ -33,6 +33,24 @@ internal sealed partial class HttpLog
 
     public void Listening(string endpoints) => LogListening(_logger, endpoints);
 
+    public bool StaticEnabled => _logger.IsEnabled(LogLevel.Debug);
+
+    public void FileSent(string request, long bytes, string mode) => LogFileSent(_logger, request, bytes, mode);
+
+    public void StaticRefused(string target, string reason)
+    {
+        if (_logger.IsEnabled(LogLevel.Debug))
+        {
+            LogStaticRefused(_logger, target, reason);
+        }
+    }
+
+    [LoggerMessage(EventId = 230, Level = LogLevel.Debug, Message = "Sent {Bytes} file bytes for {Request} by {Mode}.")]
+    private static partial void LogFileSent(ILogger logger, string request, long bytes, string mode);
+
+    [LoggerMessage(EventId = 231, Level = LogLevel.Debug, Message = "Static files: refused {Target} with 404: {Reason}.")]
+    private static partial void LogStaticRefused(ILogger logger, string target, string reason);
+
     [LoggerMessage(EventId = 200, Level = LogLevel.Debug, Message = "Rejected a request with {Status}: {Reason} (client {Remote}); the connection is closed.")]
     private static partial void LogBadRequest(ILogger logger, int status, string reason, string remote);
 
