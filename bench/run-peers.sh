@@ -9,6 +9,9 @@
 #               --quick  --repeat K  --no-build  --out DIR
 #   W7 (HTTP server: Aio.Http, aiohttp on asyncio and uvloop, Node http, Kestrel) runs from its own script:
 #               bench/run-peers.sh --only W7 [--peers aio,node,...] [--repeat K]   (bench/w7.py --help)
+#   W10S (static files, 1 MiB and 1 KiB: Aio.Http's Router.Static, Node's createReadStream().pipe(res), Kestrel's
+#   UseStaticFiles) runs from its own script too:
+#               bench/run-peers.sh --only W10S [--peers aio,node,kestrel] [--repeat K]   (bench/w10s.py --help)
 #
 # The harness builds what the selected peers need (bench/c, the .NET peer,
 # bench/Aio.Bench) unless --no-build; if a build fails, that peer is reported
@@ -86,6 +89,16 @@ if [[ ${1:-} == W8 ]]; then
 fi
 
 export BENCH_COMMAND="bench/run-peers.sh $*"
+if [[ " ${harness_args[*]:-} " == *" --only W10S "* ]]; then
+    w10_args=()
+    skip=0
+    for arg in "${harness_args[@]}"; do
+        if [[ $skip == 1 ]]; then skip=0; continue; fi
+        if [[ $arg == --only ]]; then skip=1; continue; fi
+        w10_args+=("$arg")
+    done
+    exec /usr/bin/python3 bench/w10s.py "${w10_args[@]}"
+fi
 if [[ " ${harness_args[*]:-} " == *" --only W7 "* ]]; then
     w7_args=()
     skip=0

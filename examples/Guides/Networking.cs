@@ -2,6 +2,7 @@ using System.Net;
 using System.Text;
 using Aio;
 using Aio.Net;
+using Microsoft.Win32.SafeHandles;
 using static Aio.Asyncio;
 
 namespace Aio.Examples.Guides;
@@ -13,6 +14,7 @@ public static class NetworkingGuide
     {
         ProtocolsOrStreams();
         FinishTheRequestInFlight();
+        SendAFile();
     }
 
     // Protocol: the fast path.
@@ -95,5 +97,36 @@ public static class NetworkingGuide
             idleWriter.Close();
             busyWriter.Close();
         });
+    }
+
+    // A file server: a header line, then the file. On a plain socket of the epoll loop the kernel copies the file
+    // (sendfile(2)); on TLS or another transport it is read and written in 64 KiB blocks. Either way the header goes first.
+    sealed class FileSender(string path) : IProtocol
+    {
+        public void ConnectionMade(ITransport t) => EventLoop.GetRunningLoop().CreateTask(async () =>
+        {
+            using SafeFileHandle file = File.OpenHandle(path);
+            t.Write(Encoding.ASCII.GetBytes($"{RandomAccess.GetLength(file)} bytes, sendfile: {t.CanSendFile()}\n"));
+            long sent = await EventLoop.GetRunningLoop().SendFileAsync(t, file);   // Write throws until it returns
+            t.Close();
+        });
+        public void DataReceived(ReadOnlySpan<byte> data) { }
+        public void ConnectionLost(Exception? e) { }
+    }
+
+    static void SendAFile()
+    {
+        string path = Path.GetTempFileName();
+        File.WriteAllBytes(path, new byte[1 << 20]);
+        using var loop = new EventLoop(new VirtualClock());
+        loop.RunUntilComplete(async () =>
+        {
+            await using Server server = await loop.CreateServerAsync(() => new FileSender(path), "127.0.0.1", 0);
+            var (reader, writer) = await OpenConnectionAsync("127.0.0.1", ((IPEndPoint)server.Sockets[0]).Port);
+            Console.WriteLine(Encoding.ASCII.GetString(await reader.ReadLineAsync()).TrimEnd());
+            Console.WriteLine($"received {(await reader.ReadAsync()).Length} bytes");
+            writer.Close();
+        });
+        File.Delete(path);
     }
 }

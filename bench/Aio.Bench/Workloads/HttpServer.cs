@@ -12,11 +12,12 @@ internal sealed class HttpServerCommand : IBenchCommand
 {
     public string Name => "http-server";
 
-    public string Description => "W7 HTTP server: --port P [--stats] [--alloc-profile]";
+    public string Description => "W7 HTTP server: --port P [--static DIR (W10S: files under /static)] [--stats] [--alloc-profile]";
 
     public int Run(BenchArgs args)
     {
         int port = args.Int("port", 28080);
+        string staticDir = args.Str("static", "");
         using AllocationSampler? sampler = args.Flag("alloc-profile", false) ? new AllocationSampler() : null;
         using var loop = new EventLoop();
         var stop = new AioEvent();
@@ -31,6 +32,10 @@ internal sealed class HttpServerCommand : IBenchCommand
         {
             var app = new Application();
             app.Router.Get("/", static _ => Response.Text("Hello, World!"));
+            if (staticDir.Length > 0)
+            {
+                app.Router.Static("/static", staticDir);   // W10S: static files (sendfile on this plain socket)
+            }
             HttpServer server = await app.StartAsync("127.0.0.1", port, new ServerOptions { Backlog = 512 });
             Console.WriteLine("READY");
             Console.Out.Flush();
