@@ -460,6 +460,10 @@ internal sealed class HttpConnection : IBufferedProtocol
         {
             return response.StatusCode;   // the client is gone
         }
+        if (response.Kind == Response.BodyKind.File)
+        {
+            response = response.ResolveFile(request);   // 200, 206, 304, 412, 416 or 404: the status logged is the one sent
+        }
         await WriteResponseAsync(response);
         if (_core.Log.AccessEnabled)
         {
@@ -711,10 +715,6 @@ internal sealed class HttpConnection : IBufferedProtocol
         if (_core.IsShuttingDown)
         {
             _closeAfterResponse = true;
-        }
-        if (response.Kind == Response.BodyKind.File)
-        {
-            response = response.ResolveFile(_request!);
         }
         if (response.Kind == Response.BodyKind.Upgrade)
         {
