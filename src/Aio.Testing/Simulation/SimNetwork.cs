@@ -25,6 +25,7 @@ internal sealed class SimNetwork(Simulation sim) : INetworkProvider
     private readonly List<(string A, string B, double Until)> _partitions = [];
     private readonly Dictionary<string, double> _dnsFailures = new(StringComparer.OrdinalIgnoreCase);
     private readonly List<SimulatedConnection> _connections = [];
+    private readonly Dictionary<string, IPAddress[]> _resolved = new(StringComparer.OrdinalIgnoreCase);
 
     public Simulation Sim => sim;
 
@@ -79,14 +80,14 @@ internal sealed class SimNetwork(Simulation sim) : INetworkProvider
     }
 
     /// <summary>One seeded one-way latency, with an occasional removable spike.</summary>
-    public double Latency(string what)
+    public double Latency(string verb, object subject)
     {
         SimulationOptions o = sim.Options;
         double latency = sim.Random.Between(o.MinLatency, o.MaxLatency);
         if (o.DelaySpikeProbability > 0)
         {
             double spike = sim.Random.Between(0, o.DelaySpike);
-            if (sim.DrawFault(o.DelaySpikeProbability, $"delay spike {spike:0.######} s on {what}"))
+            if (sim.DrawFault(o.DelaySpikeProbability, $"delay spike {spike:0.######} s on {verb}", subject))
             {
                 latency += spike;
             }
@@ -98,8 +99,13 @@ internal sealed class SimNetwork(Simulation sim) : INetworkProvider
 
     public async Task<IPAddress[]> ResolveAsync(string host)
     {
+        // A resolver caches answers: a name looked up once answers at once (unless a DNS fault is on for it).
+        if (_resolved.TryGetValue(host, out IPAddress[]? cached) && !(_dnsFailures.TryGetValue(host, out double failing) && failing > sim.Now))
+        {
+            return cached;
+        }
         AioFuture<IPAddress[]> answer = sim.Loop.CreateFuture<IPAddress[]>();
-        sim.Schedule(sim.Now + Latency($"dns {host}"), () =>
+        sim.Schedule(sim.Now + Latency("dns", host), () =>
         {
             if (answer.Done)
             {
@@ -123,7 +129,11 @@ internal sealed class SimNetwork(Simulation sim) : INetworkProvider
                 return;
             }
             h ??= GetOrAddHost(host);
-            sim.Record("dns", $"{host} -> {h.Address}");
+            _resolved[host] = [h.Address];
+            if (sim.Tracing)
+            {
+                sim.Record("dns", $"{host} -> {h.Address}");
+            }
             answer.SetResult([h.Address]);
         });
         return await answer;
@@ -142,7 +152,10 @@ internal sealed class SimNetwork(Simulation sim) : INetworkProvider
             }
             var l = new SimListener(this, CurrentHost, unix, () => _unixListeners.Remove(path));
             _unixListeners[path] = l;
-            sim.Record("listen", $"{CurrentHost.Name} {path}");
+            if (sim.Tracing)
+            {
+                sim.Record("listen", $"{CurrentHost.Name} {path}");
+            }
             return l;
         }
         var ip = (IPEndPoint)endPoint;
@@ -154,7 +167,10 @@ internal sealed class SimNetwork(Simulation sim) : INetworkProvider
         }
         var listener = new SimListener(this, host, new IPEndPoint(host.Address, port), () => _listeners.Remove((host.Name, port)));
         _listeners[(host.Name, port)] = listener;
-        sim.Record("listen", $"{host.Name}:{port}");
+        if (sim.Tracing)
+        {
+            sim.Record("listen", $"{host.Name}:{port}");
+        }
         return listener;
     }
 
@@ -180,17 +196,20 @@ internal sealed class SimNetwork(Simulation sim) : INetworkProvider
         }
         AioFuture<INetworkConnection> done = sim.Loop.CreateFuture<INetworkConnection>();
         int localPort = local is IPEndPoint { Port: > 0 } lp ? lp.Port : from.NextPort();
-        sim.Record("connect", $"{from.Name}:{localPort} -> {target}");
+        if (sim.Tracing)
+        {
+            sim.Record("connect", $"{from.Name}:{localPort} -> {target}");
+        }
         if (to is null)
         {
-            sim.Schedule(sim.Now + Latency("connect"), () => done.TrySetException(new SocketException((int)SocketError.HostUnreachable)));
+            sim.Schedule(sim.Now + Latency("connect", remote), () => done.TrySetException(new SocketException((int)SocketError.HostUnreachable)));
             return await done;
         }
-        double synArrives = HealedAt(from, to) + Latency($"syn {target}");
+        double synArrives = HealedAt(from, to) + Latency("syn", target);
         sim.Schedule(synArrives, () =>
         {
             SimListener? listener = find();
-            double back = HealedAt(from, to) + Latency($"syn-ack {target}");
+            double back = HealedAt(from, to) + Latency("syn-ack", target);
             if (listener is null || listener.Closed)
             {
                 sim.Record("refused", $"{from.Name}:{localPort} -> {target}");
@@ -200,7 +219,10 @@ internal sealed class SimNetwork(Simulation sim) : INetworkProvider
             EndPoint clientEnd = remote is UnixDomainSocketEndPoint ? remote : new IPEndPoint(from.Address, localPort);
             var connection = new SimulatedConnection(this, _connections.Count + 1, from, to, clientEnd, listener.LocalEndPoint);
             _connections.Add(connection);
-            sim.Record("accept", $"{connection}");
+            if (sim.Tracing)
+            {
+                sim.Record("accept", $"{connection}");
+            }
             listener.Enqueue(connection.ServerEnd);
             sim.Schedule(back, () =>
             {
@@ -229,7 +251,10 @@ internal sealed class SimNetwork(Simulation sim) : INetworkProvider
         }
         var socket = new SimDatagramSocket(this, host, port);
         _datagrams[(host.Name, port)] = socket;
-        sim.Record("bind", $"udp {host.Name}:{port}");
+        if (sim.Tracing)
+        {
+            sim.Record("bind", $"udp {host.Name}:{port}");
+        }
         return socket;
     }
 
@@ -250,15 +275,15 @@ internal sealed class SimNetwork(Simulation sim) : INetworkProvider
             sim.Record("lost", what + " (partition)");
             return;
         }
-        if (sim.DrawFault(sim.Options.DatagramDropProbability, "drop " + what))
+        if (sim.DrawFault(sim.Options.DatagramDropProbability, "drop", what))
         {
             return;
         }
-        int copies = sim.DrawFault(sim.Options.DatagramDuplicateProbability, "duplicate " + what) ? 2 : 1;
+        int copies = sim.DrawFault(sim.Options.DatagramDuplicateProbability, "duplicate", what) ? 2 : 1;
         var sender = new IPEndPoint(from.Host.Address, from.Port);
         for (int i = 0; i < copies; i++)
         {
-            sim.Schedule(sim.Now + Latency(what), () =>
+            sim.Schedule(sim.Now + Latency("udp", what), () =>
             {
                 if (_datagrams.TryGetValue((to.Name, ip.Port), out SimDatagramSocket? target))
                 {
@@ -315,7 +340,10 @@ internal sealed class SimListener(SimNetwork network, SimHost host, EndPoint end
         Closed = true;
         _accepted = null;
         unregister();
-        network.Sim.Record("close", $"listener {endPoint}");
+        if (network.Sim.Tracing)
+        {
+            network.Sim.Record("close", $"listener {endPoint}");
+        }
         while (_backlog.TryDequeue(out SimEnd? end))
         {
             end.Connection.Reset(); // connections never accepted are reset, as a kernel does
@@ -417,6 +445,7 @@ internal sealed class SimEnd(SimulatedConnection connection, SimHost host, EndPo
     private bool _kickScheduled;
     private Action? _readable;
     private Action? _writable;
+    private Action? _deliver;
 
     public SimulatedConnection Connection => connection;
 
@@ -437,6 +466,8 @@ internal sealed class SimEnd(SimulatedConnection connection, SimHost host, EndPo
     private Simulation Sim => connection.Network.Sim;
 
     private string Direction => $"conn#{connection.Id} {host.Name}->{Peer.HostName}";
+
+    public override string ToString() => Direction;
 
     private string HostName => host.Name;
 
@@ -501,22 +532,24 @@ internal sealed class SimEnd(SimulatedConnection connection, SimHost host, EndPo
             return 0;
         }
         SimNetwork network = connection.Network;
+        // Segmentation: half the writes go out whole; the others are cut at one or two seeded points.
+        int cuts = Sim.Options.Segmentation && take > 1 ? Sim.Random.Next(4) - 1 : 0;
         int offset = 0;
         while (offset < take)
         {
             int left = take - offset;
-            int size = Sim.Options.Segmentation && left > 1 ? 1 + Sim.Random.Next(left) : left;
+            int size = cuts-- > 0 && left > 1 ? 1 + Sim.Random.Next(left - 1) : left;
             byte[] segment = data.Slice(offset, size).ToArray();
             offset += size;
             _inFlight += size;
             double start = Math.Max(Math.Max(Sim.Now, _sendFree), network.HealedAt(host, Peer.HostOf));
             _sendFree = double.IsPositiveInfinity(Bandwidth) ? start : start + size / Bandwidth;
-            double arrival = Math.Max(_sendFree + network.Latency(Direction), _lastArrival);
+            double arrival = Math.Max(_sendFree + network.Latency("segment", this), _lastArrival);
             _lastArrival = arrival;
             _transit.Enqueue((arrival, segment));
             Sim.Schedule(arrival, Arrive);
         }
-        if (Sim.DrawFault(Sim.Options.ResetProbability, $"reset {connection}"))
+        if (Sim.DrawFault(Sim.Options.ResetProbability, "reset", connection))
         {
             Sim.Schedule(Sim.Now + Sim.Random.Between(0, _lastArrival - Sim.Now + Sim.Options.MaxLatency), connection.Reset);
         }
@@ -548,11 +581,17 @@ internal sealed class SimEnd(SimulatedConnection connection, SimHost host, EndPo
         SimEnd peer = Peer;
         if (peer.Closed || peer.Error != SocketError.Success)
         {
-            Sim.Record("discard", $"{Direction} {segment.Length} B (peer gone)");
+            if (Sim.Tracing)
+            {
+                Sim.Record("discard", $"{Direction} {segment.Length} B (peer gone)");
+            }
             Kick();
             return;
         }
-        Sim.Record("data", $"{Direction} {segment.Length} B");
+        if (Sim.Tracing)
+        {
+            Sim.Record("data", $"{Direction} {segment.Length} B");
+        }
         peer._incoming.Enqueue(segment);
         peer._unread += segment.Length;
         peer.Kick();
@@ -565,7 +604,7 @@ internal sealed class SimEnd(SimulatedConnection connection, SimHost host, EndPo
             return;
         }
         _shutdownSent = true;
-        double arrival = Math.Max(Math.Max(Sim.Now, _sendFree) + connection.Network.Latency(Direction), _lastArrival);
+        double arrival = Math.Max(Math.Max(Sim.Now, _sendFree) + connection.Network.Latency("eof", this), _lastArrival);
         _lastArrival = arrival;
         _transit.Enqueue((arrival, null));
         Sim.Schedule(arrival, Arrive);
@@ -577,7 +616,10 @@ internal sealed class SimEnd(SimulatedConnection connection, SimHost host, EndPo
         {
             return;
         }
-        Sim.Record("eof", Direction);
+        if (Sim.Tracing)
+        {
+            Sim.Record("eof", Direction);
+        }
         Peer._eofArrived = true;
         Peer.Kick();
     }
@@ -593,7 +635,10 @@ internal sealed class SimEnd(SimulatedConnection connection, SimHost host, EndPo
         _wantRead = _wantWrite = false;
         _incoming.Clear();
         _unread = 0;
-        Sim.Record("close", $"conn#{connection.Id} by {host.Name}");
+        if (Sim.Tracing)
+        {
+            Sim.Record("close", $"conn#{connection.Id} by {host.Name}");
+        }
         Peer.Kick(); // its window is free again
     }
 
@@ -617,7 +662,7 @@ internal sealed class SimEnd(SimulatedConnection connection, SimHost host, EndPo
             return;
         }
         _kickScheduled = true;
-        Sim.Loop.CallSoon(Deliver);
+        Sim.Loop.CallSoon(_deliver ??= Deliver);
     }
 
     private bool ReadReady => _wantRead && (_unread > 0 || _eofArrived || Error != SocketError.Success);

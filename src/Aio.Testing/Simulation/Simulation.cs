@@ -47,7 +47,7 @@ public sealed partial class Simulation
         _random = new SimRandom(unchecked((ulong)seed * 0x2545F4914F6CDD1DUL + 0x1234567UL));
         _suppressed = suppressed is null ? [] : [.. suppressed];
         _clock = new VirtualClock(0, autoJump: true) { Limit = options.TimeLimit };
-        Loop = new EventLoop(_clock) { WatchdogEnabled = false, TaskDumpOnSignal = false, HangDetection = true };
+        Loop = new EventLoop(_clock, "portable") { WatchdogEnabled = false, TaskDumpOnSignal = false, HangDetection = true };
         _network = new SimNetwork(this);
         LoopNetwork.SetProvider(Loop, _network);
     }
@@ -163,6 +163,9 @@ public sealed partial class Simulation
 
     internal SimRandom Random => _random;
 
+    /// <summary>Whether every event is recorded (else only faults): callers skip formatting a record nobody keeps.</summary>
+    internal bool Tracing => Options.FullTrace;
+
     internal void Record(string kind, string detail)
     {
         if (Options.FullTrace || kind == "fault")
@@ -171,8 +174,8 @@ public sealed partial class Simulation
         }
     }
 
-    /// <summary>Draws a removable fault with chance <paramref name="p"/>: true if it happens (not suppressed).</summary>
-    internal bool DrawFault(double p, string what)
+    /// <summary>Draws a removable fault with chance <paramref name="p"/>: true if it happens (not suppressed). The description is made only then.</summary>
+    internal bool DrawFault(double p, string verb, object subject)
     {
         if (!_random.Chance(p))
         {
@@ -181,10 +184,10 @@ public sealed partial class Simulation
         int id = _faults++;
         if (_suppressed.Contains(id))
         {
-            Record("suppressed", $"fault #{id}: {what}");
+            Record("suppressed", $"fault #{id}: {verb} {subject}");
             return false;
         }
-        Record("fault", $"#{id}: {what}");
+        Record("fault", $"#{id}: {verb} {subject}");
         return true;
     }
 

@@ -19,7 +19,7 @@ public sealed record SimulationOptions
     /// <summary>The largest bandwidth of a connection in bytes per second. Default: unlimited.</summary>
     public double MaxBandwidth { get; init; } = double.PositiveInfinity;
 
-    /// <summary>Cut each write into segments of seeded sizes, so the peer's reads return arbitrary pieces. Default true.</summary>
+    /// <summary>Cut writes into segments of seeded sizes (half of them, at one or two points), so the peer's reads return arbitrary pieces. Default true.</summary>
     public bool Segmentation { get; init; } = true;
 
     /// <summary>Bytes a connection carries in one direction before the sender must wait for the receiver to read (its window). Default 65536.</summary>

@@ -196,7 +196,7 @@ public sealed partial class Simulation
         {
             return null;
         }
-        Record("failure", $"{kind}: {message}");
+        Record("failure", kind.Value.ToString()); // the message names objects by ids that differ between runs
         return new SimulationFailure(Seed, kind.Value, message, exception, Options, [.. _suppressed], [.. _trace], _faults);
     }
 }
