@@ -80,14 +80,17 @@ internal sealed class SimNetwork(Simulation sim) : INetworkProvider
     }
 
     /// <summary>One seeded one-way latency, with an occasional removable spike.</summary>
-    public double Latency(string verb, object subject)
+    public double Latency(string verb, object subject) => Latency(sim.NetworkFaults, verb, subject);
+
+    /// <summary>One seeded one-way latency drawn from <paramref name="source"/>, with an occasional removable spike.</summary>
+    public double Latency(FaultSource source, string verb, object subject)
     {
         SimulationOptions o = sim.Options;
-        double latency = sim.Random.Between(o.MinLatency, o.MaxLatency);
+        double latency = source.Random.Between(o.MinLatency, o.MaxLatency);
         if (o.DelaySpikeProbability > 0)
         {
-            double spike = sim.Random.Between(0, o.DelaySpike);
-            if (sim.DrawFault(o.DelaySpikeProbability, $"delay spike {spike:0.######} s on {verb}", subject))
+            double spike = source.Random.Between(0, o.DelaySpike);
+            if (sim.DrawFault(source, o.DelaySpikeProbability, $"delay spike {spike:0.######} s on {verb}", subject))
             {
                 latency += spike;
             }
@@ -275,15 +278,15 @@ internal sealed class SimNetwork(Simulation sim) : INetworkProvider
             sim.Record("lost", what + " (partition)");
             return;
         }
-        if (sim.DrawFault(sim.Options.DatagramDropProbability, "drop", what))
+        if (sim.DrawFault(from.Faults, sim.Options.DatagramDropProbability, "drop", what))
         {
             return;
         }
-        int copies = sim.DrawFault(sim.Options.DatagramDuplicateProbability, "duplicate", what) ? 2 : 1;
+        int copies = sim.DrawFault(from.Faults, sim.Options.DatagramDuplicateProbability, "duplicate", what) ? 2 : 1;
         var sender = new IPEndPoint(from.Host.Address, from.Port);
         for (int i = 0; i < copies; i++)
         {
-            sim.Schedule(sim.Now + Latency("udp", what), () =>
+            sim.Schedule(sim.Now + Latency(from.Faults, "udp", what), () =>
             {
                 if (_datagrams.TryGetValue((to.Name, ip.Port), out SimDatagramSocket? target))
                 {
@@ -392,7 +395,8 @@ public sealed class SimulatedConnection
         ServerEnd = new SimEnd(this, server, serverEnd, clientEnd);
         ClientEnd.Peer = ServerEnd;
         ServerEnd.Peer = ClientEnd;
-        double bandwidth = network.Sim.Random.Between(network.Sim.Options.MinBandwidth, network.Sim.Options.MaxBandwidth);
+        Faults = network.Sim.NewFaultSource($"conn#{id}");
+        double bandwidth = Faults.Random.Between(network.Sim.Options.MinBandwidth, network.Sim.Options.MaxBandwidth);
         ClientEnd.Bandwidth = bandwidth;
         ServerEnd.Bandwidth = bandwidth;
     }
@@ -414,6 +418,8 @@ public sealed class SimulatedConnection
     internal SimEnd ServerEnd { get; }
 
     internal SimNetwork Network => _network;
+
+    internal FaultSource Faults { get; }
 
     internal void Reset()
     {
@@ -533,25 +539,26 @@ internal sealed class SimEnd(SimulatedConnection connection, SimHost host, EndPo
         }
         SimNetwork network = connection.Network;
         // Segmentation: half the writes go out whole; the others are cut at one or two seeded points.
-        int cuts = Sim.Options.Segmentation && take > 1 ? Sim.Random.Next(4) - 1 : 0;
+        SimRandom random = connection.Faults.Random;
+        int cuts = Sim.Options.Segmentation && take > 1 ? random.Next(4) - 1 : 0;
         int offset = 0;
         while (offset < take)
         {
             int left = take - offset;
-            int size = cuts-- > 0 && left > 1 ? 1 + Sim.Random.Next(left - 1) : left;
+            int size = cuts-- > 0 && left > 1 ? 1 + random.Next(left - 1) : left;
             byte[] segment = data.Slice(offset, size).ToArray();
             offset += size;
             _inFlight += size;
             double start = Math.Max(Math.Max(Sim.Now, _sendFree), network.HealedAt(host, Peer.HostOf));
             _sendFree = double.IsPositiveInfinity(Bandwidth) ? start : start + size / Bandwidth;
-            double arrival = Math.Max(_sendFree + network.Latency("segment", this), _lastArrival);
+            double arrival = Math.Max(_sendFree + network.Latency(connection.Faults, "segment", this), _lastArrival);
             _lastArrival = arrival;
             _transit.Enqueue((arrival, segment));
             Sim.Schedule(arrival, Arrive);
         }
-        if (Sim.DrawFault(Sim.Options.ResetProbability, "reset", connection))
+        if (Sim.DrawFault(connection.Faults, Sim.Options.ResetProbability, "reset", connection))
         {
-            Sim.Schedule(Sim.Now + Sim.Random.Between(0, _lastArrival - Sim.Now + Sim.Options.MaxLatency), connection.Reset);
+            Sim.Schedule(Sim.Now + random.Between(0, _lastArrival - Sim.Now + Sim.Options.MaxLatency), connection.Reset);
         }
         return take;
     }
@@ -604,7 +611,7 @@ internal sealed class SimEnd(SimulatedConnection connection, SimHost host, EndPo
             return;
         }
         _shutdownSent = true;
-        double arrival = Math.Max(Math.Max(Sim.Now, _sendFree) + connection.Network.Latency("eof", this), _lastArrival);
+        double arrival = Math.Max(Math.Max(Sim.Now, _sendFree) + connection.Network.Latency(connection.Faults, "eof", this), _lastArrival);
         _lastArrival = arrival;
         _transit.Enqueue((arrival, null));
         Sim.Schedule(arrival, Arrive);
@@ -697,6 +704,8 @@ internal sealed class SimDatagramSocket(SimNetwork network, SimHost host, int po
     public SimHost Host => host;
 
     public int Port => port;
+
+    public FaultSource Faults { get; } = network.Sim.NewFaultSource($"udp {host.Name}:{port}");
 
     public EndPoint LocalEndPoint { get; } = new IPEndPoint(host.Address, port);
 

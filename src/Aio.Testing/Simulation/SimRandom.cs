@@ -23,3 +23,27 @@ internal sealed class SimRandom(ulong seed)
 
     public double Between(double low, double high) => high <= low ? low : low + (high - low) * NextDouble();
 }
+
+/// <summary>
+/// Where removable faults come from: a connection, a datagram socket, or the network at large. Each has its own
+/// random stream (seeded by the run's seed and its name) and numbers its faults "name.0", "name.1", …, so removing
+/// one fault while shrinking leaves the draws of every other source as they were.
+/// </summary>
+internal sealed class FaultSource(string name, ulong seed)
+{
+    public string Name => name;
+
+    public SimRandom Random { get; } = new(seed ^ Hash(name));
+
+    public int Count { get; set; }
+
+    private static ulong Hash(string text)
+    {
+        ulong h = 14695981039346656037UL;   // FNV-1a: stable across processes, unlike string.GetHashCode
+        foreach (char c in text)
+        {
+            h = (h ^ c) * 1099511628211UL;
+        }
+        return h;
+    }
+}

@@ -11,8 +11,10 @@
 // documented: CallSoon FIFO, timers by deadline with equal deadlines in scheduling order, FIFO waiters. Latencies,
 // segment sizes, bandwidths and faults are drawn from one SplitMix64 stream seeded by the seed, so the same seed and
 // options give the same run, event for event; the trace records every event and fault.
-// Faults that Explore may remove while shrinking (injected resets, datagram drops and duplicates, delay spikes) are
-// numbered in the order they are drawn; a run given a set of numbers to suppress skips exactly those.
+// Faults that Explore may remove while shrinking (injected resets, datagram drops and duplicates, delay spikes) come
+// from fault sources – each connection, each datagram socket, the network at large – with random streams of their
+// own, and are named after them ("conn#3.0"): a run told to suppress some names skips exactly those, and the other
+// sources draw as before, so a shrunk run stays close to the original.
 // A hang is the loop's hang detector firing (tasks pending, nothing scheduled: no timer, no network event); a run
 // whose timers never stop ends at the clock's Limit (SimulationOptions.TimeLimit).
 using System.Text;
@@ -33,19 +35,21 @@ public sealed partial class Simulation
     private readonly SimRandom _random;
     private readonly PriorityQueue<SimEvent, (double When, ulong Tie)> _events = new();
     private readonly List<SimulationTraceRecord> _trace = [];
-    private readonly HashSet<int> _suppressed;
+    private readonly HashSet<string> _suppressed;
+    private readonly List<string> _injected = [];
     private readonly SimNetwork _network;
     private readonly VirtualClock _clock;
     private TimerHandle? _pump;
     private double _pumpAt = double.PositiveInfinity;
     private int _faults;
 
-    private Simulation(int seed, SimulationOptions options, IEnumerable<int>? suppressed)
+    private Simulation(int seed, SimulationOptions options, IEnumerable<string>? suppressed)
     {
         Seed = seed;
         Options = options;
         _random = new SimRandom(unchecked((ulong)seed * 0x2545F4914F6CDD1DUL + 0x1234567UL));
         _suppressed = suppressed is null ? [] : [.. suppressed];
+        NetworkFaults = NewFaultSource("net");
         _clock = new VirtualClock(0, autoJump: true) { Limit = options.TimeLimit };
         Loop = new EventLoop(_clock, "portable") { WatchdogEnabled = false, TaskDumpOnSignal = false, HangDetection = true };
         _network = new SimNetwork(this);
@@ -174,20 +178,28 @@ public sealed partial class Simulation
         }
     }
 
-    /// <summary>Draws a removable fault with chance <paramref name="p"/>: true if it happens (not suppressed). The description is made only then.</summary>
-    internal bool DrawFault(double p, string verb, object subject)
+    /// <summary>A fault source named <paramref name="name"/> for this run (see <see cref="FaultSource"/>).</summary>
+    internal FaultSource NewFaultSource(string name) => new(name, unchecked((ulong)Seed * 0x9E3779B97F4A7C15UL));
+
+    /// <summary>The network at large: DNS, connection set-up.</summary>
+    internal FaultSource NetworkFaults { get; }
+
+    /// <summary>Draws a removable fault from <paramref name="source"/> with chance <paramref name="p"/>: true if it happens (not suppressed). The description is made only then.</summary>
+    internal bool DrawFault(FaultSource source, double p, string verb, object subject)
     {
-        if (!_random.Chance(p))
+        if (!source.Random.Chance(p))
         {
             return false;
         }
-        int id = _faults++;
+        string id = $"{source.Name}.{source.Count++}";
+        _faults++;
         if (_suppressed.Contains(id))
         {
-            Record("suppressed", $"fault #{id}: {verb} {subject}");
+            Record("suppressed", $"fault {id}: {verb} {subject}");
             return false;
         }
-        Record("fault", $"#{id}: {verb} {subject}");
+        _injected.Add(id);
+        Record("fault", $"{id}: {verb} {subject}");
         return true;
     }
 

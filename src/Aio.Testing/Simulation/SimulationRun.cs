@@ -79,22 +79,29 @@ public sealed partial class Simulation
 
     /// <summary>Re-runs one seed alone with the full trace; see <see cref="Replay(SimulationFailure, Func{Simulation, Task}, Func{Simulation, bool}?)"/>.</summary>
     public static Simulation Replay(int seed, Func<Simulation, Task> program, Func<Simulation, bool>? invariant = null, SimulationOptions? options = null) =>
-        Replay(new SimulationFailure(seed, SimulationFailureKind.Exception, "", null, options ?? SimulationOptions.Default, [], [], 0), program, invariant);
+        Replay(new SimulationFailure(seed, SimulationFailureKind.Exception, "", null, options ?? SimulationOptions.Default, [], [], []), program, invariant);
 
     /// <summary>Greedy shrinking: drop injected faults one at a time, then halve the delays, keeping each step that still fails the same way.</summary>
     private static SimulationFailure Shrink(SimulationFailure failure, Func<Simulation, Task> program, Func<Simulation, bool>? invariant)
     {
         SimulationFailure best = failure;
-        SimulationFailure? Try(SimulationOptions options, IEnumerable<int> suppressed)
+        SimulationFailure? Try(SimulationOptions options, IEnumerable<string> suppressed)
         {
             var sim = new Simulation(failure.Seed, options with { FullTrace = false }, suppressed);
             SimulationFailure? f = sim.Execute(program, invariant);
             return f is not null && f.Kind == failure.Kind ? f : null;
         }
-        int budget = 64;
-        for (int id = 0; id < best.FaultsDrawn && budget > 0; id++, budget--)
+        // Each injected fault in turn (the latest first: those nearest the failure are likeliest to matter, the
+        // early ones to be noise); at most 64 tries.
+        var tried = new HashSet<string>();
+        for (int budget = 64; budget > 0; budget--)
         {
-            if (Try(best.Options, best.SuppressedFaults.Append(id)) is { } smaller)
+            string? next = best.InjectedFaults.Reverse().FirstOrDefault(tried.Add);
+            if (next is null)
+            {
+                break;
+            }
+            if (Try(best.Options, best.SuppressedFaults.Append(next)) is { } smaller)
             {
                 best = smaller;
             }
@@ -197,7 +204,7 @@ public sealed partial class Simulation
             return null;
         }
         Record("failure", kind.Value.ToString()); // the message names objects by ids that differ between runs
-        return new SimulationFailure(Seed, kind.Value, message, exception, Options, [.. _suppressed], [.. _trace], _faults);
+        return new SimulationFailure(Seed, kind.Value, message, exception, Options, [.. _suppressed.Order(StringComparer.Ordinal)], [.. _injected], [.. _trace]);
     }
 }
 
@@ -226,20 +233,20 @@ public enum SimulationFailureKind
 /// <param name="Message">What failed, in words.</param>
 /// <param name="Exception">The exception, when there is one.</param>
 /// <param name="Options">The options of the failing run (after shrinking: the smallest delays that still fail).</param>
-/// <param name="SuppressedFaults">The injected faults the run skips (after shrinking: every fault not needed for the failure).</param>
+/// <param name="SuppressedFaults">The faults the run skips, by name ("conn#3.0"; after shrinking: every fault found not needed for the failure).</param>
+/// <param name="InjectedFaults">The faults the run injected, by name, in order.</param>
 /// <param name="Trace">The trace of the failing run.</param>
-/// <param name="FaultsDrawn">How many removable faults the run drew (suppressed ones included).</param>
 public sealed record SimulationFailure(
     int Seed,
     SimulationFailureKind Kind,
     string Message,
     Exception? Exception,
     SimulationOptions Options,
-    IReadOnlyList<int> SuppressedFaults,
-    IReadOnlyList<SimulationTraceRecord> Trace,
-    int FaultsDrawn)
+    IReadOnlyList<string> SuppressedFaults,
+    IReadOnlyList<string> InjectedFaults,
+    IReadOnlyList<SimulationTraceRecord> Trace)
 {
-    /// <summary>The faults that were injected (not suppressed) in the failing run.</summary>
+    /// <summary>The trace records of the faults of the failing run (injected ones, and those the program asked for).</summary>
     public IReadOnlyList<SimulationTraceRecord> Faults => Trace.Where(r => r.Kind == "fault").ToList();
 
     /// <summary>The seed, the kind, the message and the end of the trace (the last <paramref name="last"/> records, and every fault).</summary>
@@ -249,9 +256,9 @@ public sealed record SimulationFailure(
         text.Append($"Seed {Seed} failed ({Kind}): {Message}\n");
         if (SuppressedFaults.Count > 0)
         {
-            text.Append($"Replayed with {SuppressedFaults.Count} of {FaultsDrawn} injected fault(s) suppressed; ");
+            text.Append($"Shrunk: {SuppressedFaults.Count} fault(s) suppressed ({string.Join(", ", SuppressedFaults)}); ");
         }
-        text.Append($"{Faults.Count} fault(s) injected; max latency {Options.MaxLatency:0.######} s. Trace:\n");
+        text.Append($"{InjectedFaults.Count} fault(s) injected; max latency {Options.MaxLatency:0.######} s. Trace:\n");
         text.Append(Simulation.FormatTrace(Trace, last));
         return text.ToString();
     }
