@@ -91,28 +91,27 @@ public sealed class NetworkTests
         {
             sizes.Clear();
             Simulation.Run(seed, async sim =>
-        {
-            var received = new TaskCompletionSource();
-            await using Aio.Net.Server server = await sim.OnHost("server", () => StartServerAsync(async (reader, writer) =>
             {
-                await using (writer)
+                await using Aio.Net.Server server = await sim.OnHost("server", () => StartServerAsync(async (reader, writer) =>
                 {
-                    while (true)
+                    await using (writer)
                     {
-                        byte[] piece = await reader.ReadAsync(1000);
-                        if (piece.Length == 0)
+                        while (true)
                         {
-                            return;
+                            byte[] piece = await reader.ReadAsync(1000);
+                            if (piece.Length == 0)
+                            {
+                                return;
+                            }
+                            sizes.Add(piece.Length);
                         }
-                        sizes.Add(piece.Length);
                     }
-                }
-            }, null, 7000));
-            var (_, writer) = await OpenConnectionAsync("server", 7000);
-            writer.Write(new byte[100]);
-            writer.Close();
-            await writer.WaitClosedAsync();
-            await server.ShutdownAsync(double.PositiveInfinity);
+                }, null, 7000));
+                var (_, writer) = await OpenConnectionAsync("server", 7000);
+                writer.Write(new byte[100]);
+                writer.Close();
+                await writer.WaitClosedAsync();
+                await server.ShutdownAsync(double.PositiveInfinity);
             });
         }
         Assert.Equal(100, sizes.Sum());

@@ -158,10 +158,22 @@ public sealed partial class Simulation
                 message = $"{errors.Count} error(s) reached the loop's exception handler; the first: {errors[0]}";
                 exception = errors[0].Exception;
             }
-            else if (invariant is not null && !invariant(this))
+            else if (invariant is not null)
             {
-                kind = SimulationFailureKind.Invariant;
-                message = "The invariant is false after the program returned.";
+                try
+                {
+                    if (!invariant(this))
+                    {
+                        kind = SimulationFailureKind.Invariant;
+                        message = "The invariant is false after the program returned.";
+                    }
+                }
+                catch (Exception e)
+                {
+                    kind = SimulationFailureKind.Invariant;
+                    message = $"The invariant threw {e.GetType().Name}: {e.Message}";
+                    exception = e;
+                }
             }
         }
         catch (DeadlockDetectedException e)
