@@ -8,6 +8,9 @@ public sealed class PlantedBugTests(ITestOutputHelper output)
 {
     public static TheoryData<string> Bugs => ["CheckThenAct", "LostWakeup", "PoolLeakOnReset", "RetryDoublesRequest", "CacheStampede"];
 
+    /// <summary>How each bug shows: a broken invariant, or a hang (the waiter nobody wakes, the slot nobody returns).</summary>
+    private static SimulationFailureKind Symptom(string name) => name is "LostWakeup" or "PoolLeakOnReset" ? SimulationFailureKind.Hang : SimulationFailureKind.Invariant;
+
     private static PlantedBugs.Planted Make(string name, bool fixedVersion) => name switch
     {
         "CheckThenAct" => PlantedBugs.CheckThenAct(fixedVersion),
@@ -27,6 +30,7 @@ public sealed class PlantedBugTests(ITestOutputHelper output)
         Assert.NotNull(result.Failure);
         output.WriteLine($"{bug}: found after {result.SeedsRun} seed(s) in {result.Elapsed.TotalMilliseconds:0} ms");
         output.WriteLine(result.Failure.Describe(30));
+        Assert.Equal(Symptom(bug), result.Failure.Kind);
         // The failure replays exactly: same kind, same trace.
         var replay = Assert.Throws<SimulationFailureException>(() => Simulation.Replay(result.Failure, planted.Program, planted.Invariant));
         Assert.Equal(result.Failure.Kind, replay.Failure.Kind);
