@@ -12,6 +12,7 @@ var guides = new (string Name, Action Run)[]
     ("cancellation", CancellationGuide.Run),
     ("time", TimeGuide.Run),
     ("testing", TestingGuide.Run),
+    ("simulation", SimulationGuide.Run),
     ("primitives", PrimitivesGuide.Run),
     ("debugging-hangs", DebuggingHangsGuide.Run),
     ("networking", NetworkingGuide.Run),

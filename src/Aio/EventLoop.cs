@@ -82,6 +82,9 @@ public sealed partial class EventLoop : IDisposable
     private bool _stopping;
     private volatile bool _closed;
 
+    /// <summary>The network the Aio.Net entry points use instead of the kernel's (Aio.LowLevel.LoopNetwork); null: real sockets.</summary>
+    internal LowLevel.INetworkProvider? NetworkProvider;
+
     /// <summary>Creates a loop on the real monotonic clock with the default poller of this OS.</summary>
     public EventLoop() : this(MonotonicClock.Instance) { }
 

@@ -7,6 +7,7 @@
 using System.Net;
 using System.Net.Security;
 using System.Net.Sockets;
+using Aio.LowLevel;
 using Aio.Net.Internal;
 
 namespace Aio.Net;
@@ -63,7 +64,7 @@ public static partial class EventLoopNetExtensions
     private static async Task<List<EndPoint>> ListenEndPointsAsync(this EventLoop loop, string? host, int port)
     {
         IPAddress[] addresses = string.IsNullOrEmpty(host)
-            ? (Socket.OSSupportsIPv6 ? [IPAddress.Any, IPAddress.IPv6Any] : [IPAddress.Any])
+            ? (Socket.OSSupportsIPv6 && loop.NetworkProvider is null ? [IPAddress.Any, IPAddress.IPv6Any] : [IPAddress.Any])
             : await loop.GetAddressesAsync(host);
         return addresses.Distinct().Select(a => (EndPoint)new IPEndPoint(a, port)).ToList();
     }
@@ -82,6 +83,11 @@ public static partial class EventLoopNetExtensions
         {
             foreach (EndPoint ep in endPoints)
             {
+                if (loop.NetworkProvider is { } provider)
+                {
+                    listeners.Add(new ProvidedListener(loop, provider.Listen(ep, options.Backlog), server));
+                    continue;
+                }
                 Socket socket = Connector.Listen(ep, options);
                 listeners.Add(loop.UsesReactor()
                     ? new ReactorListener(loop, socket, server)
@@ -104,9 +110,21 @@ public static partial class EventLoopNetExtensions
         return server;
     }
 
-    private static ITransport? AcceptConnection(this EventLoop loop, Socket socket, Server server, Func<Server, IBaseProtocol> protocolFactory,
+    private static ITransport? AcceptConnection(this EventLoop loop, object accepted, Server server, Func<Server, IBaseProtocol> protocolFactory,
         SslServerAuthenticationOptions? ssl, double handshakeTimeout)
     {
+        if (accepted is INetworkConnection provided)
+        {
+            IBaseProtocol p = protocolFactory(server);
+            if (ssl is null)
+            {
+                return new ProvidedTransport(loop, provided, p, server, null);
+            }
+            var secure = new SslTransport(loop, p, ssl, handshakeTimeout, null);
+            _ = new ProvidedTransport(loop, provided, secure.RawProtocol, server, null);
+            return secure;
+        }
+        var socket = (Socket)accepted;
         if (socket.AddressFamily is AddressFamily.InterNetwork or AddressFamily.InterNetworkV6)
         {
             socket.NoDelay = true;
@@ -146,6 +164,10 @@ public static partial class EventLoopNetExtensions
         loop.CheckClosed(nameof(CreateConnectionAsync));
         options ??= new ConnectionOptions();
         IPAddress[] addresses = await loop.GetAddressesAsync(host);
+        if (loop.NetworkProvider is { } provider)
+        {
+            return await loop.ConnectProvidedAsync(provider, addresses.Select(a => (EndPoint)new IPEndPoint(a, port)).ToArray(), protocolFactory, options, host);
+        }
         EndPoint[] endPoints = Connector.Order(addresses, options.InterleaveFamilies).Select(a => (EndPoint)new IPEndPoint(a, port)).ToArray();
         Socket socket = await Connector.ConnectAsync(loop, endPoints, options.HappyEyeballsDelay, options.LocalEndPoint);
         socket.NoDelay = true;
@@ -163,6 +185,10 @@ public static partial class EventLoopNetExtensions
         loop.CheckThread(nameof(CreateUnixConnectionAsync));
         loop.CheckClosed(nameof(CreateUnixConnectionAsync));
         options ??= new ConnectionOptions();
+        if (loop.NetworkProvider is { } provider)
+        {
+            return await loop.ConnectProvidedAsync(provider, [new UnixDomainSocketEndPoint(path)], protocolFactory, options, "localhost");
+        }
         Socket socket = await Connector.ConnectOneAsync(loop, new UnixDomainSocketEndPoint(path), null);
         return await loop.WrapClientSocketAsync(socket, protocolFactory, options, "localhost");
     }
@@ -179,6 +205,54 @@ public static partial class EventLoopNetExtensions
             socket.NoDelay = true;
         }
         return await loop.WrapClientSocketAsync(socket, protocolFactory, options, "localhost");
+    }
+
+    /// <summary>Connects through the loop's network provider: the addresses one after the other, the first that answers wins.</summary>
+    private static async Task<(ITransport Transport, TProtocol Protocol)> ConnectProvidedAsync<TProtocol>(
+        this EventLoop loop, INetworkProvider provider, EndPoint[] endPoints, Func<TProtocol> protocolFactory, ConnectionOptions options, string host)
+        where TProtocol : IBaseProtocol
+    {
+        INetworkConnection? connection = null;
+        for (int i = 0; connection is null; i++)
+        {
+            try
+            {
+                connection = await provider.ConnectAsync(endPoints[i], options.LocalEndPoint);
+            }
+            catch (SocketException) when (i < endPoints.Length - 1)
+            {
+                // the next address may answer
+            }
+        }
+        TProtocol protocol;
+        try
+        {
+            protocol = protocolFactory();
+        }
+        catch
+        {
+            connection.Close();
+            throw;
+        }
+        var waiter = loop.CreateFuture<bool>();
+        if (options.Ssl is { } ssl)
+        {
+            var tls = new SslTransport(loop, protocol, SslTransport.WithTargetHost(ssl, host), options.SslHandshakeTimeout, waiter);
+            _ = new ProvidedTransport(loop, connection, tls.RawProtocol, null, null);
+            await waiter;
+            return (tls, protocol);
+        }
+        var transport = new ProvidedTransport(loop, connection, protocol, null, waiter);
+        try
+        {
+            await waiter;
+        }
+        catch
+        {
+            transport.Abort();
+            throw;
+        }
+        return (transport, protocol);
     }
 
     private static async Task<(ITransport Transport, TProtocol Protocol)> WrapClientSocketAsync<TProtocol>(
@@ -265,6 +339,24 @@ public static partial class EventLoopNetExtensions
         {
             throw new ArgumentException("Pass a local address to bind, a remote address to connect to, or both.", nameof(local));
         }
+        if (loop.NetworkProvider is { } provider)
+        {
+            INetworkDatagramSocket provided = provider.OpenDatagram(local, remote);
+            TProtocol p;
+            try
+            {
+                p = protocolFactory();
+            }
+            catch
+            {
+                provided.Close();
+                throw;
+            }
+            var started = loop.CreateFuture<bool>();
+            var endpoint = new ProvidedDatagramTransport(loop, provided, p, remote, started);
+            await started;
+            return (endpoint, p);
+        }
         AddressFamily family = (local ?? remote)!.AddressFamily;
         var socket = new Socket(family, SocketType.Dgram, ProtocolType.Udp);
         TProtocol protocol;
@@ -307,7 +399,9 @@ public static partial class EventLoopNetExtensions
         {
             return [literal];
         }
-        IPAddress[] found = await Asyncio.Cancellable(Dns.GetHostAddressesAsync(host, Asyncio.CurrentToken));
+        IPAddress[] found = loop.NetworkProvider is { } provider
+            ? await provider.ResolveAsync(host)
+            : await Asyncio.Cancellable(Dns.GetHostAddressesAsync(host, Asyncio.CurrentToken));
         if (found.Length == 0)
         {
             NetThrowHelper.NoAddresses(host);

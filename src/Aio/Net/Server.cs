@@ -38,7 +38,7 @@ namespace Aio.Net;
 public sealed class Server : IAsyncDisposable
 {
     private readonly EventLoop _loop;
-    private readonly Func<Socket, Server, ITransport?> _connect;   // makes the transport (and protocol) of an accepted socket
+    private readonly Func<object, Server, ITransport?> _connect;   // makes the transport (and protocol) of an accepted socket or provided connection
     private readonly List<Listener> _listeners;
     private readonly HashSet<ITransport> _clients = new();
     private readonly TaskOwner _handlers;                           // stream servers: one handler task per connection
@@ -50,7 +50,7 @@ public sealed class Server : IAsyncDisposable
     private CancellationTokenSource? _shuttingDown;  // ShuttingDown's source; created on request or at shutdown
     private bool _shutdownStarted;               // ShutdownAsync (or a cancelled ServeForeverAsync) began
 
-    internal Server(EventLoop loop, List<Listener> listeners, Func<Socket, Server, ITransport?> connect)
+    internal Server(EventLoop loop, List<Listener> listeners, Func<object, Server, ITransport?> connect)
     {
         _loop = loop;
         _listeners = listeners;
@@ -60,7 +60,7 @@ public sealed class Server : IAsyncDisposable
         _handlers = new TaskOwner("handlers", _ => WakeWaiters());
     }
 
-    internal Server(EventLoop loop, Func<Socket, Server, ITransport?> connect)
+    internal Server(EventLoop loop, Func<object, Server, ITransport?> connect)
         : this(loop, new List<Listener>(), connect)
     {
     }
@@ -349,7 +349,8 @@ public sealed class Server : IAsyncDisposable
 
     // ----------------------------------------------------------------- connections
 
-    internal void OnAccepted(Socket socket)
+    /// <summary>A connection was accepted: a <see cref="Socket"/>, or an <see cref="LowLevel.INetworkConnection"/> of the loop's network provider.</summary>
+    internal void OnAccepted(object socket)
     {
         ITransport? transport;
         try
@@ -358,7 +359,7 @@ public sealed class Server : IAsyncDisposable
         }
         catch (Exception e)
         {
-            socket.Dispose();
+            Release(socket);
             _loop.CallExceptionHandler(new ExceptionContext
             {
                 Message = $"{this} could not set up an accepted connection (the protocol factory or transport failed); the connection was closed.",
@@ -369,7 +370,19 @@ public sealed class Server : IAsyncDisposable
         }
         if (transport is null)
         {
+            Release(socket);
+        }
+    }
+
+    private static void Release(object connection)
+    {
+        if (connection is Socket socket)
+        {
             socket.Dispose();
+        }
+        else
+        {
+            ((INetworkConnection)connection).Close();
         }
     }
 

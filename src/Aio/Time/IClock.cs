@@ -61,6 +61,13 @@ public sealed class VirtualClock : IClock
     /// </summary>
     public double ForeignWaitThreshold { get; set; } = 0.25;
 
+    /// <summary>
+    /// The latest time the loop may jump to (default: no limit). A run whose next timer lies beyond it throws
+    /// <see cref="TimeoutException"/> out of <c>RunUntilComplete</c> instead of jumping: a program that keeps
+    /// timers armed forever (a retry loop that never gives up) ends there. <see cref="Advance"/> is not limited.
+    /// </summary>
+    public double Limit { get; set; } = double.PositiveInfinity;
+
     /// <inheritdoc />
     public double Now() => _now;
 
@@ -82,6 +89,10 @@ public sealed class VirtualClock : IClock
     {
         if (when > _now)
         {
+            if (when > Limit)
+            {
+                throw new TimeoutException($"Virtual time reached its limit ({Limit:0.###} s): the loop's next timer is due at {when:0.###} s. Something keeps timers armed forever (a retry loop, a periodic task), or raise VirtualClock.Limit.");
+            }
             _now = when;
         }
     }

@@ -1,4 +1,5 @@
 using System.Diagnostics;
+using Aio.LowLevel;
 using Aio.Testing;
 using static Aio.Asyncio;
 
@@ -41,6 +42,30 @@ public sealed class SleepAndTimeTests
     {
         var e = Assert.Throws<InvalidOperationException>(() => { _ = Sleep(1); });
         Assert.Contains("running event loop", e.Message);
+    }
+
+    [Fact]
+    public void VirtualClock_NextTimerBeyondLimit_ThrowsInsteadOfJumping()
+    {
+        var clock = new VirtualClock { Limit = 100 };
+        using var loop = new EventLoop(clock);
+        var ticks = new List<double>();
+        var e = Assert.Throws<TimeoutException>(() => loop.RunUntilComplete(async () =>
+        {
+            while (true)
+            {
+                await Sleep(30);
+                ticks.Add(loop.Time());
+            }
+        }));
+        Assert.Equal([30.0, 60.0, 90.0], ticks);
+        Assert.Equal(90, clock.Now());
+        Assert.Contains("limit (100 s)", e.Message, StringComparison.Ordinal);
+        Assert.Contains("due at 120 s", e.Message, StringComparison.Ordinal);
+        clock.Advance(500);   // Advance is not limited
+        Assert.Equal(590, clock.Now());
+        clock.Limit = double.PositiveInfinity;
+        loop.CancelAllTasks();
     }
 
     [Fact]

@@ -22,12 +22,22 @@ internal abstract class Listener
     protected Listener(EventLoop loop, Socket socket, Server server)
     {
         _loop = loop;
-        Socket = socket;
+        _socket = socket;
         _server = server;
         EndPoint = socket.LocalEndPoint!;
     }
 
-    public Socket Socket { get; }
+    /// <summary>A listener of a network provider (ProvidedListener): no socket of its own.</summary>
+    private protected Listener(EventLoop loop, EndPoint endPoint, Server server)
+    {
+        _loop = loop;
+        _server = server;
+        EndPoint = endPoint;
+    }
+
+    private readonly Socket? _socket;
+
+    public Socket Socket => _socket!;
 
     public EndPoint EndPoint { get; }
 
@@ -82,7 +92,7 @@ internal abstract class Listener
     private protected abstract void CloseSocket();
 
     /// <summary>A connection was accepted: make its transport (the socket is non-blocking already).</summary>
-    private protected void Accepted(Socket socket) => _server.OnAccepted(socket);
+    private protected void Accepted(object connection) => _server.OnAccepted(connection);
 
     /// <summary>Out of descriptors or memory: report, stop accepting for a while, then try again.</summary>
     private protected void OutOfResources(SocketException error)
