@@ -166,7 +166,13 @@ public class TransportContractTests
             });
             var (transport, client) = await NetTest.ConnectAsync(loop, server, () => new RecordingProtocol());
             await NetTest.Until(() => serverSide is { Transport: not null }, what: "server connection");
-            transport.Write(new byte[4 * 1024 * 1024]);   // fills the socket buffers; the rest is buffered
+            // Fill the socket buffers until the transport buffers and pauses the protocol: how much the kernel takes
+            // depends on its tcp_rmem/tcp_wmem maxima (autotuning may accept tens of MiB), so write until paused.
+            var chunk = new byte[1024 * 1024];
+            for (int i = 0; i < 256 && !client.Events.Contains("pause"); i++)
+            {
+                transport.Write(chunk);
+            }
             Assert.True(transport.GetWriteBufferSize() > 0);
             var socket = (Socket)serverSide!.Transport!.GetExtraInfo("socket")!;
             if (family == "tcp")
