@@ -20,6 +20,7 @@ public static class JobsApiServer
     public static Application Create(IReadOnlyList<Job> jobs, double delay = DefaultDelay)
     {
         var app = new Application();
+        app.Limits.MaxRequestBodySize = null;          // /upload takes any size (a declared length over a limit is refused before the handler runs)
         app.Router.Get("/jobs", async request =>
         {
             await Sleep(DelayOf(request, delay));
@@ -33,7 +34,6 @@ public static class JobsApiServer
         });
         app.Router.Put("/upload", async request =>
         {
-            request.MaxBodySize = null;                // any size: the body streams through one buffer
             byte[] buffer = new byte[64 * 1024];
             long total = 0;
             int n;
