@@ -1,9 +1,16 @@
 // docs/hosting.md: an Aio loop inside the .NET Generic Host, and another thread reaching it.
 //   dotnet run --project examples/Hosting -c Release      (Ctrl+C stops the host and cancels the main coroutine)
+//   dotnet run --project examples/Hosting -c Release -- http    (an Aio.Http application as the host's service: HttpHost.cs)
 using Aio;
 using Aio.Hosting;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
+
+if (args.FirstOrDefault() == "http")
+{
+    await HttpHost.RunAsync(args[1..]);
+    return;
+}
 
 HostApplicationBuilder builder = Host.CreateApplicationBuilder(args);
 builder.Services.AddAioLoop(async services =>

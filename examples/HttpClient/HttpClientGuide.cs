@@ -1,5 +1,6 @@
 using System.Net.Http;
 using Aio;
+using Aio.Examples.JobsApi;
 using Aio.Http;
 using static Aio.Asyncio;
 
@@ -38,7 +39,7 @@ public static class HttpClientGuide
         await using var session = new ClientSession(options);
         try
         {
-            await using ClientResponse response = await session.GetAsync($"{api}/jobs");   // the API takes 0.5 s to answer
+            await using ClientResponse response = await session.GetAsync($"{api}/jobs");   // the API takes 1 s to answer
         }
         catch (ClientTimeoutException e)
         {

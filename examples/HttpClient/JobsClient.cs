@@ -1,4 +1,5 @@
 using Aio;
+using Aio.Examples.JobsApi;
 using Aio.Http;
 using static Aio.Asyncio;
 

@@ -1,10 +1,11 @@
 // Aio.Http's client, ClientSession, against a local jobs API (or --api URL).
 //   dotnet run --project examples/HttpClient -c Release                 the tour's step (d): three technologies at once
 //   dotnet run --project examples/HttpClient -c Release -- guide        the snippets of docs/http-client.md
-//   dotnet run --project examples/HttpClient -c Release -- generate-jobs examples/HttpClient/data/jobs.json
+//   dotnet run --project examples/HttpClient -c Release -- generate-jobs examples/JobsApi/data/jobs.json
 using Aio;
 using Aio.Examples.HttpClient;
-using Aio.Net;
+using Aio.Examples.JobsApi;
+using Aio.Http;
 using static Aio.Asyncio;
 
 string command = args.FirstOrDefault(a => !a.StartsWith("--", StringComparison.Ordinal)) ?? "jobs";
@@ -19,11 +20,11 @@ if (command == "generate-jobs")
 
 Asyncio.Run(async () =>
 {
-    Server? local = null;
+    HttpServer? local = null;
     string api = remoteApi ?? "";
     if (remoteApi is null)
     {
-        (local, api) = await LocalJobsApi.StartAsync();
+        (local, api) = await JobsApiServer.StartAsync();
     }
     try
     {
@@ -35,6 +36,7 @@ Asyncio.Run(async () =>
             await HttpClientGuide.PerHostLimit(api);
             string path = Path.GetTempFileName();
             await HttpClientGuide.Streaming(api, path);
+            await HttpClientGuide.Upload(api, path);
             File.Delete(path);
             await HttpClientGuide.Tracing(api);
             await HttpClientGuide.Retries(api);
@@ -42,7 +44,7 @@ Asyncio.Run(async () =>
         }
         string[] technologies = ["python", "csharp", "go"];
         (List<Job> jobs, double seconds) = await JobsClient.FetchThreeAsync(api, technologies);
-        Console.WriteLine($"{technologies.Length} requests together took {seconds:0.00} s (each takes {LocalJobsApi.Delay:0.0} s on the local API)");
+        Console.WriteLine($"{technologies.Length} requests together took {seconds:0.00} s (each takes {JobsApiServer.DefaultDelay:0.0} s on the local API)");
         foreach (Job job in jobs.Take(10))
         {
             Console.WriteLine($"  {job.Posted}  {job.Title,-45} {job.Company,-20} {job.Location}{(job.Remote ? " (remote)" : "")}");

@@ -45,10 +45,16 @@ internal sealed class HttpServerCommand : IBenchCommand
         sampler?.Report();
         if (args.Flag("stats", false))
         {
-            Console.Error.WriteLine($"allocated_bytes={GC.GetTotalAllocatedBytes(precise: true)} gen0={GC.CollectionCount(0)} gen2={GC.CollectionCount(2)}");
+            Console.Error.WriteLine($"allocated_bytes={GC.GetTotalAllocatedBytes(precise: true)} gen0={GC.CollectionCount(0)} gen2={GC.CollectionCount(2)} gc_pause_ms={GC.GetTotalPauseDuration().TotalMilliseconds:0.0} max_gc_pause_ms={MaxPauseMs():0.00}");
         }
         return 0;
     }
+
+    // The longest pause among the last GCs the runtime remembers (one per kind: ephemeral, full, background).
+    private static double MaxPauseMs() =>
+        new[] { GCKind.Ephemeral, GCKind.FullBlocking, GCKind.Background }
+            .SelectMany(k => GC.GetGCMemoryInfo(k).PauseDurations.ToArray())
+            .DefaultIfEmpty(TimeSpan.Zero).Max().TotalMilliseconds;
 }
 
 /// <summary>Samples the runtime's allocation ticks (one per ~100 KB allocated) by type: where a hot path allocates.</summary>

@@ -1,9 +1,10 @@
 using System.Text.Json;
 using Aio.Examples.HttpClient;
+using Aio.Examples.JobsApi;
 
 namespace Aio.Http.Tests.Client;
 
-/// <summary>examples/HttpClient under test: the jobs client against the local jobs API, and the bundled data set's provenance.</summary>
+/// <summary>examples/HttpClient under test: the jobs client against the local jobs API (examples/JobsApi), and the bundled data set's provenance.</summary>
 public sealed class ExampleTests
 {
     [Fact]
@@ -14,16 +15,41 @@ public sealed class ExampleTests
         var loop = new EventLoop(new VirtualClock { ForeignWaitThreshold = 2 });
         (List<Job> jobs, double seconds) = AioTest.RunOn(loop, async () =>
         {
-            (Aio.Net.Server server, string api) = await LocalJobsApi.StartAsync();
+            (HttpServer server, string api) = await JobsApiServer.StartAsync();
             await using (server)
             {
                 return await JobsClient.FetchThreeAsync(api, ["python", "csharp", "go"]);
             }
         });
-        Assert.Equal(LocalJobsApi.Delay, seconds);
+        Assert.Equal(JobsApiServer.DefaultDelay, seconds);
         Assert.Equal(180, jobs.Count);
         Assert.Equal(["csharp", "go", "python"], jobs.Select(j => j.Technology).Distinct().Order());
         Assert.Equal(jobs.Select(j => j.Posted).OrderDescending(), jobs.Select(j => j.Posted));
+    }
+
+    [Fact]
+    public void JobsApi_DelayOptionAndUnknownPath_AnswerAsDocumented()
+    {
+        var loop = new EventLoop(new VirtualClock { ForeignWaitThreshold = 2 });
+        var seen = AioTest.RunOn(loop, async () =>
+        {
+            (HttpServer server, string api) = await JobsApiServer.StartAsync();
+            await using (server)
+            {
+                await using var session = new ClientSession();
+                var lines = new List<string>();
+                foreach (string target in new[] { "/jobs?technology=rust&delay=0.25", "/jobs?delay=0", "/nope" })
+                {
+                    double start = EventLoop.GetRunningLoop().Time();
+                    await using ClientResponse r = await session.GetAsync(api + target);
+                    string body = await r.TextAsync();
+                    int count = r.Status == 200 && body.StartsWith('[') ? JsonSerializer.Deserialize<List<Job>>(body, JsonSerializerOptions.Web)!.Count : -1;
+                    lines.Add($"{target} {r.Status} {count} {EventLoop.GetRunningLoop().Time() - start}");
+                }
+                return lines;
+            }
+        });
+        Assert.Equal(["/jobs?technology=rust&delay=0.25 200 60 0.25", "/jobs?delay=0 200 360 0", "/nope 404 -1 0"], seen);
     }
 
     [Fact]

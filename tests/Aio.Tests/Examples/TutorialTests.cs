@@ -1,3 +1,4 @@
+using Aio.Examples.JobsApi;
 using Aio.Examples.Tutorial;
 using Aio.Testing;
 
@@ -25,10 +26,25 @@ public sealed class TutorialTests
     }
 
     [Fact]
-    public void Step4_ThreeRequestsTogether_TakeAboutOneLatencyNotThree()
+    public void Step4_ThreeQueriesOfTheLocalJobsApi_TakeOneDelayAndAreFlattenedInOrder()
     {
-        // Real sockets and HttpClient: real time is the point here, with a generous bound.
-        double seconds = AioTest.Run(Step4Http.ThreeRequestsTogether, virtualTime: false);
-        Assert.InRange(seconds, LocalWebServer.Latency, 2.5 * LocalWebServer.Latency);
+        // Real sockets, Aio.Http's server and ClientSession, on virtual time: the API's delay is a loop sleep, so the
+        // three overlapping requests take exactly one delay of loop time however loaded the machine is.
+        var loop = new EventLoop(new VirtualClock { ForeignWaitThreshold = 2 });
+        var output = new StringWriter();
+        (List<Job> jobs, double seconds) result = AioTest.RunOn(loop, () => Step4Http.SearchJobs(api: null, output));
+        Assert.Equal(JobsApiServer.DefaultDelay, result.seconds);
+        Assert.Equal(180, result.jobs.Count);
+        Assert.Equal(["python", "csharp", "go"], result.jobs.Select(j => j.Technology).Distinct());   // gathered in argument order, flattened
+        string[] lines = output.ToString().Split('\n', StringSplitOptions.RemoveEmptyEntries);
+        Assert.Matches(@"^  local jobs API on http://127\.0\.0\.1:\d+ \(each answer takes 1\.0 s\)$", lines[0]);
+        Assert.Equal(
+            [
+                "  python   60 postings in 1.00 s",
+                "  csharp   60 postings in 1.00 s",
+                "  go       60 postings in 1.00 s",
+                "  the three together: 1.00 s, about as long as the slowest (1.00 s), not their sum (3.00 s)",
+            ],
+            lines.Skip(1));
     }
 }
