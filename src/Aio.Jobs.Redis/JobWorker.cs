@@ -92,9 +92,9 @@ public sealed class JobWorker : IAsyncDisposable
     private readonly AioEvent _idle = new();
     private readonly Random _random;
     private EventLoop? _loop;
-    private ChannelMessageQueue? _ready;
     private ChannelMessageQueue? _revoke;
-    private int _wakePosted;
+    private bool _waitingForWork;   // the driver sleeps with free slots: a `ready` notification may wake it
+    private bool _waitingForSlot;   // the driver sleeps with every slot taken: a job ending wakes it
     private TimeSpan? _stopGrace;
     private bool _stopping;
     private bool _ran;
@@ -228,6 +228,12 @@ public sealed class JobWorker : IAsyncDisposable
 
     private bool _drained;
 
+    /// <summary>The driver sleeps with free slots (the queue's `ready` dispatch wakes one such worker per notification).</summary>
+    internal bool IsWaitingForWork => _waitingForWork && !_stopping;
+
+    /// <summary>Makes the driver look for work now (or after the Take it is making).</summary>
+    internal void Wake() => _wake.Set();
+
     /// <summary>Stops with the default grace period and waits.</summary>
     public async ValueTask DisposeAsync() => await StopAsync();
 
@@ -243,7 +249,15 @@ public sealed class JobWorker : IAsyncDisposable
             if (free <= 0)
             {
                 _wake.Clear();
-                await _wake.WaitAsync();
+                _waitingForSlot = true;
+                try
+                {
+                    await _wake.WaitAsync();
+                }
+                finally
+                {
+                    _waitingForSlot = false;
+                }
                 continue;
             }
             _wake.Clear();
@@ -271,7 +285,8 @@ public sealed class JobWorker : IAsyncDisposable
             }
             if (started.Length >= free && rateWaitMs == 0)
             {
-                continue;   // there may be more
+                Queue.MoreReady(this);   // there may be more: for another worker of this process, and for this one when a slot frees
+                continue;
             }
             double wait = Options.PollInterval.TotalSeconds;
             if (nextDueMs >= 0)
@@ -284,7 +299,15 @@ public sealed class JobWorker : IAsyncDisposable
             }
             if (!_stopping && wait > 0)
             {
-                await Asyncio.MoveOnAfter(wait, async () => await _wake.WaitAsync());
+                _waitingForWork = true;
+                try
+                {
+                    await Asyncio.MoveOnAfter(wait, async () => await _wake.WaitAsync());
+                }
+                finally
+                {
+                    _waitingForWork = false;
+                }
             }
         }
     }
@@ -351,7 +374,10 @@ public sealed class JobWorker : IAsyncDisposable
             {
                 _running.Remove(run.Id);
             }
-            _wake.Set();
+            if (_waitingForSlot)
+            {
+                _wake.Set();   // a slot is free; a driver with free slots sleeps on: the job's end brings no new work
+            }
             _idle.Set();
         }
     }
@@ -547,19 +573,12 @@ public sealed class JobWorker : IAsyncDisposable
     {
         ISubscriber subscriber = Queue.Redis.GetSubscriber();
         EventLoop loop = _loop!;
-        _ready ??= await RedisAwait.Call(subscriber.SubscribeAsync(RedisChannel.Literal(Queue.Prefix + "ready")));
-        _ready.OnMessage(_ =>
+        await Queue.AttachAsync(this);
+        if (_revoke is not null)
         {
-            if (Interlocked.Exchange(ref _wakePosted, 1) == 0)
-            {
-                Post(loop, () =>
-                {
-                    Volatile.Write(ref _wakePosted, 0);
-                    _wake.Set();
-                });
-            }
-        });
-        _revoke ??= await RedisAwait.Call(subscriber.SubscribeAsync(RedisChannel.Literal(Queue.Prefix + "revoke")));
+            return;
+        }
+        _revoke = await RedisAwait.Call(subscriber.SubscribeAsync(RedisChannel.Literal(Queue.Prefix + "revoke")));
         _revoke.OnMessage(message =>
         {
             string id = message.Message.ToString();
@@ -590,10 +609,7 @@ public sealed class JobWorker : IAsyncDisposable
     {
         try
         {
-            if (_ready is { } ready)
-            {
-                await RedisAwait.Call(ready.UnsubscribeAsync());
-            }
+            await Queue.DetachAsync(this);
             if (_revoke is { } revoke)
             {
                 await RedisAwait.Call(revoke.UnsubscribeAsync());
