@@ -13,7 +13,8 @@ namespace Aio.Bench;
 /// itself to R jobs/s: latency without a backlog. Like W1-W5 (and like the Celery peer, which sends one task through
 /// first), it warms up in the same processes before it measures: n/10 jobs the same way, unless --warmup 0 — JIT
 /// compilation of the first jobs' code path otherwise stalls the first ~100 ms of jobs. cpu_s is the process's CPU
-/// time (producer and workers) over the measured jobs; --latency-file F writes each measured latency (ms, in start
+/// time (producer and workers) over the measured jobs, pool_items_per_job the thread-pool work items run meanwhile
+/// (each a hop between threads); --latency-file F writes each measured latency (ms, in start
 /// order) to F.
 /// </summary>
 internal sealed class QueueW11 : IBenchCommand
@@ -97,6 +98,7 @@ internal sealed class QueueW11 : IBenchCommand
 
         long t0 = 0;
         double cpu0 = 0;
+        long pool0 = 0;
         using (var loop = new EventLoop())
         {
             loop.RunUntilComplete(async () =>
@@ -127,6 +129,7 @@ internal sealed class QueueW11 : IBenchCommand
                     await Asyncio.ToThread(() => warmedUp.Wait());
                 }
                 cpu0 = Measure.CpuSeconds();
+                pool0 = ThreadPool.CompletedWorkItemCount;
                 t0 = Stopwatch.GetTimestamp();
                 await Produce(n);
             });
@@ -135,6 +138,7 @@ internal sealed class QueueW11 : IBenchCommand
         double elapsed = (lastStart - t0) / (double)Stopwatch.Frequency;
         int measured = Math.Min(done, n);
         double cpu = Measure.CpuSeconds() - cpu0;
+        long poolItems = ThreadPool.CompletedWorkItemCount - pool0;
         double[] sorted = latency[..measured];
         if (latencyFile.Length > 0)
         {
@@ -143,7 +147,7 @@ internal sealed class QueueW11 : IBenchCommand
         Array.Sort(sorted);
         double P(double q) => sorted.Length == 0 ? double.NaN : sorted[Math.Min(sorted.Length - 1, (int)(q * sorted.Length))];
         Console.WriteLine(Measure.Result("W11", measured / elapsed, "jobs/s", n, elapsed, cpu,
-            string.Create(CultureInfo.InvariantCulture, $"lat_p50_ms={P(0.50):0.###} lat_p99_ms={P(0.99):0.###} cpu_ms_per_job={cpu * 1000 / Math.Max(measured, 1):0.###} done={measured}")));
+            string.Create(CultureInfo.InvariantCulture, $"lat_p50_ms={P(0.50):0.###} lat_p99_ms={P(0.99):0.###} cpu_ms_per_job={cpu * 1000 / Math.Max(measured, 1):0.###} pool_items_per_job={poolItems / (double)Math.Max(measured, 1):0.##} done={measured}")));
         using (ConnectionMultiplexer cleanup = ConnectionMultiplexer.Connect(config))
         {
             IServer server = cleanup.GetServers()[0];
