@@ -8,9 +8,13 @@
 // the job was taken over: its scope is cancelled) and takes over entries idle longer than the lease
 // (XAUTOCLAIM — their worker died or stalled). An attempt ends with one script checking its fencing token:
 // success (XACK, result), failure (retry later through the delayed set, or the dead-letter stream), revoked,
-// or handed back by a stopping worker. The driver sleeps when it has no free slot or nothing to take, woken by
-// a job ending, a `ready` notification (posted to the loop from StackExchange.Redis's thread), the next
-// delayed job's due time, or the poll interval. Redis failures (a restart, say) are logged and retried.
+// or handed back by a stopping worker. The driver sleeps when it has no free slot or nothing to take: with every
+// slot taken, until a job ends; with free slots, until the queue's `ready` dispatch wakes it (one sleeping worker
+// of the process per notification: JobQueue), the next delayed job's due time, or the poll interval (the fallback
+// for a notification lost across a reconnect). A job ending does not send a driver with free slots looking again:
+// its Take found the streams empty, and anything queued since has notified. So a job costs three scripts
+// (enqueue, take, succeed), and an idle worker makes no Redis call and no loop iteration until something happens.
+// Redis failures (a restart, say) are logged and retried.
 using System.Runtime.ExceptionServices;
 using System.Text.Json;
 using Microsoft.Extensions.Logging;
