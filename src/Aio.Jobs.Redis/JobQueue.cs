@@ -264,6 +264,119 @@ public sealed class JobQueue : IAsyncDisposable
         });
     }
 
+    // The `ready` channel (work queued, or a delayed job became the next due) is shared by this queue's workers on its
+    // loop: one subscription read on the loop (one wake per burst of notifications), and ONE worker woken per
+    // notification — the first, in turn, that sleeps with free slots; the others keep sleeping, so a notification
+    // costs this process one Take, not one per worker. A woken worker whose Take filled all its free slots passes
+    // the wake on (MoreReady). When no worker sleeps, every worker is woken: one with a Take in flight may have
+    // missed the job and looks again after it.
+    private readonly List<JobWorker> _workers = [];
+    private ChannelMessageQueue? _ready;
+    private Task? _readySubscribing;
+    private EventLoop? _readyLoop;
+    private AioTask? _readyPump;
+    private CancellationTokenSource? _readyStop;
+    private int _nextWorker;
+
+    /// <summary>Adds <paramref name="worker"/> to those woken by the `ready` channel, subscribing to it on first use.</summary>
+    internal Task AttachAsync(JobWorker worker)
+    {
+        if (!_workers.Contains(worker))
+        {
+            _workers.Add(worker);
+        }
+        if (_readySubscribing is null || _readySubscribing.IsFaulted || _readySubscribing.IsCanceled)
+        {
+            _readyLoop = EventLoop.GetRunningLoop();
+            _readySubscribing = SubscribeReadyAsync();
+        }
+        return _readySubscribing;
+    }
+
+    private async Task SubscribeReadyAsync()
+    {
+        ChannelMessageQueue ready = await RedisAwait.Call(Redis.GetSubscriber().SubscribeAsync(RedisChannel.Literal(Prefix + "ready")));
+        _ready = ready;
+        _readyStop = new CancellationTokenSource();
+        _readyPump = _readyLoop!.CreateTask(() => PumpReadyAsync(ready, _readyStop.Token), $"ready notifications {this}");
+    }
+
+    /// <summary>
+    /// Reads the `ready` channel on the loop: the client's reader thread posts this await's continuation straight to
+    /// the loop (the channel's own message loop would add a thread-pool hop per notification); a burst is one wake.
+    /// </summary>
+    private async Task PumpReadyAsync(ChannelMessageQueue ready, CancellationToken stop)
+    {
+        try
+        {
+            while (true)
+            {
+                if (!ready.TryRead(out _))
+                {
+                    await ready.ReadAsync(stop);
+                }
+                while (ready.TryRead(out _))
+                {
+                }
+                OnReady();
+            }
+        }
+        catch (Exception e) when (e is System.Threading.Channels.ChannelClosedException or OperationCanceledException)
+        {
+            // Unsubscribed, or the last worker left.
+        }
+    }
+
+    /// <summary>Removes <paramref name="worker"/>; the last one out unsubscribes.</summary>
+    internal async Task DetachAsync(JobWorker worker)
+    {
+        _workers.Remove(worker);
+        if (_workers.Count == 0 && _ready is { } ready)
+        {
+            _ready = null;
+            _readySubscribing = null;
+            await _readyStop!.CancelAsync();
+            _readyStop.Dispose();
+            if (_readyPump is { } pump)
+            {
+                _readyPump = null;
+                await Asyncio.Wait([pump]);
+            }
+            await RedisAwait.Call(ready.UnsubscribeAsync());
+        }
+    }
+
+    private void OnReady()
+    {
+        if (!WakeOneWaiting(except: null))
+        {
+            foreach (JobWorker w in _workers)
+            {
+                w.Wake();
+            }
+        }
+    }
+
+    /// <summary><paramref name="taker"/> filled its free slots: there may be more work for another sleeping worker.</summary>
+    internal void MoreReady(JobWorker taker) => WakeOneWaiting(taker);
+
+    private bool WakeOneWaiting(JobWorker? except)
+    {
+        int n = _workers.Count;
+        for (int i = 0; i < n; i++)
+        {
+            int k = (_nextWorker + i) % n;
+            JobWorker w = _workers[k];
+            if (w != except && w.IsWaitingForWork)
+            {
+                _nextWorker = (k + 1) % n;
+                w.Wake();
+                return true;
+            }
+        }
+        return false;
+    }
+
     /// <summary>Unsubscribes from the queue's notifications.</summary>
     public async ValueTask DisposeAsync()
     {

@@ -8,9 +8,13 @@
 // the job was taken over: its scope is cancelled) and takes over entries idle longer than the lease
 // (XAUTOCLAIM — their worker died or stalled). An attempt ends with one script checking its fencing token:
 // success (XACK, result), failure (retry later through the delayed set, or the dead-letter stream), revoked,
-// or handed back by a stopping worker. The driver sleeps when it has no free slot or nothing to take, woken by
-// a job ending, a `ready` notification (posted to the loop from StackExchange.Redis's thread), the next
-// delayed job's due time, or the poll interval. Redis failures (a restart, say) are logged and retried.
+// or handed back by a stopping worker. The driver sleeps when it has no free slot or nothing to take: with every
+// slot taken, until a job ends; with free slots, until the queue's `ready` dispatch wakes it (one sleeping worker
+// of the process per notification: JobQueue), the next delayed job's due time, or the poll interval (the fallback
+// for a notification lost across a reconnect). A job ending does not send a driver with free slots looking again:
+// its Take found the streams empty, and anything queued since has notified. So a job costs three scripts
+// (enqueue, take, succeed), and an idle worker makes no Redis call and no loop iteration until something happens.
+// Redis failures (a restart, say) are logged and retried.
 using System.Runtime.ExceptionServices;
 using System.Text.Json;
 using Microsoft.Extensions.Logging;
@@ -92,9 +96,9 @@ public sealed class JobWorker : IAsyncDisposable
     private readonly AioEvent _idle = new();
     private readonly Random _random;
     private EventLoop? _loop;
-    private ChannelMessageQueue? _ready;
     private ChannelMessageQueue? _revoke;
-    private int _wakePosted;
+    private bool _waitingForWork;   // the driver sleeps with free slots: a `ready` notification may wake it
+    private bool _waitingForSlot;   // the driver sleeps with every slot taken: a job ending wakes it
     private TimeSpan? _stopGrace;
     private bool _stopping;
     private bool _ran;
@@ -228,6 +232,12 @@ public sealed class JobWorker : IAsyncDisposable
 
     private bool _drained;
 
+    /// <summary>The driver sleeps with free slots (the queue's `ready` dispatch wakes one such worker per notification).</summary>
+    internal bool IsWaitingForWork => _waitingForWork && !_stopping;
+
+    /// <summary>Makes the driver look for work now (or after the Take it is making).</summary>
+    internal void Wake() => _wake.Set();
+
     /// <summary>Stops with the default grace period and waits.</summary>
     public async ValueTask DisposeAsync() => await StopAsync();
 
@@ -243,7 +253,15 @@ public sealed class JobWorker : IAsyncDisposable
             if (free <= 0)
             {
                 _wake.Clear();
-                await _wake.WaitAsync();
+                _waitingForSlot = true;
+                try
+                {
+                    await _wake.WaitAsync();
+                }
+                finally
+                {
+                    _waitingForSlot = false;
+                }
                 continue;
             }
             _wake.Clear();
@@ -271,7 +289,8 @@ public sealed class JobWorker : IAsyncDisposable
             }
             if (started.Length >= free && rateWaitMs == 0)
             {
-                continue;   // there may be more
+                Queue.MoreReady(this);   // there may be more: for another worker of this process, and for this one when a slot frees
+                continue;
             }
             double wait = Options.PollInterval.TotalSeconds;
             if (nextDueMs >= 0)
@@ -284,7 +303,15 @@ public sealed class JobWorker : IAsyncDisposable
             }
             if (!_stopping && wait > 0)
             {
-                await Asyncio.MoveOnAfter(wait, async () => await _wake.WaitAsync());
+                _waitingForWork = true;
+                try
+                {
+                    await Asyncio.MoveOnAfter(wait, async () => await _wake.WaitAsync());
+                }
+                finally
+                {
+                    _waitingForWork = false;
+                }
             }
         }
     }
@@ -351,7 +378,10 @@ public sealed class JobWorker : IAsyncDisposable
             {
                 _running.Remove(run.Id);
             }
-            _wake.Set();
+            if (_waitingForSlot)
+            {
+                _wake.Set();   // a slot is free; a driver with free slots sleeps on: the job's end brings no new work
+            }
             _idle.Set();
         }
     }
@@ -547,19 +577,12 @@ public sealed class JobWorker : IAsyncDisposable
     {
         ISubscriber subscriber = Queue.Redis.GetSubscriber();
         EventLoop loop = _loop!;
-        _ready ??= await RedisAwait.Call(subscriber.SubscribeAsync(RedisChannel.Literal(Queue.Prefix + "ready")));
-        _ready.OnMessage(_ =>
+        await Queue.AttachAsync(this);
+        if (_revoke is not null)
         {
-            if (Interlocked.Exchange(ref _wakePosted, 1) == 0)
-            {
-                Post(loop, () =>
-                {
-                    Volatile.Write(ref _wakePosted, 0);
-                    _wake.Set();
-                });
-            }
-        });
-        _revoke ??= await RedisAwait.Call(subscriber.SubscribeAsync(RedisChannel.Literal(Queue.Prefix + "revoke")));
+            return;
+        }
+        _revoke = await RedisAwait.Call(subscriber.SubscribeAsync(RedisChannel.Literal(Queue.Prefix + "revoke")));
         _revoke.OnMessage(message =>
         {
             string id = message.Message.ToString();
@@ -590,10 +613,7 @@ public sealed class JobWorker : IAsyncDisposable
     {
         try
         {
-            if (_ready is { } ready)
-            {
-                await RedisAwait.Call(ready.UnsubscribeAsync());
-            }
+            await Queue.DetachAsync(this);
             if (_revoke is { } revoke)
             {
                 await RedisAwait.Call(revoke.UnsubscribeAsync());

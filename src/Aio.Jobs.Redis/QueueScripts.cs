@@ -7,7 +7,7 @@ namespace Aio.Jobs.Redis;
 /// <c>P j:ID</c> a job's hash (env, state, attempts, max, fence, prio, enq, error, result, owner, revoke);
 /// <c>P h:ID</c> its history (list of "ms text"); <c>P delayed</c> a sorted set by due time (ms);
 /// <c>P dead</c> the dead-letter stream; <c>P idem:KEY</c> idempotency keys; <c>P rate:WINDOW</c> rate counters;
-/// channels <c>P ready</c> (work queued), <c>P done</c> (a job finished), <c>P revoke</c> (revoke a running job).
+/// channels <c>P ready</c> (work queued, or a delayed job became the next one due), <c>P done</c> (a job finished), <c>P revoke</c> (revoke a running job).
 /// Times are Redis's clock (TIME), the one clock every producer and worker shares.
 /// </summary>
 internal static class QueueScripts
@@ -20,6 +20,12 @@ internal static class QueueScripts
           local k = P .. 'h:' .. id
           redis.call('RPUSH', k, now .. ' ' .. text)
           redis.call('LTRIM', k, -hl, -1)
+        end
+        local function next_due(id)
+          -- a job just put into the delayed set is the next one due: sleeping workers must shorten their wait
+          if redis.call('ZRANGE', P .. 'delayed', 0, 0)[1] == id then
+            redis.call('PUBLISH', P .. 'ready', '0')
+          end
         end
         local function finish(id, ttl)
           redis.call('PEXPIRE', P .. 'j:' .. id, ttl)
@@ -45,6 +51,7 @@ internal static class QueueScripts
         if delay > 0 then
           redis.call('ZADD', P .. 'delayed', now + delay, id)
           hist(id, 'scheduled in ' .. delay .. ' ms', hl)
+          next_due(id)
         else
           redis.call('XADD', P .. 's:' .. prio, '*', 'j', id)
           hist(id, 'queued', hl)
@@ -135,6 +142,9 @@ internal static class QueueScripts
             end
           end
         end
+        if #due > 0 and want > 0 and #out >= want then
+          redis.call('PUBLISH', P .. 'ready', '1')   -- promoted more than this worker could take
+        end
         if rk and #out > 0 then
           redis.call('INCRBY', rk, #out)
           redis.call('PEXPIRE', rk, tonumber(ARGV[7]) * 2)
@@ -207,6 +217,7 @@ internal static class QueueScripts
           redis.call('HSET', h, 'state', 'retrying', 'error', ARGV[8])
           redis.call('ZADD', P .. 'delayed', now + tonumber(ARGV[9]), id)
           hist(id, 'failed, retry in ' .. ARGV[9] .. ' ms: ' .. ARGV[8], hl)
+          next_due(id)
           return 1
         end
         redis.call('HSET', h, 'state', 'dead', 'error', ARGV[8], 'done', now)

@@ -4,44 +4,69 @@ using StackExchange.Redis;
 namespace Aio.Jobs.Redis;
 
 /// <summary>
-/// How this package awaits StackExchange.Redis. Its tasks complete on the thread pool; awaiting them through
-/// <see cref="Asyncio.Cancellable{T}(Task{T})"/> brings the continuation back to the loop and lets the ambient
-/// cancel scope interrupt the await (the command itself still reaches Redis: scripts are written so that a
-/// command whose reply nobody reads leaves a consistent state). A command in flight is outside work that will
-/// report back (a reply, or the client's own timeout): on a virtual clock, time does not jump past it, so a
-/// test's schedule does not depend on how fast Redis answers on a loaded machine.
+/// How this package awaits StackExchange.Redis. The client completes a reply's task on the thread that read it; the
+/// continuation registered here is an await continuation captured on the loop's own
+/// <see cref="SynchronizationContext"/>, so that thread posts it straight into the loop's inbox: one post per reply,
+/// no hop through the thread pool (a <c>ContinueWith</c> on the default scheduler would add one: the client's tasks
+/// run their continuations asynchronously). On the loop the post ends the outside-work count and completes the
+/// <see cref="AioFuture{T}"/> the caller awaits — so the ambient cancel scope can interrupt the await (the command
+/// itself still reaches Redis: scripts are written so that a command whose reply nobody reads leaves a consistent
+/// state). A command in flight is outside work that will report back (a reply, or the client's own timeout): on a
+/// virtual clock, time does not jump past it, so a test's schedule does not depend on how fast Redis answers on a
+/// loaded machine. While it is pending a real-time loop sleeps in its poller; the post wakes it.
 /// </summary>
 internal static class RedisAwait
 {
-    public static Task<T> Call<T>(Task<T> call) => Asyncio.Cancellable(Track(call));
+    public static Task<T> Call<T>(Task<T> call) => Await(call);
 
-    public static Task Call(Task call) => Asyncio.Cancellable(Track(call));
+    public static Task Call(Task call) => Await(call.ContinueWith(static t =>
+    {
+        t.GetAwaiter().GetResult();
+        return true;
+    }, CancellationToken.None, TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default));
 
     /// <summary>Evaluates a Lua script by its SHA (StackExchange.Redis loads it on first use and after a restart).</summary>
     public static Task<RedisResult> Eval(IDatabase db, string script, RedisKey[] keys, RedisValue[] args) =>
-        Asyncio.Cancellable(Track(db.ScriptEvaluateAsync(script, keys, args)));
+        Await(db.ScriptEvaluateAsync(script, keys, args));
 
-    /// <summary>Counts <paramref name="call"/> as outside work of the running loop until its reply is back on the loop.</summary>
-    private static TTask Track<TTask>(TTask call) where TTask : Task
+    private static async Task<T> Await<T>(Task<T> call)
     {
-        if (call.IsCompleted || EventLoop.TryGetRunningLoop() is not { } loop)
+        if (call.IsCompleted)
         {
-            return call;
+            return await call;
         }
+        var reply = new Reply<T>(call);
+        EventLoop loop = reply.Loop;
         loop.BeginOutsideWork(OutsideWorkKind.Reporting);
-        call.ContinueWith(static (_, state) =>
+        SynchronizationContext? current = SynchronizationContext.Current;
+        SynchronizationContext.SetSynchronizationContext(loop.SynchronizationContext);   // captured by the continuation
+        try
         {
-            var l = (EventLoop)state!;
-            try
+            call.ConfigureAwait(true).GetAwaiter().UnsafeOnCompleted(reply.OnArrived);
+        }
+        finally
+        {
+            SynchronizationContext.SetSynchronizationContext(current);
+        }
+        return await reply;
+    }
+
+    /// <summary>The future an awaiting task waits on; completed on the loop by the reply's one post (dropped if the loop closed: nothing waits any more).</summary>
+    private sealed class Reply<T>(Task<T> call) : AioFuture<T>
+    {
+        public void OnArrived()
+        {
+            Loop.EndOutsideWork(OutsideWorkKind.Reporting);
+            if (call.IsCompletedSuccessfully)
             {
-                l.CallSoonThreadSafe(() => l.EndOutsideWork(OutsideWorkKind.Reporting));
+                TrySetResult(call.Result);
+                return;
             }
-            catch (InvalidOperationException)
-            {
-                // The loop closed meanwhile: nothing is waiting for the count any more.
-            }
-        }, loop, CancellationToken.None, TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default);
-        return call;
+            Exception error = call.IsCanceled
+                ? new TaskCanceledException(call)
+                : call.Exception!.InnerExceptions.Count == 1 ? call.Exception.InnerException! : call.Exception;
+            TrySetException(error);   // false when the caller stopped waiting (cancelled): the error is observed here all the same
+        }
     }
 
     /// <summary>Milliseconds since the Unix epoch on <paramref name="clock"/>.</summary>

@@ -10,7 +10,12 @@ namespace Aio.Bench;
 /// jobs, each carrying the timestamp taken just before its enqueue, from --producers concurrent tasks; a worker loop on
 /// another thread runs --workers JobWorkers of --concurrency slots each. End-to-end jobs/s is n over the time from the
 /// first enqueue to the last job's start; latency is enqueue to start (p50/p99 ms). With --rate R the producer paces
-/// itself to R jobs/s: latency without a backlog.
+/// itself to R jobs/s: latency without a backlog. Like W1-W5 (and like the Celery peer, which sends one task through
+/// first), it warms up in the same processes before it measures: n/10 jobs the same way, unless --warmup 0 — JIT
+/// compilation of the first jobs' code path otherwise stalls the first ~100 ms of jobs. cpu_s is the process's CPU
+/// time (producer and workers) over the measured jobs, pool_items_per_job the thread-pool work items run meanwhile
+/// (each a hop between threads); --latency-file F writes each measured latency (ms, in start
+/// order) to F.
 /// </summary>
 internal sealed class QueueW11 : IBenchCommand
 {
@@ -27,15 +32,17 @@ internal sealed class QueueW11 : IBenchCommand
         int producers = args.Int("producers", 64);
         int maxSeconds = args.Int("max-s", 300);
         int rate = args.Int("rate", 0);   // jobs/s the producer paces itself to (0: as fast as it can) — for latency without a backlog
+        int warm = args.Int("warmup", 1) == 0 ? 0 : Math.Max(n / 10, 1);
+        string latencyFile = args.Str("latency-file", "");
         string config = $"127.0.0.1:{port},abortConnect=false,syncTimeout=30000,asyncTimeout=30000";
         string prefix = $"w11-{Guid.NewGuid().ToString("N")[..8]}:";
         var latency = new double[n];
-        int done = 0;
+        int done = -warm;   // the warm-up's jobs count up to 0
         long lastStart = 0;
         using var workersReady = new ManualResetEventSlim();
+        using var warmedUp = new ManualResetEventSlim(warm == 0);
         using var finished = new ManualResetEventSlim();
         var queueOptions = new JobQueueOptions { KeyPrefix = prefix, ResultExpiry = TimeSpan.FromMinutes(10) };
-        double cpu0 = Measure.CpuSeconds();
 
         var workerThread = new Thread(() =>
         {
@@ -53,6 +60,14 @@ internal sealed class QueueW11 : IBenchCommand
                         {
                             long now = Stopwatch.GetTimestamp();
                             int k = done++;
+                            if (k < 0)
+                            {
+                                if (k == -1)
+                                {
+                                    warmedUp.Set();
+                                }
+                                return Task.CompletedTask;
+                            }
                             if (k < latency.Length)
                             {
                                 latency[k] = (now - job.Payload) * 1000.0 / Stopwatch.Frequency;
@@ -82,38 +97,57 @@ internal sealed class QueueW11 : IBenchCommand
         workersReady.Wait();
 
         long t0 = 0;
+        double cpu0 = 0;
+        long pool0 = 0;
         using (var loop = new EventLoop())
         {
             loop.RunUntilComplete(async () =>
             {
                 using ConnectionMultiplexer redis = await ConnectionMultiplexer.ConnectAsync(config);
                 var queue = new JobQueue(redis, "w11", queueOptions);
-                int next = 0;
-                t0 = Stopwatch.GetTimestamp();
-                double start = loop.Time();
-                AioTask[] tasks = [.. Enumerable.Range(0, producers).Select(_ => loop.CreateTask(async () =>
+                async Task Produce(int count)
                 {
-                    while (next < n)
+                    int next = 0;
+                    double start = loop.Time();
+                    AioTask[] tasks = [.. Enumerable.Range(0, producers).Select(_ => loop.CreateTask(async () =>
                     {
-                        int i = next++;
-                        if (rate > 0)
+                        while (next < count)
                         {
-                            await Asyncio.Sleep(start + ((double)i / rate) - loop.Time());
+                            int i = next++;
+                            if (rate > 0)
+                            {
+                                await Asyncio.Sleep(start + ((double)i / rate) - loop.Time());
+                            }
+                            await queue.EnqueueAsync("noop", Stopwatch.GetTimestamp());
                         }
-                        await queue.EnqueueAsync("noop", Stopwatch.GetTimestamp());
-                    }
-                }))];
-                await Asyncio.Gather(tasks);
+                    }))];
+                    await Asyncio.Gather(tasks);
+                }
+                if (warm > 0)
+                {
+                    await Produce(warm);
+                    await Asyncio.ToThread(() => warmedUp.Wait());
+                }
+                cpu0 = Measure.CpuSeconds();
+                pool0 = ThreadPool.CompletedWorkItemCount;
+                t0 = Stopwatch.GetTimestamp();
+                await Produce(n);
             });
         }
         finished.Wait();
         double elapsed = (lastStart - t0) / (double)Stopwatch.Frequency;
         int measured = Math.Min(done, n);
+        double cpu = Measure.CpuSeconds() - cpu0;
+        long poolItems = ThreadPool.CompletedWorkItemCount - pool0;
         double[] sorted = latency[..measured];
+        if (latencyFile.Length > 0)
+        {
+            File.WriteAllLines(latencyFile, sorted.Select(x => x.ToString("0.###", CultureInfo.InvariantCulture)));
+        }
         Array.Sort(sorted);
         double P(double q) => sorted.Length == 0 ? double.NaN : sorted[Math.Min(sorted.Length - 1, (int)(q * sorted.Length))];
-        Console.WriteLine(Measure.Result("W11", measured / elapsed, "jobs/s", n, elapsed, Measure.CpuSeconds() - cpu0,
-            string.Create(CultureInfo.InvariantCulture, $"lat_p50_ms={P(0.50):0.###} lat_p99_ms={P(0.99):0.###} done={measured}")));
+        Console.WriteLine(Measure.Result("W11", measured / elapsed, "jobs/s", n, elapsed, cpu,
+            string.Create(CultureInfo.InvariantCulture, $"lat_p50_ms={P(0.50):0.###} lat_p99_ms={P(0.99):0.###} cpu_ms_per_job={cpu * 1000 / Math.Max(measured, 1):0.###} pool_items_per_job={poolItems / (double)Math.Max(measured, 1):0.##} done={measured}")));
         using (ConnectionMultiplexer cleanup = ConnectionMultiplexer.Connect(config))
         {
             IServer server = cleanup.GetServers()[0];

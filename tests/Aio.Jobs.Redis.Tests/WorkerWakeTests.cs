@@ -1,0 +1,170 @@
+using System.Diagnostics;
+using System.Globalization;
+using StackExchange.Redis;
+
+namespace Aio.Jobs.Redis.Tests;
+
+/// <summary>
+/// How an idle worker learns of work: a `ready` notification wakes one worker per process, a delayed job or a retry
+/// that becomes the next one due shortens the sleepers' wait, and nothing else (a job ending, a poll) costs a Redis
+/// call. Its own Redis server: the tests count the scripts it runs (INFO commandstats).
+/// </summary>
+public sealed class WorkerWakeTests(RedisFixture redis) : IClassFixture<RedisFixture>, IDisposable
+{
+    private readonly ConnectionMultiplexer _admin = ConnectionMultiplexer.Connect(redis.Server.Configuration + ",allowAdmin=true");
+
+    public void Dispose() => _admin.Dispose();
+
+    private JobQueue NewQueue() => new(redis.Redis, "q", new JobQueueOptions { KeyPrefix = RedisFixture.Prefix() });
+
+    /// <summary>
+    /// Workers that would sleep for a minute between looks: only notifications can make them start a job in time. The
+    /// long lease keeps renewals and take-overs (a script each) out of the tests' counts.
+    /// </summary>
+    private static WorkerOptions Sleepy(string name) => QueueKit.Fast(name) with
+    {
+        PollInterval = TimeSpan.FromSeconds(60),
+        Lease = TimeSpan.FromMinutes(5),
+    };
+
+    /// <summary>Scripts run by the server so far (EVAL and EVALSHA calls).</summary>
+    private async Task<long> ScriptCalls()
+    {
+        IServer server = _admin.GetServer(_admin.GetEndPoints()[0]);
+        IGrouping<string, KeyValuePair<string, string>>[] info = await server.InfoAsync("commandstats");
+        long calls = 0;
+        foreach (KeyValuePair<string, string> stat in info.SelectMany(g => g))
+        {
+            if (stat.Key is "cmdstat_eval" or "cmdstat_evalsha")
+            {
+                string count = stat.Value.Split(',')[0];   // calls=N,usec=...
+                calls += long.Parse(count.AsSpan("calls=".Length), CultureInfo.InvariantCulture);
+            }
+        }
+        return calls;
+    }
+
+    [Fact]
+    public void Delay_WorkersSleepingForAMinute_JobStartsWhenDue()
+    {
+        double startedAfter = double.NaN;
+        QueueKit.Run(async () =>
+        {
+            JobQueue queue = NewQueue();
+            var clock = new Stopwatch();
+            var worker = new JobWorker(queue, Sleepy("w1")).Handle<int>("j", (job, ct) =>
+            {
+                if (job.Payload == 1)
+                {
+                    startedAfter = clock.Elapsed.TotalSeconds;
+                }
+                return Task.CompletedTask;
+            });
+            await QueueKit.With(worker, async () =>
+            {
+                await (await queue.EnqueueAsync("j", 0)).WaitAsync(TimeSpan.FromSeconds(10));   // the worker is up and asleep
+                clock.Start();
+                JobHandle later = await queue.EnqueueAsync("j", 1, new EnqueueOptions { Delay = TimeSpan.FromMilliseconds(300) });
+                await later.WaitAsync(TimeSpan.FromSeconds(10));
+            });
+            await queue.DisposeAsync();
+        });
+        Assert.InRange(startedAfter, 0.25, 5);
+    }
+
+    [Fact]
+    public void Retry_WorkerSleepingForAMinute_RetriedWhenDue()
+    {
+        var attempts = new List<int>();
+        QueueKit.Run(async () =>
+        {
+            JobQueue queue = NewQueue();
+            var worker = new JobWorker(queue, Sleepy("w1")).Handle<int>("j", (job, ct) =>
+            {
+                attempts.Add(job.Attempt);
+                return job.Attempt == 1 ? throw new InvalidOperationException("first attempt fails") : Task.CompletedTask;
+            });
+            await QueueKit.With(worker, async () => await (await queue.EnqueueAsync("j", 0)).WaitAsync(TimeSpan.FromSeconds(10)));
+            await queue.DisposeAsync();
+        });
+        Assert.Equal([1, 2], attempts);
+    }
+
+    [Fact]
+    public void Enqueue_IdleWorker_ThreeScriptsPerJob()
+    {
+        long scripts = 0;
+        QueueKit.Run(async () =>
+        {
+            JobQueue queue = NewQueue();
+            var worker = new JobWorker(queue, Sleepy("w1")).Handle<int>("j", (job, ct) => Task.CompletedTask);
+            await QueueKit.With(worker, async () =>
+            {
+                await (await queue.EnqueueAsync("j", 0)).WaitAsync(TimeSpan.FromSeconds(10));
+                long before = await ScriptCalls();
+                for (int i = 1; i <= 10; i++)
+                {
+                    await (await queue.EnqueueAsync("j", i)).WaitAsync(TimeSpan.FromSeconds(10));
+                }
+                scripts = await ScriptCalls() - before;
+            });
+            await queue.DisposeAsync();
+        });
+        Assert.Equal(10 * 3, scripts);   // enqueue, take, succeed: a job's end does not send the worker looking again
+    }
+
+    [Fact]
+    public void Enqueue_TwoIdleWorkersOfOneQueue_OneTakesEachJobInTurn()
+    {
+        long scripts = 0;
+        var started = new List<long>();
+        QueueKit.Run(async () =>
+        {
+            JobQueue queue = NewQueue();
+            JobWorker w1 = new JobWorker(queue, Sleepy("w1")).Handle<int>("j", (job, ct) => Task.CompletedTask);
+            JobWorker w2 = new JobWorker(queue, Sleepy("w2")).Handle<int>("j", (job, ct) => Task.CompletedTask);
+            await QueueKit.With(w1, () => QueueKit.With(w2, async () =>
+            {
+                for (int i = 0; i < 20 && (w1.Statistics.Started == 0 || w2.Statistics.Started == 0); i++)
+                {
+                    await (await queue.EnqueueAsync("j", 0)).WaitAsync(TimeSpan.FromSeconds(10));   // both up and asleep
+                }
+                long before = await ScriptCalls();
+                long w1Before = w1.Statistics.Started, w2Before = w2.Statistics.Started;
+                for (int i = 1; i <= 10; i++)
+                {
+                    await (await queue.EnqueueAsync("j", i)).WaitAsync(TimeSpan.FromSeconds(10));
+                }
+                scripts = await ScriptCalls() - before;
+                started.AddRange([w1.Statistics.Started - w1Before, w2.Statistics.Started - w2Before]);
+            }));
+            await queue.DisposeAsync();
+        });
+        Assert.Equal((30L, 5L, 5L), (scripts, started[0], started[1]));   // one take per job, by each worker in turn
+    }
+
+    [Fact]
+    public void Enqueue_IdleWorker_StartsWithinASecond()
+    {
+        double latency = double.NaN;
+        QueueKit.Run(async () =>
+        {
+            JobQueue queue = NewQueue();
+            var worker = new JobWorker(queue, Sleepy("w1")).Handle<long>("j", (job, ct) =>
+            {
+                if (job.Payload != 0)
+                {
+                    latency = Stopwatch.GetElapsedTime(job.Payload).TotalSeconds;
+                }
+                return Task.CompletedTask;
+            });
+            await QueueKit.With(worker, async () =>
+            {
+                await (await queue.EnqueueAsync("j", 0L)).WaitAsync(TimeSpan.FromSeconds(10));
+                await (await queue.EnqueueAsync("j", Stopwatch.GetTimestamp())).WaitAsync(TimeSpan.FromSeconds(10));
+            });
+            await queue.DisposeAsync();
+        });
+        Assert.InRange(latency, 0, 1);
+    }
+}
