@@ -163,13 +163,22 @@ internal sealed class HttpConnection : IBufferedProtocol
         _eof = true;
         if (_state == State.Request)
         {
-            // Half-close: the client sent its request and waits for the answer. Keep writing; close afterwards.
-            _closeAfterResponse = true;
+            // Half-close: the client sent its requests and waits for the answers. Keep writing; every complete request
+            // already received is still answered, in order, and the connection closes after the last (NextRequest).
+            if (!_responseStarted && NothingBufferedAfterRequest())
+            {
+                _closeAfterResponse = true;
+            }
             _bodyWaiters.UnparkAll();
             return true;
         }
-        return false;
+        // Idle with pipelined requests held back until the client reads its answers: they are still served.
+        return _state == State.Idle && _waitingForDrain && _dataEnd > _dataStart;
     }
+
+    /// <summary>Whether no byte after the current request's body has arrived (so no pipelined request follows it yet).</summary>
+    private bool NothingBufferedAfterRequest() =>
+        _head.Chunked ? _bodyDone && _dataEnd == _dataStart : _dataEnd - _dataStart <= _bodyRemaining;
 
     public void ConnectionLost(Exception? exception)
     {
@@ -199,8 +208,7 @@ internal sealed class HttpConnection : IBufferedProtocol
         if (_waitingForDrain && _state == State.Idle)
         {
             _waitingForDrain = false;
-            ResumeReading();
-            TryStartRequest();
+            ServeBuffered();
         }
     }
 
@@ -360,7 +368,6 @@ internal sealed class HttpConnection : IBufferedProtocol
         _responseStarted = false;
         _rateStart = -1;
         _rateBytes = 0;
-        _closeAfterResponse = !_head.KeepAlive || _eof || _core.IsShuttingDown;
         if (_head.Chunked)
         {
             _chunked = default;
@@ -371,6 +378,8 @@ internal sealed class HttpConnection : IBufferedProtocol
             _bodyRemaining = Math.Max(0, _head.ContentLength);
             _bodyDone = _bodyRemaining == 0;
         }
+        // After a half-close the last buffered request's answer says Connection: close.
+        _closeAfterResponse = !_head.KeepAlive || _core.IsShuttingDown || (_eof && NothingBufferedAfterRequest());
         if (_head.ContentLength > _maxBody)
         {
             // Before the handler and before any 100 Continue: the client must not send a body that is refused.
@@ -520,8 +529,20 @@ internal sealed class HttpConnection : IBufferedProtocol
             }
             return;
         }
+        ServeBuffered();
+    }
+
+    /// <summary>Serves the next buffered request, if complete; after the client's half-close nothing more can come, so the connection closes once none is left.</summary>
+    private void ServeBuffered()
+    {
         ResumeReading();
         TryStartRequest();
+        if (_eof && _state is State.Idle or State.Head)
+        {
+            _state = State.Closed;
+            _transport.Close();
+            return;
+        }
         AssertInvariants();
     }
 
