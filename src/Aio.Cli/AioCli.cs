@@ -10,7 +10,7 @@ using System.CommandLine.Help;
 //using Aio.Cli.Bench;
 using Aio.Cli.Fetch;
 //using Aio.Cli.Jobs;
-//using Aio.Cli.Watch;
+using Aio.Cli.Watch;
 using Microsoft.Extensions.Logging;
 
 namespace Aio.Cli;
@@ -45,7 +45,7 @@ internal static class AioCli
             Json,
             Verbose,
             FetchCommand.Create(ctx),
-//            WatchCommand.Create(ctx),
+            WatchCommand.Create(ctx),
 //            JobsCommand.Create(ctx),
 //            BenchCommand.Create(ctx),
             CompletionCommand.Create(ctx),

@@ -48,6 +48,10 @@ internal sealed class CliContext
             Interactive = redirected ? InteractionSupport.No : InteractionSupport.Detect,
             Out = new AnsiConsoleOutput(System.Console.Out),
         });
+        if (redirected)
+        {
+            console.Profile.Width = 200;   // a file or a pipe: no terminal to wrap for; keep lines whole
+        }
         return new CliContext
         {
             Console = console,
