@@ -7,9 +7,9 @@
 // printed here, not by its default action, which would exit 1); an interrupted fetch 130/143, as asyncio.
 using System.CommandLine;
 using System.CommandLine.Help;
-//using Aio.Cli.Bench;
+using Aio.Cli.Bench;
 using Aio.Cli.Fetch;
-//using Aio.Cli.Jobs;
+using Aio.Cli.Jobs;
 using Aio.Cli.Watch;
 using Microsoft.Extensions.Logging;
 
@@ -46,10 +46,17 @@ internal static class AioCli
             Verbose,
             FetchCommand.Create(ctx),
             WatchCommand.Create(ctx),
-//            JobsCommand.Create(ctx),
-//            BenchCommand.Create(ctx),
+            JobsCommand.Create(ctx),
+            BenchCommand.Create(ctx),
             CompletionCommand.Create(ctx),
         };
+        foreach (Option option in root.Options)
+        {
+            if (option is VersionOption version)
+            {
+                version.Action = new PrintVersion(ctx);   // the tool's version, also when hosted in another process (tests)
+            }
+        }
         return root;
     }
 
@@ -58,7 +65,7 @@ internal static class AioCli
     {
         RootCommand root = Build(ctx);
         ParseResult parse = root.Parse(args);
-        bool helpOrVersion = parse.Action is HelpAction || parse.Action?.GetType().Name == "VersionOptionAction";
+        bool helpOrVersion = parse.Action is HelpAction or PrintVersion;
         if (parse.Errors.Count > 0 && !helpOrVersion)
         {
             foreach (System.CommandLine.Parsing.ParseError error in parse.Errors)
@@ -97,6 +104,28 @@ internal static class AioCli
             }
         }
         return names.Count > 0 ? names : [command.Name];
+    }
+
+    /// <summary>Validates that an integer option is at least <paramref name="minimum"/> (a value that did not parse is reported by the parser).</summary>
+    public static void AtLeast(Option<int> option, int minimum) => option.Validators.Add(r =>
+    {
+        if (r.Tokens.Count > 0 && int.TryParse(r.Tokens[^1].Value, System.Globalization.CultureInfo.InvariantCulture, out int value) && value < minimum)
+        {
+            r.AddError(minimum == 0 ? $"{option.Name} must be 0 or more." : $"{option.Name} must be at least {minimum}.");
+        }
+    });
+
+    /// <summary><c>--version</c>: the informational version of this assembly.</summary>
+    private sealed class PrintVersion(CliContext ctx) : System.CommandLine.Invocation.SynchronousCommandLineAction
+    {
+        public override int Invoke(ParseResult parseResult)
+        {
+            string? version = typeof(AioCli).Assembly
+                .GetCustomAttributes(typeof(System.Reflection.AssemblyInformationalVersionAttribute), false)
+                .OfType<System.Reflection.AssemblyInformationalVersionAttribute>().FirstOrDefault()?.InformationalVersion;
+            ctx.Out.WriteLine(version ?? typeof(AioCli).Assembly.GetName().Version?.ToString() ?? "unknown");
+            return ExitCodes.Ok;
+        }
     }
 
     /// <summary>The log of a command: the context's, or standard error at warning (information with <c>--verbose</c>).</summary>

@@ -59,9 +59,9 @@ internal static class FetchCommand
         var headers = new Option<string[]>("--header", "-H") { Description = "A request header, 'Name: value' (repeatable)", AllowMultipleArgumentsPerToken = false };
         var timeout = new Option<TimeSpan>("--timeout", "-t") { Description = "Limit for one request, redirects and body included (250ms, 10s, 1m)", DefaultValueFactory = _ => TimeSpan.FromSeconds(30), CustomParser = r => Durations.Parse(r) };
         var maxRows = new Option<int>("--max-rows") { Description = "Rows of the table at most (failures first); --json lists all", DefaultValueFactory = _ => 50 };
-        concurrency.Validators.Add(r => { if (r.GetValueOrDefault<int>() < 1) { r.AddError("--concurrency must be at least 1."); } });
-        perHost.Validators.Add(r => { if (r.GetValueOrDefault<int>() < 0) { r.AddError("--per-host must be 0 or more."); } });
-        maxRows.Validators.Add(r => { if (r.GetValueOrDefault<int>() < 0) { r.AddError("--max-rows must be 0 or more."); } });
+        AioCli.AtLeast(concurrency, 1);
+        AioCli.AtLeast(perHost, 0);
+        AioCli.AtLeast(maxRows, 0);
         method.Validators.Add(r =>
         {
             string m = r.GetValueOrDefault<string>() ?? "";
