@@ -121,6 +121,26 @@ public sealed class FetchCommandTests : IClassFixture<FetchCommandTests.Server>
     }
 
     [Fact]
+    public void Fetch_1500Urls_JsonListsEveryResultInOrder()
+    {
+        // More results than the 64 KiB the JSON is written in: the output is streamed, and still one document.
+        string path = Path.GetTempFileName();
+        try
+        {
+            string[] urls = [.. Enumerable.Range(0, 1500).Select(i => _server.Url($"/ok?i={i}"))];
+            File.WriteAllLines(path, urls);
+            CliResult r = CliHarness.Run(["fetch", "--json", "--file", path, "-c", "32", "--per-host", "16"]);
+            Assert.Equal(0, r.ExitCode);
+            using JsonDocument doc = JsonDocument.Parse(r.Out);
+            Assert.Equal(urls.Select(u => (u, 200, 5L, true, (string?)null)), Rows(doc.RootElement));
+        }
+        finally
+        {
+            File.Delete(path);
+        }
+    }
+
+    [Fact]
     public void LatencySummary_Of_UsesNearestRankPercentiles()
     {
         List<double> values = [.. Enumerable.Range(1, 100).Select(i => (double)i).Reverse()];

@@ -358,11 +358,23 @@ internal static class FetchCommand
                     w.WriteString("error", r.Error);
                 }
                 w.WriteEndObject();
+                if (w.BytesPending + stream.Length > 64 * 1024)
+                {
+                    Drain(w, stream, output);   // 10,000 results are written as they go, not built whole in memory
+                }
             }
             w.WriteEndArray();
             w.WriteEndObject();
         }
-        output.WriteLine(System.Text.Encoding.UTF8.GetString(stream.GetBuffer(), 0, (int)stream.Length));
+        Drain(null, stream, output);
+        output.WriteLine();
         output.Flush();
+    }
+
+    private static void Drain(Utf8JsonWriter? writer, MemoryStream stream, TextWriter output)
+    {
+        writer?.Flush();
+        output.Write(System.Text.Encoding.UTF8.GetString(stream.GetBuffer(), 0, (int)stream.Length));
+        stream.SetLength(0);
     }
 }
