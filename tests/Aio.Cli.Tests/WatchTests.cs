@@ -302,10 +302,44 @@ public sealed class WatchCommandTests : IClassFixture<FetchCommandTests.Server>,
     }
 
     [Fact]
+    public void WatchCommand_DatabaseLockedThroughCtrlC_SaysHowManyRowsWereNotWritten_Exit1()
+    {
+        // The first round is written; then another connection locks the file, a round checks, and Ctrl+C comes:
+        // that round's row cannot be written (busy timeout 2 s), before or at the close.
+        string db = Path.Combine(_dir, "locked.db");
+        SqliteConnection? locker = null;
+        int lockedAt = 0;
+        try
+        {
+            CliResult r = CliHarness.Run(["watch", "--every", "200ms", "--db", db, _server.Url("/ok")], interruptWhen: (_, console) =>
+            {
+                if (locker is null && console.Contains(" UP ", StringComparison.Ordinal))
+                {
+                    locker = new SqliteConnection($"Data Source={db};Pooling=False");
+                    locker.Open();
+                    using SqliteCommand begin = locker.CreateCommand();
+                    begin.CommandText = "BEGIN EXCLUSIVE";
+                    begin.ExecuteNonQuery();
+                    lockedAt = _server.Requests;
+                    return false;
+                }
+                return locker is not null && _server.Requests > lockedAt;
+            });
+            Assert.Equal(1, r.ExitCode);
+            Assert.Contains("aio: error [304] ", r.Error, StringComparison.Ordinal);
+            Assert.Matches($@"aio: [1-9]\d* check\(s\) could not be written to {System.Text.RegularExpressions.Regex.Escape(db)} \(see the log above\); the file was left as it was\.", r.Error);
+        }
+        finally
+        {
+            locker?.Dispose();
+        }
+    }
+
+    [Fact]
     public void WatchCommand_Json_PrintsOneEventPerLine()
     {
         string db = Path.Combine(_dir, "j.db");
-        CliResult r = CliHarness.Run(["watch", "--json", "--every", "1s", "--db", db, _server.Url("/fail")],
+        CliResult r = CliHarness.Run(["watch", "--json", "--every", "1h", "--db", db, _server.Url("/fail")],   // one round before the stop
             interruptWhen: (output, _) => output.Split('\n', StringSplitOptions.RemoveEmptyEntries).Length >= 2);
         Assert.Equal(0, r.ExitCode);
         Assert.Equal("", r.Console);

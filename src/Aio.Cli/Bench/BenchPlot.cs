@@ -22,25 +22,25 @@ internal static class BenchPlot
         List<string> peers = [.. shown.SelectMany(w => w.Rows.Select(r => r.Peer)).Where(p => !BenchWorkload.IsAio(p)).Distinct()];
         var plot = new Plot();
         var bars = new List<ScottPlot.Bar>();
-        double groupWidth = 0.8, barWidth = peers.Count == 0 ? 0.8 : groupWidth / peers.Count;
         double minLog = 0, maxLog = 0;
         for (int wi = 0; wi < shown.Count; wi++)
         {
             BenchWorkload w = shown[wi];
             BenchRow aio = w.Aio!;
-            for (int pi = 0; pi < peers.Count; pi++)
+            // The peers this workload has, centred on its tick: a workload with one peer gets one bar in the middle.
+            List<(int Index, BenchRow Row)> present = [.. peers.Select((p, i) => (i, w.Rows.FirstOrDefault(r => r.Peer == p)))
+                .Where(x => x.Item2 is { Value: > 0 } && aio.Value > 0).Select(x => (x.i, x.Item2!))];
+            double barWidth = present.Count == 0 ? 0 : Math.Min(0.3, 0.8 / present.Count);
+            for (int k = 0; k < present.Count; k++)
             {
-                if (w.Rows.FirstOrDefault(r => r.Peer == peers[pi]) is not { } peer || peer.Value <= 0 || aio.Value <= 0)
-                {
-                    continue;
-                }
+                (int pi, BenchRow peer) = present[k];
                 double ratio = w.Ratio(aio, peer);
                 double log = Math.Log10(ratio);
                 minLog = Math.Min(minLog, log);
                 maxLog = Math.Max(maxLog, log);
                 bars.Add(new ScottPlot.Bar
                 {
-                    Position = wi - groupWidth / 2 + barWidth * (pi + 0.5),
+                    Position = wi - barWidth * present.Count / 2 + barWidth * (k + 0.5),
                     Value = log,
                     ValueBase = 0,
                     Size = barWidth * 0.9,
@@ -57,7 +57,7 @@ internal static class BenchPlot
             plot.Legend.ManualItems.Add(new LegendItem { LabelText = $"vs {peers[pi]}", FillColor = Palette[pi % Palette.Length] });
         }
         plot.Legend.IsVisible = peers.Count > 0;
-        plot.Legend.Alignment = Alignment.UpperLeft;
+        plot.Legend.Alignment = Alignment.UpperRight;
         plot.Add.HorizontalLine(0, 1, Colors.Black);
         plot.Axes.Bottom.TickGenerator = new NumericManual(
             [.. Enumerable.Range(0, shown.Count).Select(i => (double)i)],

@@ -49,9 +49,9 @@ internal static class WatchCommand
                 parse.GetValue(AioCli.Json));
             var logger = AioCli.Logger(ctx, parse);
             bool verbose = parse.GetValue(AioCli.Verbose);
-            int exit = ExitCodes.Ok;
-            int code = ctx.RunOnLoop(async () => exit = await RunAsync(settings, ctx, logger, verbose), interruptedExitCode: -1);
-            return code == -1 ? exit : code;
+            var outcome = new WatchOutcome();
+            int code = ctx.RunOnLoop(() => RunAsync(settings, ctx, logger, verbose, outcome), interruptedExitCode: -1);
+            return code == -1 ? outcome.ExitCode : code;   // a stop by Ctrl+C/SIGTERM: what the closing found
         });
         return command;
     }
@@ -67,8 +67,14 @@ internal static class WatchCommand
         return uri;
     }
 
-    /// <summary>Watches until cancelled; returns the exit code (set before a cancellation goes on).</summary>
-    public static async Task<int> RunAsync(WatchSettings settings, CliContext ctx, Microsoft.Extensions.Logging.ILogger logger, bool verbose, IWatchProbe? probe = null)
+    /// <summary>The exit code a watch ends with, set by its closing even when a cancellation ends the task.</summary>
+    internal sealed class WatchOutcome
+    {
+        public int ExitCode { get; set; } = ExitCodes.Ok;
+    }
+
+    /// <summary>Watches until cancelled; returns the exit code, also left in <paramref name="outcome"/> (the only way out of a cancelled task).</summary>
+    public static async Task<int> RunAsync(WatchSettings settings, CliContext ctx, Microsoft.Extensions.Logging.ILogger logger, bool verbose, WatchOutcome outcome, IWatchProbe? probe = null)
     {
         await using var session = new ClientSession(new ClientSessionOptions
         {
@@ -137,6 +143,7 @@ internal static class WatchCommand
                 {
                     ctx.Error.WriteLine($"aio: {lost} check(s) could not be written to {monitor.Path} (see the log above); the file was left as it was.");
                     exit = ExitCodes.Failures;
+                    outcome.ExitCode = exit;
                 }
                 if (!settings.Json)
                 {
