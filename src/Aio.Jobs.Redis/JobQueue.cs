@@ -159,6 +159,98 @@ public sealed class JobQueue : IAsyncDisposable
         return [.. entries.Select(e => (e["j"].ToString(), e["error"].ToString(), (int)e["attempts"]))];
     }
 
+    /// <summary>
+    /// Puts dead job <paramref name="id"/> back on its queue with its attempts reset (a fresh set of retries) and removes
+    /// its dead-letter entry; its history says so. Returns false if the job is not dead.
+    /// </summary>
+    /// <exception cref="KeyNotFoundException">The job is unknown, or its record expired (<see cref="JobQueueOptions.ResultExpiry"/>).</exception>
+    public async Task<bool> RetryDeadAsync(string id)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(id);
+        long reply = (long)await RedisAwait.Eval(Db, QueueScripts.RetryDead, [], [Prefix, id, Options.HistoryLength]);
+        return reply == -1
+            ? throw new KeyNotFoundException($"Job {id} of queue '{Name}' is unknown: it was never enqueued, or its record expired (JobQueueOptions.ResultExpiry is {Options.ResultExpiry}).")
+            : reply == 1;
+    }
+
+    /// <summary>
+    /// Deletes every key of the queue (its streams with their consumer groups, jobs, histories, delayed and dead jobs,
+    /// idempotency keys, rate counters) and returns how many were deleted. Workers that run meanwhile recreate their
+    /// consumer groups; jobs they hold are lost with the rest.
+    /// </summary>
+    public async Task<long> PurgeAsync()
+    {
+        long deleted = 0;
+        foreach (IReadOnlyList<RedisKey> batch in await ScanAsync(Redis, Glob(Prefix) + "*"))
+        {
+            deleted += await RedisAwait.Call(Db.KeyDeleteAsync([.. batch]));
+        }
+        return deleted;
+    }
+
+    /// <summary>
+    /// The names of the queues with keys under <paramref name="keyPrefix"/> (<see cref="JobQueueOptions.KeyPrefix"/>) on
+    /// <paramref name="redis"/>: those with a stream, delayed jobs or dead letters. Scans the key space (SCAN, in batches).
+    /// </summary>
+    public static async Task<IReadOnlyList<string>> ListQueuesAsync(IConnectionMultiplexer redis, string keyPrefix = "aio:q:")
+    {
+        ArgumentNullException.ThrowIfNull(redis);
+        ArgumentNullException.ThrowIfNull(keyPrefix);
+        var names = new SortedSet<string>(StringComparer.Ordinal);
+        string start = keyPrefix + "{";
+        foreach (string pattern in new[] { "s:[012]", "delayed", "dead" })
+        {
+            foreach (IReadOnlyList<RedisKey> batch in await ScanAsync(redis, Glob(keyPrefix) + "{*}:" + pattern))
+            {
+                foreach (RedisKey key in batch)
+                {
+                    string k = key.ToString();
+                    int close = k.LastIndexOf("}:", StringComparison.Ordinal);
+                    if (k.StartsWith(start, StringComparison.Ordinal) && close > start.Length)
+                    {
+                        names.Add(k[start.Length..close]);
+                    }
+                }
+            }
+        }
+        return [.. names];
+    }
+
+    /// <summary>The keys matching <paramref name="pattern"/> (SCAN on the first database), in batches.</summary>
+    private static async Task<List<IReadOnlyList<RedisKey>>> ScanAsync(IConnectionMultiplexer redis, string pattern)
+    {
+        IDatabase db = redis.GetDatabase();
+        var batches = new List<IReadOnlyList<RedisKey>>();
+        string cursor = "0";
+        do
+        {
+            var reply = (RedisResult[])(await RedisAwait.Call(db.ExecuteAsync("SCAN", cursor, "MATCH", pattern, "COUNT", 1000)))!;
+            cursor = reply[0].ToString();
+            var keys = (RedisKey[])reply[1]!;
+            if (keys.Length > 0)
+            {
+                batches.Add(keys);
+            }
+        }
+        while (cursor != "0");
+        return batches;
+    }
+
+    /// <summary><paramref name="text"/> with Redis's glob characters escaped.</summary>
+    private static string Glob(string text)
+    {
+        var b = new System.Text.StringBuilder(text.Length);
+        foreach (char c in text)
+        {
+            if (c is '*' or '?' or '[' or ']' or '\\')
+            {
+                b.Append('\\');
+            }
+            b.Append(c);
+        }
+        return b.ToString();
+    }
+
     internal static QueuedJobState ParseState(RedisValue state) => state.ToString() switch
     {
         "scheduled" => QueuedJobState.Scheduled,

@@ -294,4 +294,31 @@ internal static class QueueScripts
         table.insert(out, redis.call('XLEN', P .. 'dead'))
         return out
         """;
+
+    /// <summary>
+    /// ARGV: P, id, histLen. A dead job goes back to its stream with its attempts reset (its record no longer expires)
+    /// and its dead-letter entries are removed. Returns 1, 0 if the job is not dead, -1 if it is unknown (expired).
+    /// </summary>
+    public const string RetryDead = Prelude + """
+        local id, hl = ARGV[2], tonumber(ARGV[3])
+        local h = P .. 'j:' .. id
+        local st = redis.call('HMGET', h, 'state', 'prio')
+        if not st[1] then return -1 end
+        if st[1] ~= 'dead' then return 0 end
+        redis.call('PERSIST', h)
+        redis.call('PERSIST', P .. 'h:' .. id)
+        redis.call('HSET', h, 'state', 'queued', 'attempts', 0)
+        redis.call('HDEL', h, 'error', 'done')
+        local entries = redis.call('XRANGE', P .. 'dead', '-', '+')
+        for _, e in ipairs(entries) do
+          local f = e[2]
+          for i = 1, #f, 2 do
+            if f[i] == 'j' and f[i + 1] == id then redis.call('XDEL', P .. 'dead', e[1]) end
+          end
+        end
+        redis.call('XADD', P .. 's:' .. st[2], '*', 'j', id)
+        hist(id, 'retried by hand after it was dead', hl)
+        redis.call('PUBLISH', P .. 'ready', '1')
+        return 1
+        """;
 }
