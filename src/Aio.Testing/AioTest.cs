@@ -63,8 +63,12 @@ public static class AioTest
         }
         finally
         {
-            GC.Collect();
-            GC.WaitForPendingFinalizers();
+            if (loop.HasUnreportedExceptions())
+            {
+                // A failed task whose exception nobody retrieved: collect it so its report arrives before Close.
+                GC.Collect();
+                GC.WaitForPendingFinalizers();
+            }
             if (!loop.IsClosed && !loop.IsRunning)
             {
                 try
