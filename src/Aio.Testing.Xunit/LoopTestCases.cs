@@ -75,11 +75,25 @@ internal sealed class LoopXunitTestRunner(ITest test, IMessageBus messageBus, Ty
 {
     protected override async Task<Tuple<decimal, string>> InvokeTestAsync(ExceptionAggregator aggregator)
     {
-        TestOutputHelper output = ConstructorArguments.OfType<TestOutputHelper>().FirstOrDefault() ?? new TestOutputHelper();
+        // xunit hands the class's ITestOutputHelper as a factory (Func<TestOutputHelper>), one helper per test.
+        object[] arguments = (object[])ConstructorArguments.Clone();
+        TestOutputHelper? output = null;
+        for (int i = 0; i < arguments.Length; i++)
+        {
+            if (arguments[i] is Func<TestOutputHelper> make)
+            {
+                arguments[i] = output ??= make();
+            }
+            else if (arguments[i] is TestOutputHelper given)
+            {
+                output ??= given;
+            }
+        }
+        output ??= new TestOutputHelper();
         output.Initialize(MessageBus, Test);
         try
         {
-            decimal time = await new LoopTestInvoker(output, Test, MessageBus, TestClass, ConstructorArguments, TestMethod, TestMethodArguments, BeforeAfterAttributes, aggregator, CancellationTokenSource).RunAsync();
+            decimal time = await new LoopTestInvoker(output, Test, MessageBus, TestClass, arguments, TestMethod, TestMethodArguments, BeforeAfterAttributes, aggregator, CancellationTokenSource).RunAsync();
             return Tuple.Create(time, output.Output);
         }
         finally

@@ -30,7 +30,8 @@ public static class SampleRunner
         var bus = new RecordingBus();
         foreach (IXunitTestCase testCase in discoverer.Discover(new DiscoveryOptions(), testMethod, fact))
         {
-            object[] constructorArguments = sampleClass.GetConstructors().Single().GetParameters().Length == 1 ? [new TestOutputHelper()] : [];
+            // What xunit's class runner passes for a constructor's ITestOutputHelper: a factory of one helper per test.
+            object[] constructorArguments = sampleClass.GetConstructors().Single().GetParameters().Length == 1 ? [(Func<TestOutputHelper>)(() => new TestOutputHelper())] : [];
             await testCase.RunAsync(sink, bus, constructorArguments, new ExceptionAggregator(), new CancellationTokenSource());
         }
         return bus.Results;
