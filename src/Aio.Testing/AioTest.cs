@@ -29,12 +29,22 @@ public static class AioTest
     }
 
     /// <summary>Runs <paramref name="body"/> on <paramref name="loop"/> with the checks of <see cref="Run(Func{Task}, bool, string?)"/>, then closes the loop.</summary>
-    public static T RunOn<T>(EventLoop loop, Func<Task<T>> body)
+    public static T RunOn<T>(EventLoop loop, Func<Task<T>> body) => RunOn(loop, body, null);
+
+    /// <summary>
+    /// <see cref="RunOn{T}(EventLoop, Func{Task{T}})"/>, telling <paramref name="onError"/> of each error as it reaches the
+    /// loop's exception handler (<see cref="LoopTestRunner"/> writes them to the test's output).
+    /// </summary>
+    internal static T RunOn<T>(EventLoop loop, Func<Task<T>> body, Action<ExceptionContext>? onError)
     {
         ArgumentNullException.ThrowIfNull(loop);
         ArgumentNullException.ThrowIfNull(body);
         var errors = new List<ExceptionContext>();
-        loop.ExceptionHandler = (_, context) => errors.Add(context);
+        loop.ExceptionHandler = (_, context) =>
+        {
+            errors.Add(context);
+            onError?.Invoke(context);
+        };
         T result;
         try
         {
@@ -44,20 +54,31 @@ public static class AioTest
             {
                 string names = string.Join(", ", leftovers);
                 loop.CancelAllTasks();
-                throw new AioTestFailureException($"The test body returned with {leftovers.Count} task(s) still pending: {names}. Await or cancel every task you start.");
+                throw new AioTestFailureException(AioTestFailureKind.LeakedTasks, $"The test body returned with {leftovers.Count} task(s) still pending: {names}. Await or cancel every task you start.", null);
             }
             if (loop.ReadyCount() > 0)
             {
-                throw new AioTestFailureException($"The test body returned with {loop.ReadyCount()} callback(s) still scheduled.");
+                throw new AioTestFailureException(AioTestFailureKind.LeftoverCallbacks, $"The test body returned with {loop.ReadyCount()} callback(s) still scheduled.", null);
             }
         }
         finally
         {
-            GC.Collect();
-            GC.WaitForPendingFinalizers();
+            if (loop.HasUnreportedExceptions())
+            {
+                // A failed task whose exception nobody retrieved: collect it so its report arrives before Close.
+                GC.Collect();
+                GC.WaitForPendingFinalizers();
+            }
             if (!loop.IsClosed && !loop.IsRunning)
             {
-                loop.RunOnce();   // deliver reports posted by finalizers
+                try
+                {
+                    loop.RunOnce();   // deliver reports posted by finalizers
+                }
+                catch (DeadlockDetectedException)
+                {
+                    // The run ended in a hang (that exception is on its way out); Close reports the stuck tasks.
+                }
                 loop.Close();
             }
         }
@@ -68,7 +89,7 @@ public static class AioTest
             {
                 text.Append('\n').Append(c);
             }
-            throw new AioTestFailureException(text.ToString(), errors[0].Exception);
+            throw new AioTestFailureException(AioTestFailureKind.UnobservedErrors, text.ToString(), errors[0].Exception);
         }
         return result;
     }
@@ -92,9 +113,37 @@ public static class AioTest
     }
 }
 
-/// <summary>A test on Aio failed a check of <see cref="AioTest"/>: leftovers, or errors the loop reported.</summary>
+/// <summary>What made a test on Aio fail (<see cref="AioTestFailureException.Kind"/>).</summary>
+public enum AioTestFailureKind
+{
+    /// <summary>Not one of the checks below (the exception was created without a kind).</summary>
+    Other,
+
+    /// <summary>The test body returned with tasks still pending.</summary>
+    LeakedTasks,
+
+    /// <summary>The test body returned with callbacks still scheduled.</summary>
+    LeftoverCallbacks,
+
+    /// <summary>Errors reached the loop's exception handler: a task exception nobody retrieved, a failing callback.</summary>
+    UnobservedErrors,
+
+    /// <summary>The loop's hang detector found that no pending task can ever wake.</summary>
+    Hang,
+
+    /// <summary>The test ran past its deadline in loop time.</summary>
+    Timeout,
+}
+
+/// <summary>A test on Aio failed a check of <see cref="AioTest"/> or <see cref="LoopTestRunner"/>: leftovers, errors the loop reported, a hang or a timeout.</summary>
 public sealed class AioTestFailureException : Exception
 {
+    /// <summary>Creates the failure of the check <paramref name="kind"/>, with the first error (if any) as inner exception.</summary>
+    public AioTestFailureException(AioTestFailureKind kind, string message, Exception? innerException) : base(message, innerException) => Kind = kind;
+
+    /// <summary>Which check failed.</summary>
+    public AioTestFailureKind Kind { get; }
+
     /// <summary>Creates the failure.</summary>
     public AioTestFailureException(string message) : base(message) { }
 

@@ -8,6 +8,7 @@ namespace Aio;
 public sealed partial class EventLoop
 {
     private readonly List<WeakReference<UnretrievedTracker>> _unretrieved = new();
+    private int _unreportedCount;   // trackers neither retrieved nor reported yet (finalizers decrement it on their thread)
     // A faulted future's tracker lives exactly as long as the future (its finalizer reports an exception never retrieved).
     private readonly System.Runtime.CompilerServices.ConditionalWeakTable<AioFuture, UnretrievedTracker> _trackers = new();
     private Action<EventLoop, ExceptionContext>? _exceptionHandler;
@@ -154,6 +155,7 @@ public sealed partial class EventLoop
     internal void TrackUnretrieved(AioFuture future, Exception error)
     {
         var tracker = UnretrievedTracker.Create(this, future, error);
+        Interlocked.Increment(ref _unreportedCount);
         _trackers.AddOrUpdate(future, tracker);
         if (_unretrieved.Count > 256)
         {
@@ -170,6 +172,12 @@ public sealed partial class EventLoop
             _trackers.Remove(future);
         }
     }
+
+    /// <summary>A tracker was retrieved or reported (any thread: finalizers too).</summary>
+    internal void OnTrackerDone() => Interlocked.Decrement(ref _unreportedCount);
+
+    /// <summary>Whether a future of this loop failed and its exception was neither retrieved nor reported yet.</summary>
+    internal bool HasUnreportedExceptions => Volatile.Read(ref _unreportedCount) > 0;
 
     /// <summary>Called from a tracker's finalizer (any thread): reports on the loop thread.</summary>
     internal void PostExceptionReport(ExceptionContext context)

@@ -24,91 +24,73 @@ public sealed class CombinatorTests
         Assert.Empty(AioTest.Run(async () => await Gather<int>()));
     }
 
-    [Fact]
-    public void Gather_FirstErrorPropagates_SiblingsKeepRunning()
+    [LoopFact]
+    public async Task Gather_FirstErrorPropagates_SiblingsKeepRunning()
     {
-        AioTest.Run(async () =>
-        {
-            AioTask<int> slow = After(5, 1);
-            AioTask<int> bad = FailingAfter(1, "first");
-            var e = await Assert.ThrowsAsync<InvalidOperationException>(() => Gather(slow, bad));
-            Assert.Equal("first", e.Message);
-            Assert.Equal(1.0, EventLoop.GetRunningLoop().Time(), 6);
-            Assert.False(slow.Done);
-            Assert.Equal(1, await slow); // not cancelled
-        });
+        AioTask<int> slow = After(5, 1);
+        AioTask<int> bad = FailingAfter(1, "first");
+        var e = await Assert.ThrowsAsync<InvalidOperationException>(() => Gather(slow, bad));
+        Assert.Equal("first", e.Message);
+        Assert.Equal(1.0, EventLoop.GetRunningLoop().Time(), 6);
+        Assert.False(slow.Done);
+        Assert.Equal(1, await slow); // not cancelled
     }
 
-    [Fact]
-    public void Gather_CallerCancelled_CancelsChildren()
+    [LoopFact]
+    public async Task Gather_CallerCancelled_CancelsChildren()
     {
-        AioTest.Run(async () =>
-        {
-            AioTask<int> a = After(10, 1), b = After(10, 2);
-            AioTask caller = CreateTask(async () => await Gather(a, b));
-            await Sleep(1);
-            caller.Cancel();
-            await Assert.ThrowsAsync<CancelledError>(async () => await caller);
-            Assert.True(a.Cancelled);
-            Assert.True(b.Cancelled);
-        });
+        AioTask<int> a = After(10, 1), b = After(10, 2);
+        AioTask caller = CreateTask(async () => await Gather(a, b));
+        await Sleep(1);
+        caller.Cancel();
+        await Assert.ThrowsAsync<CancelledError>(async () => await caller);
+        Assert.True(a.Cancelled);
+        Assert.True(b.Cancelled);
     }
 
-    [Fact]
-    public void GatherSettled_ReportsEachOutcome()
+    [LoopFact]
+    public async Task GatherSettled_ReportsEachOutcome()
     {
-        AioTest.Run(async () =>
-        {
-            AioTask<int> c = After(10, 3);
-            AioTask<int> canceller = CreateTask(async () => { await Sleep(1); c.Cancel(); return 0; });
-            Outcome<int>[] r = await GatherSettled(After(1, 1), FailingAfter(2, "x"), c, canceller);
-            Assert.True(r[0].Succeeded);
-            Assert.Equal(1, r[0].Value);
-            Assert.IsType<InvalidOperationException>(r[1].Exception);
-            Assert.True(r[2].Cancelled);
-            Assert.Equal("Ok(1)", r[0].ToString());
-        });
+        AioTask<int> c = After(10, 3);
+        AioTask<int> canceller = CreateTask(async () => { await Sleep(1); c.Cancel(); return 0; });
+        Outcome<int>[] r = await GatherSettled(After(1, 1), FailingAfter(2, "x"), c, canceller);
+        Assert.True(r[0].Succeeded);
+        Assert.Equal(1, r[0].Value);
+        Assert.IsType<InvalidOperationException>(r[1].Exception);
+        Assert.True(r[2].Cancelled);
+        Assert.Equal("Ok(1)", r[0].ToString());
     }
 
-    [Fact]
-    public void Wait_FirstCompleted_ReturnsDoneAndPending()
+    [LoopFact]
+    public async Task Wait_FirstCompleted_ReturnsDoneAndPending()
     {
-        AioTest.Run(async () =>
-        {
-            AioTask<int> fast = After(1, 1), slow = After(5, 2);
-            var (done, pending) = await Wait(new AioTask[] { fast, slow }, when: ReturnWhen.FirstCompleted);
-            Assert.Equal(new AioTask[] { fast }, done);
-            Assert.Equal(new AioTask[] { slow }, pending);
-            await slow;
-        });
+        AioTask<int> fast = After(1, 1), slow = After(5, 2);
+        var (done, pending) = await Wait(new AioTask[] { fast, slow }, when: ReturnWhen.FirstCompleted);
+        Assert.Equal(new AioTask[] { fast }, done);
+        Assert.Equal(new AioTask[] { slow }, pending);
+        await slow;
     }
 
-    [Fact]
-    public void Wait_Timeout_NeitherThrowsNorCancels()
+    [LoopFact]
+    public async Task Wait_Timeout_NeitherThrowsNorCancels()
     {
-        AioTest.Run(async () =>
-        {
-            AioTask<int> slow = After(5, 2);
-            var (done, pending) = await Wait(new AioTask[] { slow }, timeout: 1);
-            Assert.Empty(done);
-            Assert.Contains(slow, pending);
-            Assert.False(slow.Cancelled);
-            Assert.Equal(2, await slow);
-        });
+        AioTask<int> slow = After(5, 2);
+        var (done, pending) = await Wait(new AioTask[] { slow }, timeout: 1);
+        Assert.Empty(done);
+        Assert.Contains(slow, pending);
+        Assert.False(slow.Cancelled);
+        Assert.Equal(2, await slow);
     }
 
-    [Fact]
-    public void Wait_FirstException_ReturnsOnFailure()
+    [LoopFact]
+    public async Task Wait_FirstException_ReturnsOnFailure()
     {
-        AioTest.Run(async () =>
-        {
-            AioTask<int> slow = After(5, 2), bad = FailingAfter(1, "boom");
-            var (done, pending) = await Wait(new AioTask[] { slow, bad }, when: ReturnWhen.FirstException);
-            Assert.Contains(bad, done);
-            Assert.Contains(slow, pending);
-            Assert.NotNull(bad.Exception());
-            await slow;
-        });
+        AioTask<int> slow = After(5, 2), bad = FailingAfter(1, "boom");
+        var (done, pending) = await Wait(new AioTask[] { slow, bad }, when: ReturnWhen.FirstException);
+        Assert.Contains(bad, done);
+        Assert.Contains(slow, pending);
+        Assert.NotNull(bad.Exception());
+        await slow;
     }
 
     [Fact]
@@ -145,38 +127,32 @@ public sealed class CombinatorTests
         Assert.Equal(new[] { "inner-finished-cancelling", "timeout" }, events);
     }
 
-    [Fact]
-    public void WaitFor_TimeoutRacesCompletion_ReturnsResult()
+    [LoopFact]
+    public async Task WaitFor_TimeoutRacesCompletion_ReturnsResult()
     {
-        AioTest.Run(async () =>
-        {
-            // The task's timer and WaitFor's deadline fall due in the same iteration; the task's step runs
-            // first and completes it, so when the deadline fires the result is already there and wins.
-            AioTask<int> t = After(2, 42);
-            await Sleep(0); // the task starts and arms its timer before the deadline is armed
-            Assert.Equal(42, await WaitFor(t, 2));
-        });
+        // The task's timer and WaitFor's deadline fall due in the same iteration; the task's step runs
+        // first and completes it, so when the deadline fires the result is already there and wins.
+        AioTask<int> t = After(2, 42);
+        await Sleep(0); // the task starts and arms its timer before the deadline is armed
+        Assert.Equal(42, await WaitFor(t, 2));
     }
 
-    [Fact]
-    public void WaitFor_InnerSwallowsCancellation_ReturnsItsValue()
+    [LoopFact]
+    public async Task WaitFor_InnerSwallowsCancellation_ReturnsItsValue()
     {
-        AioTest.Run(async () =>
+        AioTask<int> t = CreateTask(async () =>
         {
-            AioTask<int> t = CreateTask(async () =>
+            try
             {
-                try
-                {
-                    await Sleep(10);
-                    return 1;
-                }
-                catch (CancelledError)
-                {
-                    return 99;
-                }
-            });
-            Assert.Equal(99, await WaitFor(t, 1));
+                await Sleep(10);
+                return 1;
+            }
+            catch (CancelledError)
+            {
+                return 99;
+            }
         });
+        Assert.Equal(99, await WaitFor(t, 1));
     }
 
     [Fact]
@@ -192,18 +168,15 @@ public sealed class CombinatorTests
         Assert.False(ran);
     }
 
-    [Fact]
-    public void WaitFor_CallerCancelled_CancelsInnerAndRaisesCancelled()
+    [LoopFact]
+    public async Task WaitFor_CallerCancelled_CancelsInnerAndRaisesCancelled()
     {
-        AioTest.Run(async () =>
-        {
-            AioTask<int> inner = After(10, 1);
-            AioTask caller = CreateTask(async () => await WaitFor(inner, 5));
-            await Sleep(1);
-            caller.Cancel();
-            await Assert.ThrowsAsync<CancelledError>(async () => await caller);
-            Assert.True(inner.Cancelled);
-        });
+        AioTask<int> inner = After(10, 1);
+        AioTask caller = CreateTask(async () => await WaitFor(inner, 5));
+        await Sleep(1);
+        caller.Cancel();
+        await Assert.ThrowsAsync<CancelledError>(async () => await caller);
+        Assert.True(inner.Cancelled);
     }
 
     [Fact]
@@ -221,63 +194,51 @@ public sealed class CombinatorTests
         Assert.Equal(new[] { 1, 2, 3 }, order);
     }
 
-    [Fact]
-    public void AsCompleted_Timeout_ThrowsAndLeavesRestRunning()
+    [LoopFact]
+    public async Task AsCompleted_Timeout_ThrowsAndLeavesRestRunning()
     {
-        AioTest.Run(async () =>
+        AioTask<int> slow = After(10, 2);
+        var got = new List<int>();
+        await Assert.ThrowsAsync<TimeoutException>(async () =>
         {
-            AioTask<int> slow = After(10, 2);
-            var got = new List<int>();
-            await Assert.ThrowsAsync<TimeoutException>(async () =>
+            await foreach (AioTask<int> t in AsCompleted(new[] { After(1, 1), slow }, timeout: 2))
             {
-                await foreach (AioTask<int> t in AsCompleted(new[] { After(1, 1), slow }, timeout: 2))
-                {
-                    got.Add(await t);
-                }
-            });
-            Assert.Equal(new[] { 1 }, got);
-            Assert.False(slow.Cancelled);
-            await slow;
+                got.Add(await t);
+            }
         });
+        Assert.Equal(new[] { 1 }, got);
+        Assert.False(slow.Cancelled);
+        await slow;
     }
 
-    [Fact]
-    public void Shield_CallerCancelled_InnerKeepsRunning()
+    [LoopFact]
+    public async Task Shield_CallerCancelled_InnerKeepsRunning()
     {
-        AioTest.Run(async () =>
-        {
-            AioTask<int> inner = After(5, 8);
-            AioTask caller = CreateTask(async () => await Shield(inner));
-            await Sleep(1);
-            caller.Cancel();
-            await Assert.ThrowsAsync<CancelledError>(async () => await caller);
-            Assert.False(inner.Done);
-            Assert.Equal(8, await inner);
-        });
+        AioTask<int> inner = After(5, 8);
+        AioTask caller = CreateTask(async () => await Shield(inner));
+        await Sleep(1);
+        caller.Cancel();
+        await Assert.ThrowsAsync<CancelledError>(async () => await caller);
+        Assert.False(inner.Done);
+        Assert.Equal(8, await inner);
     }
 
-    [Fact]
-    public void Shield_InnerCancelled_AwaitIsCancelled()
+    [LoopFact]
+    public async Task Shield_InnerCancelled_AwaitIsCancelled()
     {
-        AioTest.Run(async () =>
-        {
-            AioTask<int> inner = After(5, 8);
-            AioTask<int> caller = CreateTask(async () => await Shield(inner));
-            await Sleep(1);
-            inner.Cancel();
-            await Assert.ThrowsAsync<CancelledError>(async () => await caller);
-        });
+        AioTask<int> inner = After(5, 8);
+        AioTask<int> caller = CreateTask(async () => await Shield(inner));
+        await Sleep(1);
+        inner.Cancel();
+        await Assert.ThrowsAsync<CancelledError>(async () => await caller);
     }
 
-    [Fact]
-    public void Timeout_Expires_ThrowsTimeoutWithCancelledInside()
+    [LoopFact]
+    public async Task Timeout_Expires_ThrowsTimeoutWithCancelledInside()
     {
-        AioTest.Run(async () =>
-        {
-            var e = await Assert.ThrowsAsync<TimeoutException>(() => FailAfter(1, async () => await Sleep(5)));
-            Assert.IsType<CancelledError>(e.InnerException);
-            Assert.Equal(1, EventLoop.GetRunningLoop().Time(), 6);
-        });
+        var e = await Assert.ThrowsAsync<TimeoutException>(() => FailAfter(1, async () => await Sleep(5)));
+        Assert.IsType<CancelledError>(e.InnerException);
+        Assert.Equal(1, EventLoop.GetRunningLoop().Time(), 6);
     }
 
     [Fact]
@@ -329,40 +290,31 @@ public sealed class CombinatorTests
         Assert.Equal(new[] { "inner-timeout", "outer-body-continues", "outer-timeout" }, events);
     }
 
-    [Fact]
-    public void Timeout_CancelledFromOutside_PassesCancelledError()
+    [LoopFact]
+    public async Task Timeout_CancelledFromOutside_PassesCancelledError()
     {
-        AioTest.Run(async () =>
-        {
-            AioTask t = CreateTask(async () => await FailAfter(10, async () => await Sleep(5)));
-            await Sleep(1);
-            t.Cancel();
-            await Assert.ThrowsAsync<CancelledError>(async () => await t);
-        });
+        AioTask t = CreateTask(async () => await FailAfter(10, async () => await Sleep(5)));
+        await Sleep(1);
+        t.Cancel();
+        await Assert.ThrowsAsync<CancelledError>(async () => await t);
     }
 
-    [Fact]
-    public void Timeout_ZeroDelay_InterruptsEvenSleepZero()
+    [LoopFact]
+    public async Task Timeout_ZeroDelay_InterruptsEvenSleepZero()
     {
-        AioTest.Run(async () =>
+        await Assert.ThrowsAsync<TimeoutException>(() => FailAfter(0, async () =>
         {
-            await Assert.ThrowsAsync<TimeoutException>(() => FailAfter(0, async () =>
+            while (true)
             {
-                while (true)
-                {
-                    await Sleep(0);
-                }
-            }));
-        });
+                await Sleep(0);
+            }
+        }));
     }
 
-    [Fact]
-    public void MoveOnAfter_DeadlinePasses_ReturnsFalseWithoutException()
+    [LoopFact]
+    public async Task MoveOnAfter_DeadlinePasses_ReturnsFalseWithoutException()
     {
-        AioTest.Run(async () =>
-        {
-            Assert.False(await MoveOnAfter(1, async () => await Sleep(5)));
-            Assert.True(await MoveOnAfter(5, async () => await Sleep(1)));
-        });
+        Assert.False(await MoveOnAfter(1, async () => await Sleep(5)));
+        Assert.True(await MoveOnAfter(5, async () => await Sleep(1)));
     }
 }

@@ -38,6 +38,19 @@ public static class LoopInspection
     }
 
     /// <summary>
+    /// Whether a future or task of <paramref name="loop"/> failed and its exception was neither retrieved nor reported
+    /// yet, so that a report "exception was never retrieved" may still come (from a finalizer once it is collected, or
+    /// at <see cref="EventLoop.Close"/>). A harness that wants every such report before it closes the loop forces a
+    /// garbage collection only when this is true (a full collection per test is what made a suite slow).
+    /// </summary>
+    /// <param name="loop">The loop to inspect (any thread).</param>
+    public static bool HasUnreportedExceptions(this EventLoop loop)
+    {
+        ArgumentNullException.ThrowIfNull(loop);
+        return loop.HasUnreportedExceptions;
+    }
+
+    /// <summary>
     /// Cancels every pending task of a loop that is not running and runs the loop until all of them have
     /// finished; a task that ended with an error instead goes to the exception handler (the sweep
     /// <see cref="Asyncio.Run(Func{Task}, bool?)"/> does when its main task returns).

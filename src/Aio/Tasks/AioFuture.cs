@@ -473,7 +473,10 @@ internal sealed class UnretrievedTracker
 
     public void MarkRetrieved()
     {
-        Volatile.Write(ref _done, 1);
+        if (Interlocked.Exchange(ref _done, 1) == 0)
+        {
+            _loop.OnTrackerDone();
+        }
         GC.SuppressFinalize(this);
     }
 
@@ -485,6 +488,7 @@ internal sealed class UnretrievedTracker
         {
             return false;
         }
+        _loop.OnTrackerDone();
         GC.SuppressFinalize(this);
         _future.TryGetTarget(out AioFuture? f);
         string kind = f is AioTask || _description.StartsWith("<Task", StringComparison.Ordinal) ? "Task" : "Future";

@@ -20,32 +20,26 @@ public sealed class EventTests
         Assert.Equal(new[] { "set", "woke 0", "woke 1", "woke 2" }, events);
     }
 
-    [Fact]
-    public void WaitAsync_WhenSet_CompletesSynchronously()
+    [LoopFact]
+    public async Task WaitAsync_WhenSet_CompletesSynchronously()
     {
-        TestLoop.Run(async () =>
-        {
-            var ev = new AioEvent();
-            ev.Set();
-            ValueTask wait = ev.WaitAsync();
-            Assert.True(wait.IsCompletedSuccessfully);
-            await wait;
-        });
+        var ev = new AioEvent();
+        ev.Set();
+        ValueTask wait = ev.WaitAsync();
+        Assert.True(wait.IsCompletedSuccessfully);
+        await wait;
     }
 
-    [Fact]
-    public void WaitAsync_WokenThenCancelledBeforeRunning_ThrowsCancelled()
+    [LoopFact]
+    public async Task WaitAsync_WokenThenCancelledBeforeRunning_ThrowsCancelled()
     {
-        TestLoop.Run(async () =>
-        {
-            var ev = new AioEvent();
-            AioTask t = Asyncio.CreateTask(async () => await ev.WaitAsync());
-            await TestLoop.Spin(2);
-            ev.Set();
-            t.Cancel();
-            await TestLoop.Spin(2);
-            Assert.True(t.Cancelled);
-        });
+        var ev = new AioEvent();
+        AioTask t = Asyncio.CreateTask(async () => await ev.WaitAsync());
+        await TestLoop.Spin(2);
+        ev.Set();
+        t.Cancel();
+        await TestLoop.Spin(2);
+        Assert.True(t.Cancelled);
     }
 
     [Fact]
@@ -60,16 +54,13 @@ public sealed class EventTests
 
 public sealed class ConditionTests
 {
-    [Fact]
-    public void WaitAsync_WithoutLock_Throws()
+    [LoopFact]
+    public async Task WaitAsync_WithoutLock_Throws()
     {
-        TestLoop.Run(async () =>
-        {
-            var c = new AioCondition();
-            await Assert.ThrowsAsync<InvalidOperationException>(() => c.WaitAsync());
-            Assert.Throws<InvalidOperationException>(() => c.Notify());
-            Assert.Throws<InvalidOperationException>(() => c.NotifyAll());
-        });
+        var c = new AioCondition();
+        await Assert.ThrowsAsync<InvalidOperationException>(() => c.WaitAsync());
+        Assert.Throws<InvalidOperationException>(() => c.Notify());
+        Assert.Throws<InvalidOperationException>(() => c.NotifyAll());
     }
 
     [Fact]
@@ -218,19 +209,16 @@ public sealed class SemaphoreTests
         Assert.Throws<ArgumentOutOfRangeException>(() => new AioBoundedSemaphore(-1));
     }
 
-    [Fact]
-    public void Release_BoundedPastInitialValue_Throws()
+    [LoopFact]
+    public async Task Release_BoundedPastInitialValue_Throws()
     {
-        TestLoop.Run(async () =>
+        var s = new AioBoundedSemaphore(2);
+        using (await s.AcquireAsync())
         {
-            var s = new AioBoundedSemaphore(2);
-            using (await s.AcquireAsync())
-            {
-            }
-            var e = Assert.Throws<InvalidOperationException>(() => s.Release());
-            Assert.Contains("AioBoundedSemaphore", e.Message, StringComparison.Ordinal);
-            Assert.Equal(2, s.Value);
-        });
+        }
+        var e = Assert.Throws<InvalidOperationException>(() => s.Release());
+        Assert.Contains("AioBoundedSemaphore", e.Message, StringComparison.Ordinal);
+        Assert.Equal(2, s.Value);
     }
 
     [Fact]
@@ -258,21 +246,18 @@ public sealed class SemaphoreTests
         Assert.Equal(new[] { "in 0", "in 1", "in 2", "in 3" }, events);
     }
 
-    [Fact]
-    public void Locked_WaitersPresentDespiteFreePermitCount_IsTrue()
+    [LoopFact]
+    public async Task Locked_WaitersPresentDespiteFreePermitCount_IsTrue()
     {
-        TestLoop.Run(async () =>
-        {
-            var s = new AioSemaphore(0);
-            Assert.True(s.Locked);
-            AioTask t = Asyncio.CreateTask(async () => { using (await s.AcquireAsync()) { } });
-            await TestLoop.Spin(2);
-            s.Release();            // handed to the waiter, not counted
-            Assert.Equal(0, s.Value);
-            await t;
-            Assert.Equal(1, s.Value);
-            Assert.False(s.Locked);
-        });
+        var s = new AioSemaphore(0);
+        Assert.True(s.Locked);
+        AioTask t = Asyncio.CreateTask(async () => { using (await s.AcquireAsync()) { } });
+        await TestLoop.Spin(2);
+        s.Release();            // handed to the waiter, not counted
+        Assert.Equal(0, s.Value);
+        await t;
+        Assert.Equal(1, s.Value);
+        Assert.False(s.Locked);
     }
 }
 
@@ -295,56 +280,47 @@ public sealed class BarrierTests
         Assert.Equal(new[] { 2, 0, 1, 2, 0, 1 }, indices);
     }
 
-    [Fact]
-    public void AbortAsync_WithWaiters_BreaksCurrentAndLaterWaits()
+    [LoopFact]
+    public async Task AbortAsync_WithWaiters_BreaksCurrentAndLaterWaits()
     {
-        TestLoop.Run(async () =>
-        {
-            var b = new AioBarrier(3);
-            AioTask<int> w = Asyncio.CreateTask(() => b.WaitAsync());
-            await TestLoop.Spin(3);
-            Assert.Equal(1, b.NWaiting);
-            await b.AbortAsync();
-            Assert.True(b.Broken);
-            await Assert.ThrowsAsync<BrokenBarrierError>(async () => await w);
-            await Assert.ThrowsAsync<BrokenBarrierError>(() => b.WaitAsync());
-            await b.ResetAsync();
-            Assert.False(b.Broken);
-        });
+        var b = new AioBarrier(3);
+        AioTask<int> w = Asyncio.CreateTask(() => b.WaitAsync());
+        await TestLoop.Spin(3);
+        Assert.Equal(1, b.NWaiting);
+        await b.AbortAsync();
+        Assert.True(b.Broken);
+        await Assert.ThrowsAsync<BrokenBarrierError>(async () => await w);
+        await Assert.ThrowsAsync<BrokenBarrierError>(() => b.WaitAsync());
+        await b.ResetAsync();
+        Assert.False(b.Broken);
     }
 
-    [Fact]
-    public void ResetAsync_WithWaiters_WaitersGetBrokenBarrierAndBarrierIsUsable()
+    [LoopFact]
+    public async Task ResetAsync_WithWaiters_WaitersGetBrokenBarrierAndBarrierIsUsable()
     {
-        TestLoop.Run(async () =>
-        {
-            var b = new AioBarrier(2);
-            AioTask<int> w = Asyncio.CreateTask(() => b.WaitAsync());
-            await TestLoop.Spin(3);
-            await b.ResetAsync();
-            await Assert.ThrowsAsync<BrokenBarrierError>(async () => await w);
-            Assert.False(b.Broken);
-            AioTask<int> a = Asyncio.CreateTask(() => b.WaitAsync());
-            AioTask<int> c = Asyncio.CreateTask(() => b.WaitAsync());
-            int[] got = await Asyncio.Gather(a, c);
-            Assert.Equal(new[] { 0, 1 }, got);
-        });
+        var b = new AioBarrier(2);
+        AioTask<int> w = Asyncio.CreateTask(() => b.WaitAsync());
+        await TestLoop.Spin(3);
+        await b.ResetAsync();
+        await Assert.ThrowsAsync<BrokenBarrierError>(async () => await w);
+        Assert.False(b.Broken);
+        AioTask<int> a = Asyncio.CreateTask(() => b.WaitAsync());
+        AioTask<int> c = Asyncio.CreateTask(() => b.WaitAsync());
+        int[] got = await Asyncio.Gather(a, c);
+        Assert.Equal(new[] { 0, 1 }, got);
     }
 
-    [Fact]
-    public void WaitAsync_CancelledWhileFilling_LeavesTheCount()
+    [LoopFact]
+    public async Task WaitAsync_CancelledWhileFilling_LeavesTheCount()
     {
-        TestLoop.Run(async () =>
-        {
-            var b = new AioBarrier(2);
-            AioTask<int> w = Asyncio.CreateTask(() => b.WaitAsync());
-            await TestLoop.Spin(3);
-            Assert.Equal(1, b.NWaiting);
-            w.Cancel();
-            await TestLoop.Spin(3);
-            Assert.True(w.Cancelled);
-            Assert.Equal(0, b.NWaiting);
-        });
+        var b = new AioBarrier(2);
+        AioTask<int> w = Asyncio.CreateTask(() => b.WaitAsync());
+        await TestLoop.Spin(3);
+        Assert.Equal(1, b.NWaiting);
+        w.Cancel();
+        await TestLoop.Spin(3);
+        Assert.True(w.Cancelled);
+        Assert.Equal(0, b.NWaiting);
     }
 
     [Fact]

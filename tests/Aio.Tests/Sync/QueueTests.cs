@@ -2,64 +2,55 @@ namespace Aio.Tests.Sync;
 
 public sealed class QueueTests
 {
-    [Fact]
-    public void GetAsync_EachKind_ComesOutInItsOrder()
+    [LoopFact]
+    public async Task GetAsync_EachKind_ComesOutInItsOrder()
     {
-        TestLoop.Run(async () =>
+        var fifo = new AioQueue<int>();
+        var lifo = new AioLifoQueue<int>();
+        var prio = new AioPriorityQueue<string, int>();
+        foreach (int i in new[] { 3, 1, 2 })
         {
-            var fifo = new AioQueue<int>();
-            var lifo = new AioLifoQueue<int>();
-            var prio = new AioPriorityQueue<string, int>();
-            foreach (int i in new[] { 3, 1, 2 })
-            {
-                await fifo.PutAsync(i);
-                await lifo.PutAsync(i);
-                await prio.PutAsync($"p{i}", i);
-            }
-            await prio.PutAsync("p1-second", 1);
-            var got = new List<string>();
-            while (!fifo.Empty)
-            {
-                got.Add($"fifo {await fifo.GetAsync()}");
-            }
-            while (lifo.TryGet(out int x))
-            {
-                got.Add($"lifo {x}");
-            }
-            while (!prio.Empty)
-            {
-                got.Add($"prio {prio.GetNowait().Element}");
-            }
-            Assert.Equal(new[] { "fifo 3", "fifo 1", "fifo 2", "lifo 2", "lifo 1", "lifo 3", "prio p1", "prio p1-second", "prio p2", "prio p3" }, got);
-        });
+            await fifo.PutAsync(i);
+            await lifo.PutAsync(i);
+            await prio.PutAsync($"p{i}", i);
+        }
+        await prio.PutAsync("p1-second", 1);
+        var got = new List<string>();
+        while (!fifo.Empty)
+        {
+            got.Add($"fifo {await fifo.GetAsync()}");
+        }
+        while (lifo.TryGet(out int x))
+        {
+            got.Add($"lifo {x}");
+        }
+        while (!prio.Empty)
+        {
+            got.Add($"prio {prio.GetNowait().Element}");
+        }
+        Assert.Equal(new[] { "fifo 3", "fifo 1", "fifo 2", "lifo 2", "lifo 1", "lifo 3", "prio p1", "prio p1-second", "prio p2", "prio p3" }, got);
     }
 
-    [Fact]
-    public void PutNowaitAndGetNowait_FullOrEmpty_Throw()
+    [LoopFact]
+    public async Task PutNowaitAndGetNowait_FullOrEmpty_Throw()
     {
-        TestLoop.Run(async () =>
-        {
-            var q = new AioQueue<int>(1);
-            Assert.Throws<QueueEmptyException>(() => q.GetNowait());
-            q.PutNowait(1);
-            Assert.True(q.Full);
-            Assert.False(q.TryPut(2));
-            Assert.Throws<QueueFullException>(() => q.PutNowait(2));
-            Assert.Equal(1, await q.GetAsync());
-            Assert.False(q.TryGet(out _));
-        });
+        var q = new AioQueue<int>(1);
+        Assert.Throws<QueueEmptyException>(() => q.GetNowait());
+        q.PutNowait(1);
+        Assert.True(q.Full);
+        Assert.False(q.TryPut(2));
+        Assert.Throws<QueueFullException>(() => q.PutNowait(2));
+        Assert.Equal(1, await q.GetAsync());
+        Assert.False(q.TryGet(out _));
     }
 
-    [Fact]
-    public void TaskDone_MoreThanPut_Throws()
+    [LoopFact]
+    public async Task TaskDone_MoreThanPut_Throws()
     {
-        TestLoop.Run(async () =>
-        {
-            var q = new AioQueue<int>();
-            await q.PutAsync(1);
-            q.TaskDone();
-            Assert.Throws<InvalidOperationException>(() => q.TaskDone());
-        });
+        var q = new AioQueue<int>();
+        await q.PutAsync(1);
+        q.TaskDone();
+        Assert.Throws<InvalidOperationException>(() => q.TaskDone());
     }
 
     [Fact]
@@ -143,23 +134,20 @@ public sealed class QueueTests
         Assert.Equal(new[] { "g1 cancelled", "g2 got x" }, events);
     }
 
-    [Fact]
-    public void GetAsync_WokenThenCancelledWithNobodyElse_ItemReturnsToFrontOfQueue()
+    [LoopFact]
+    public async Task GetAsync_WokenThenCancelledWithNobodyElse_ItemReturnsToFrontOfQueue()
     {
-        TestLoop.Run(async () =>
-        {
-            var q = new AioQueue<int>();
-            AioTask<int> g = Asyncio.CreateTask(async () => await q.GetAsync());
-            await TestLoop.Spin(2);
-            q.PutNowait(1);
-            q.PutNowait(2);
-            g.Cancel();
-            await TestLoop.Spin(3);
-            Assert.True(g.Cancelled);
-            Assert.Equal(2, q.Count);
-            Assert.Equal(1, q.GetNowait());
-            Assert.Equal(2, q.GetNowait());
-        });
+        var q = new AioQueue<int>();
+        AioTask<int> g = Asyncio.CreateTask(async () => await q.GetAsync());
+        await TestLoop.Spin(2);
+        q.PutNowait(1);
+        q.PutNowait(2);
+        g.Cancel();
+        await TestLoop.Spin(3);
+        Assert.True(g.Cancelled);
+        Assert.Equal(2, q.Count);
+        Assert.Equal(1, q.GetNowait());
+        Assert.Equal(2, q.GetNowait());
     }
 
     [Fact]
@@ -214,50 +202,41 @@ public sealed class QueueTests
         Assert.Equal(new[] { "get 1", "get 2", "joined" }, events);
     }
 
-    [Fact]
-    public void Shutdown_NotImmediate_BlockedGettersFail()
+    [LoopFact]
+    public async Task Shutdown_NotImmediate_BlockedGettersFail()
     {
-        TestLoop.Run(async () =>
-        {
-            var q = new AioQueue<int>();
-            AioTask<int> g = Asyncio.CreateTask(async () => await q.GetAsync());
-            await TestLoop.Spin(2);
-            q.Shutdown();
-            await Assert.ThrowsAsync<QueueShutDownException>(async () => await g);
-        });
+        var q = new AioQueue<int>();
+        AioTask<int> g = Asyncio.CreateTask(async () => await q.GetAsync());
+        await TestLoop.Spin(2);
+        q.Shutdown();
+        await Assert.ThrowsAsync<QueueShutDownException>(async () => await g);
     }
 
-    [Fact]
-    public void Shutdown_Immediate_DiscardsItemsCompletesJoinAndFailsGetters()
+    [LoopFact]
+    public async Task Shutdown_Immediate_DiscardsItemsCompletesJoinAndFailsGetters()
     {
-        TestLoop.Run(async () =>
-        {
-            var q = new AioQueue<int>();
-            q.PutNowait(1);
-            q.PutNowait(2);
-            AioTask joiner = Asyncio.CreateTask(() => q.JoinAsync());
-            await TestLoop.Spin(2);
-            q.Shutdown(immediate: true);
-            Assert.True(q.Empty);
-            await joiner;
-            await Assert.ThrowsAsync<QueueShutDownException>(async () => await q.GetAsync());
-            Assert.Throws<InvalidOperationException>(() => q.TaskDone());
-        });
+        var q = new AioQueue<int>();
+        q.PutNowait(1);
+        q.PutNowait(2);
+        AioTask joiner = Asyncio.CreateTask(() => q.JoinAsync());
+        await TestLoop.Spin(2);
+        q.Shutdown(immediate: true);
+        Assert.True(q.Empty);
+        await joiner;
+        await Assert.ThrowsAsync<QueueShutDownException>(async () => await q.GetAsync());
+        Assert.Throws<InvalidOperationException>(() => q.TaskDone());
     }
 
-    [Fact]
-    public void Shutdown_ImmediateWhileGetterWokenButNotRun_GetterFails()
+    [LoopFact]
+    public async Task Shutdown_ImmediateWhileGetterWokenButNotRun_GetterFails()
     {
-        TestLoop.Run(async () =>
-        {
-            var q = new AioQueue<int>();
-            AioTask<int> g = Asyncio.CreateTask(async () => await q.GetAsync());
-            await TestLoop.Spin(2);
-            q.PutNowait(1);              // promised to g
-            q.Shutdown(immediate: true); // discarded before g runs
-            await Assert.ThrowsAsync<QueueShutDownException>(async () => await g);
-            Assert.True(q.Empty);
-        });
+        var q = new AioQueue<int>();
+        AioTask<int> g = Asyncio.CreateTask(async () => await q.GetAsync());
+        await TestLoop.Spin(2);
+        q.PutNowait(1);              // promised to g
+        q.Shutdown(immediate: true); // discarded before g runs
+        await Assert.ThrowsAsync<QueueShutDownException>(async () => await g);
+        Assert.True(q.Empty);
     }
 
     [Fact]

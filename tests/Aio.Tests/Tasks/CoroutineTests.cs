@@ -69,40 +69,31 @@ public sealed class CoroutineTests
         Assert.InRange(r.Elapsed, 1.0, 1.01);
     }
 
-    [Fact]
-    public void Body_WithoutAwaits_CompletesInItsFirstStep()
+    [LoopFact]
+    public async Task Body_WithoutAwaits_CompletesInItsFirstStep()
     {
-        AioTest.Run(async () =>
-        {
-            AioTask<int> t = NoAwait(1);
-            await Sleep(0);
-            Assert.True(t.Done);
-            Assert.Equal(2, t.Result());
-        });
+        AioTask<int> t = NoAwait(1);
+        await Sleep(0);
+        Assert.True(t.Done);
+        Assert.Equal(2, t.Result());
     }
 
-    [Fact]
-    public void Exception_FailsTheTask_AndAwaitRethrowsIt()
+    [LoopFact]
+    public async Task Exception_FailsTheTask_AndAwaitRethrowsIt()
     {
-        AioTest.Run(async () =>
-        {
-            AioTask t = Fail("bad");
-            var e = await Assert.ThrowsAsync<InvalidOperationException>(async () => await t);
-            Assert.Equal("bad", e.Message);
-            Assert.Same(e, t.Exception());
-        });
+        AioTask t = Fail("bad");
+        var e = await Assert.ThrowsAsync<InvalidOperationException>(async () => await t);
+        Assert.Equal("bad", e.Message);
+        Assert.Same(e, t.Exception());
     }
 
-    [Fact]
-    public void Exception_BeforeFirstAwait_IsNotThrownByTheCall()
+    [LoopFact]
+    public async Task Exception_BeforeFirstAwait_IsNotThrownByTheCall()
     {
-        AioTest.Run(async () =>
-        {
-            AioTask t = FailAtOnce("early"); // returns the task; the body has not run yet
-            Assert.False(t.Done);
-            var e = await Assert.ThrowsAsync<InvalidOperationException>(async () => await t);
-            Assert.Equal("early", e.Message);
-        });
+        AioTask t = FailAtOnce("early"); // returns the task; the body has not run yet
+        Assert.False(t.Done);
+        var e = await Assert.ThrowsAsync<InvalidOperationException>(async () => await t);
+        Assert.Equal("early", e.Message);
     }
 
     [Fact]
@@ -140,17 +131,14 @@ public sealed class CoroutineTests
         }
     }
 
-    [Fact]
-    public void Cancel_IsLevelTriggered_ASecondAwaitThrowsAgain()
+    [LoopFact]
+    public async Task Cancel_IsLevelTriggered_ASecondAwaitThrowsAgain()
     {
-        AioTest.Run(async () =>
-        {
-            AioTask<string> t = CatchCancelThenAwaitAgain();
-            await Sleep(1);
-            t.Cancel();
-            // Cancellation requested and delivered, but the body returned a value: asyncio reports the task succeeded.
-            Assert.Equal("level-triggered", await t);
-        });
+        AioTask<string> t = CatchCancelThenAwaitAgain();
+        await Sleep(1);
+        t.Cancel();
+        // Cancellation requested and delivered, but the body returned a value: asyncio reports the task succeeded.
+        Assert.Equal("level-triggered", await t);
     }
 
     private static async AioTask<(int Thread, bool SameTask)> AwaitForeignWithoutContext(int loopThread)
@@ -192,19 +180,16 @@ public sealed class CoroutineTests
         });
     }
 
-    [Fact]
-    public void AsyncLocal_SetOnlyInsideTheCoroutine_IsNeverSeenByTheLoopOrOtherTasks()
+    [LoopFact]
+    public async Task AsyncLocal_SetOnlyInsideTheCoroutine_IsNeverSeenByTheLoopOrOtherTasks()
     {
-        AioTest.Run(async () =>
-        {
-            AioTask<string?> t = SetFlowAndSleep();
-            AioTask<string?> other = CreateTask(async () => { await Sleep(0.5); return s_flow.Value; });
-            await Sleep(0.25);
-            Assert.Null(s_flow.Value);
-            Assert.Equal("inside", await t);
-            Assert.Null(await other);
-            Assert.Null(s_flow.Value);
-        });
+        AioTask<string?> t = SetFlowAndSleep();
+        AioTask<string?> other = CreateTask(async () => { await Sleep(0.5); return s_flow.Value; });
+        await Sleep(0.25);
+        Assert.Null(s_flow.Value);
+        Assert.Equal("inside", await t);
+        Assert.Null(await other);
+        Assert.Null(s_flow.Value);
     }
 
     private static async AioTask<int> PutAllThenWait(AioQueue<int> queue, AioEvent done, int count)
@@ -217,30 +202,27 @@ public sealed class CoroutineTests
         return count;
     }
 
-    [Fact]
-    public void ParkedOnAioWaits_AQueuePutAndAnEvent_ResumeInOrder_AndCancelCleanly()
+    [LoopFact]
+    public async Task ParkedOnAioWaits_AQueuePutAndAnEvent_ResumeInOrder_AndCancelCleanly()
     {
-        AioTest.Run(async () =>
+        var queue = new AioQueue<int>(maxsize: 1);
+        var done = new AioEvent();
+        AioTask<int> producer = PutAllThenWait(queue, done, 5);
+        var got = new List<int>();
+        for (int i = 0; i < 5; i++)
         {
-            var queue = new AioQueue<int>(maxsize: 1);
-            var done = new AioEvent();
-            AioTask<int> producer = PutAllThenWait(queue, done, 5);
-            var got = new List<int>();
-            for (int i = 0; i < 5; i++)
-            {
-                got.Add(await queue.GetAsync());
-            }
-            Assert.Equal(new[] { 0, 1, 2, 3, 4 }, got);
-            done.Set();
-            Assert.Equal(5, await producer);
+            got.Add(await queue.GetAsync());
+        }
+        Assert.Equal(new[] { 0, 1, 2, 3, 4 }, got);
+        done.Set();
+        Assert.Equal(5, await producer);
 
-            AioTask<int> stuck = PutAllThenWait(queue, new AioEvent(), 3);
-            await Sleep(1);
-            stuck.Cancel("enough");
-            await Assert.ThrowsAsync<CancelledError>(async () => await stuck);
-            Assert.Equal(1, queue.Count);   // the first put went in; the parked second one left cleanly
-            Assert.Equal(0, await queue.GetAsync());
-        });
+        AioTask<int> stuck = PutAllThenWait(queue, new AioEvent(), 3);
+        await Sleep(1);
+        stuck.Cancel("enough");
+        await Assert.ThrowsAsync<CancelledError>(async () => await stuck);
+        Assert.Equal(1, queue.Count);   // the first put went in; the parked second one left cleanly
+        Assert.Equal(0, await queue.GetAsync());
     }
 
     private static async AioTask<(int InCoroutine, int AfterNextAwait, int InHelper)> ResumedInlineByAHelper()
@@ -404,16 +386,13 @@ public sealed class CoroutineTests
         return value;
     }
 
-    [Fact]
-    public void WaitFor_ACoroutineThatIsTooSlow_CancelsIt_AndThrowsTimeout()
+    [LoopFact]
+    public async Task WaitFor_ACoroutineThatIsTooSlow_CancelsIt_AndThrowsTimeout()
     {
-        AioTest.Run(async () =>
-        {
-            AioTask<int> slow = SleepThenReturn(10, 1);
-            await Assert.ThrowsAsync<TimeoutException>(() => WaitFor(slow, 1));
-            Assert.True(slow.Cancelled);
-            Assert.Equal(2, await WaitFor(SleepThenReturn(0.5, 2), 1));
-        });
+        AioTask<int> slow = SleepThenReturn(10, 1);
+        await Assert.ThrowsAsync<TimeoutException>(() => WaitFor(slow, 1));
+        Assert.True(slow.Cancelled);
+        Assert.Equal(2, await WaitFor(SleepThenReturn(0.5, 2), 1));
     }
 
     [Fact]
@@ -431,19 +410,16 @@ public sealed class CoroutineTests
         Assert.Equal(new[] { 1, 2, 3 }, order);
     }
 
-    [Fact]
-    public void Shield_KeepsACoroutineRunning_WhenTheAwaiterIsCancelled()
+    [LoopFact]
+    public async Task Shield_KeepsACoroutineRunning_WhenTheAwaiterIsCancelled()
     {
-        AioTest.Run(async () =>
-        {
-            AioTask<int> inner = SleepThenReturn(2, 7);
-            AioTask outer = CreateTask(async () => await Shield(inner));
-            await Sleep(1);
-            outer.Cancel();
-            await Assert.ThrowsAsync<CancelledError>(async () => await outer);
-            Assert.False(inner.Done);
-            Assert.Equal(7, await inner);
-        });
+        AioTask<int> inner = SleepThenReturn(2, 7);
+        AioTask outer = CreateTask(async () => await Shield(inner));
+        await Sleep(1);
+        outer.Cancel();
+        await Assert.ThrowsAsync<CancelledError>(async () => await outer);
+        Assert.False(inner.Done);
+        Assert.Equal(7, await inner);
     }
 
     private static async AioTask YieldThroughTheContext(List<string> log)
@@ -469,15 +445,12 @@ public sealed class CoroutineTests
         cts.Token.ThrowIfCancellationRequested();
     }
 
-    [Fact]
-    public void AForeignOperationCanceledException_FailsTheCoroutine_ItDoesNotCancelIt()
+    [LoopFact]
+    public async Task AForeignOperationCanceledException_FailsTheCoroutine_ItDoesNotCancelIt()
     {
-        AioTest.Run(async () =>
-        {
-            AioTask t = ThrowForeignCancellation();
-            await Assert.ThrowsAsync<OperationCanceledException>(async () => await t);
-            Assert.False(t.Cancelled);
-        });
+        AioTask t = ThrowForeignCancellation();
+        await Assert.ThrowsAsync<OperationCanceledException>(async () => await t);
+        Assert.False(t.Cancelled);
     }
 
     [Fact]
@@ -509,38 +482,32 @@ public sealed class CoroutineTests
     private static string Where(int loopThread, AioTask? task) =>
         (Environment.CurrentManagedThreadId == loopThread ? "loop" : "pool") + (ReferenceEquals(EventLoop.TryGetRunningLoop()?.CurrentTask, task) && task is not null ? "/task" : "/other");
 
-    [Fact]
-    public void CreateTask_AsyncLambdaAwaitingWithConfigureAwaitFalse_StaysOnTheLoopAndCompletes()
+    [LoopFact]
+    public async Task CreateTask_AsyncLambdaAwaitingWithConfigureAwaitFalse_StaysOnTheLoopAndCompletes()
     {
-        AioTest.Run(async () =>
+        int loopThread = Environment.CurrentManagedThreadId;
+        var log = new List<string>();
+        AioTask? self = null;
+        Task foreign = Task.Run(() => { });
+        AioTask t = CreateTask(async () =>
         {
-            int loopThread = Environment.CurrentManagedThreadId;
-            var log = new List<string>();
-            AioTask? self = null;
-            Task foreign = Task.Run(() => { });
-            AioTask t = CreateTask(async () =>
-            {
-                self = CurrentTask();
-                await foreign.ConfigureAwait(false);
-                log.Add("after foreign: " + Where(loopThread, self));
-                await Sleep(1);
-                log.Add("after sleep: " + Where(loopThread, self));
-            });
-            await t;
-            Assert.Same(t, self);
-            Assert.Equal(["after foreign: loop/task", "after sleep: loop/task"], log);
+            self = CurrentTask();
+            await foreign.ConfigureAwait(false);
+            log.Add("after foreign: " + Where(loopThread, self));
+            await Sleep(1);
+            log.Add("after sleep: " + Where(loopThread, self));
         });
+        await t;
+        Assert.Same(t, self);
+        Assert.Equal(["after foreign: loop/task", "after sleep: loop/task"], log);
     }
 
-    [Fact]
-    public void CreateTask_AsyncLambda_IsACoroutineNamedAfterItsMethod()
+    [LoopFact]
+    public async Task CreateTask_AsyncLambda_IsACoroutineNamedAfterItsMethod()
     {
-        AioTest.Run(async () =>
-        {
-            AioTask<int> t = CreateTask(async () => { await Sleep(0); return 1; }, "worker");
-            Assert.Equal("<Task pending name='worker' coro=CreateTask_AsyncLambda_IsACoroutineNamedAfterItsMethod.lambda>", t.ToString());
-            Assert.Equal(1, await t);
-        });
+        AioTask<int> t = CreateTask(async () => { await Sleep(0); return 1; }, "worker");
+        Assert.Equal("<Task pending name='worker' coro=CreateTask_AsyncLambda_IsACoroutineNamedAfterItsMethod.lambda>", t.ToString());
+        Assert.Equal(1, await t);
     }
 
     [Fact]
@@ -599,29 +566,23 @@ public sealed class CoroutineTests
         });
     }
 
-    [Fact]
-    public void CreateTask_NonAsyncLambdaThatThrows_GivesATaskThatFailsWithIt()
+    [LoopFact]
+    public async Task CreateTask_NonAsyncLambdaThatThrows_GivesATaskThatFailsWithIt()
     {
-        AioTest.Run(async () =>
-        {
-            AioTask t = CreateTask(() => throw new InvalidDataException("no coroutine"), "thrower");
-            Assert.Equal("thrower", t.Name);
-            var e = await Assert.ThrowsAsync<InvalidDataException>(async () => await t);
-            Assert.Equal("no coroutine", e.Message);
-        });
+        AioTask t = CreateTask(() => throw new InvalidDataException("no coroutine"), "thrower");
+        Assert.Equal("thrower", t.Name);
+        var e = await Assert.ThrowsAsync<InvalidDataException>(async () => await t);
+        Assert.Equal("no coroutine", e.Message);
     }
 
-    [Fact]
-    public void CreateTask_BodyReturningAStartedTask_ThrowsAnErrorThatSaysWhatToPass()
+    [LoopFact]
+    public async Task CreateTask_BodyReturningAStartedTask_ThrowsAnErrorThatSaysWhatToPass()
     {
-        AioTest.Run(async () =>
-        {
-            AioTask<int> running = NoAwait(1);
-            await running;
-            var e = Assert.Throws<InvalidOperationException>(() => CreateTask(() => running));
-            Assert.Contains("has already started", e.Message, StringComparison.Ordinal);
-            Assert.Contains("async () => { ... }", e.Message, StringComparison.Ordinal);
-        });
+        AioTask<int> running = NoAwait(1);
+        await running;
+        var e = Assert.Throws<InvalidOperationException>(() => CreateTask(() => running));
+        Assert.Contains("has already started", e.Message, StringComparison.Ordinal);
+        Assert.Contains("async () => { ... }", e.Message, StringComparison.Ordinal);
     }
 
     [Fact]
@@ -675,37 +636,34 @@ public sealed class CoroutineTests
         }
     }
 
-    [Fact]
-    public void TaskGroupCreateTask_AsyncLambdasWithConfigureAwaitFalse_StayOnTheLoopAsChildren()
+    [LoopFact]
+    public async Task TaskGroupCreateTask_AsyncLambdasWithConfigureAwaitFalse_StayOnTheLoopAsChildren()
     {
-        AioTest.Run(async () =>
+        int loopThread = Environment.CurrentManagedThreadId;
+        var log = new List<string>();
+        await TaskGroup.Run(async g =>
         {
-            int loopThread = Environment.CurrentManagedThreadId;
-            var log = new List<string>();
-            await TaskGroup.Run(async g =>
+            AioTask<int> a = g.CreateTask(async () =>
             {
-                AioTask<int> a = g.CreateTask(async () =>
-                {
-                    await Task.Delay(1).ConfigureAwait(false);
-                    log.Add("a: " + Where(loopThread, CurrentTask()));
-                    await Sleep(1);
-                    return 1;
-                }, "a");
-                AioTask<int> b = g.CreateTask(static async (int x) =>
-                {
-                    await Task.Delay(1).ConfigureAwait(false);
-                    await Sleep(2);
-                    return x;
-                }, 2, "b");
-                AioTask c = g.CreateTask(async () =>
-                {
-                    await Sleep(3);
-                    log.Add("c: " + Where(loopThread, CurrentTask()));
-                });
-                Assert.Equal(["a", "b"], new[] { a.Name, b.Name });
+                await Task.Delay(1).ConfigureAwait(false);
+                log.Add("a: " + Where(loopThread, CurrentTask()));
+                await Sleep(1);
+                return 1;
+            }, "a");
+            AioTask<int> b = g.CreateTask(static async (int x) =>
+            {
+                await Task.Delay(1).ConfigureAwait(false);
+                await Sleep(2);
+                return x;
+            }, 2, "b");
+            AioTask c = g.CreateTask(async () =>
+            {
+                await Sleep(3);
+                log.Add("c: " + Where(loopThread, CurrentTask()));
             });
-            Assert.Equal(["a: loop/task", "c: loop/task"], log);
+            Assert.Equal(["a", "b"], new[] { a.Name, b.Name });
         });
+        Assert.Equal(["a: loop/task", "c: loop/task"], log);
     }
 
     [Fact]

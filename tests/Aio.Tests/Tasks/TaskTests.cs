@@ -35,16 +35,13 @@ public sealed class TaskTests
         Assert.False(ran);
     }
 
-    [Fact]
-    public void Cancel_DoneTask_ReturnsFalse()
+    [LoopFact]
+    public async Task Cancel_DoneTask_ReturnsFalse()
     {
-        AioTest.Run(async () =>
-        {
-            AioTask<int> t = CreateTask(async () => { await Sleep(0); return 1; });
-            await t;
-            Assert.False(t.Cancel());
-            Assert.Equal(1, t.Result());
-        });
+        AioTask<int> t = CreateTask(async () => { await Sleep(0); return 1; });
+        await t;
+        Assert.False(t.Cancel());
+        Assert.Equal(1, t.Result());
     }
 
     [Fact]
@@ -54,28 +51,22 @@ public sealed class TaskTests
         Assert.Equal(42, v);
     }
 
-    [Fact]
-    public void Await_FailedTask_RethrowsOriginalException()
+    [LoopFact]
+    public async Task Await_FailedTask_RethrowsOriginalException()
     {
-        AioTest.Run(async () =>
-        {
-            AioTask t = CreateTask(async () => { await Sleep(0); throw new InvalidOperationException("bad"); });
-            var e = await Assert.ThrowsAsync<InvalidOperationException>(async () => await t);
-            Assert.Equal("bad", e.Message);
-            Assert.Same(e, t.Exception());
-        });
+        AioTask t = CreateTask(async () => { await Sleep(0); throw new InvalidOperationException("bad"); });
+        var e = await Assert.ThrowsAsync<InvalidOperationException>(async () => await t);
+        Assert.Equal("bad", e.Message);
+        Assert.Same(e, t.Exception());
     }
 
-    [Fact]
-    public void Result_Pending_ThrowsInvalidState()
+    [LoopFact]
+    public async Task Result_Pending_ThrowsInvalidState()
     {
-        AioTest.Run(async () =>
-        {
-            AioTask<int> t = CreateTask(async () => { await Sleep(1); return 1; });
-            Assert.Throws<InvalidStateError>(() => t.Result());
-            Assert.Throws<InvalidStateError>(() => t.Exception());
-            await t;
-        });
+        AioTask<int> t = CreateTask(async () => { await Sleep(1); return 1; });
+        Assert.Throws<InvalidStateError>(() => t.Result());
+        Assert.Throws<InvalidStateError>(() => t.Exception());
+        await t;
     }
 
     [Fact]
@@ -129,43 +120,34 @@ public sealed class TaskTests
         other.RunUntilComplete(foreign);
     }
 
-    [Fact]
-    public void Future_SetResultTwice_ThrowsInvalidState()
+    [LoopFact]
+    public async Task Future_SetResultTwice_ThrowsInvalidState()
     {
-        AioTest.Run(async () =>
-        {
-            AioFuture<int> f = EventLoop.GetRunningLoop().CreateFuture<int>();
-            f.SetResult(1);
-            Assert.Throws<InvalidStateError>(() => f.SetResult(2));
-            Assert.Equal(1, await f);
-        });
+        AioFuture<int> f = EventLoop.GetRunningLoop().CreateFuture<int>();
+        f.SetResult(1);
+        Assert.Throws<InvalidStateError>(() => f.SetResult(2));
+        Assert.Equal(1, await f);
     }
 
-    [Fact]
-    public void Future_Cancel_AwaitThrowsCancelledErrorWithMessage()
+    [LoopFact]
+    public async Task Future_Cancel_AwaitThrowsCancelledErrorWithMessage()
     {
-        AioTest.Run(async () =>
-        {
-            AioFuture<int> f = EventLoop.GetRunningLoop().CreateFuture<int>();
-            Assert.True(f.Cancel("nope"));
-            Assert.False(f.Cancel());
-            var e = await Assert.ThrowsAsync<CancelledError>(async () => await f);
-            Assert.Equal("nope", e.Message);
-        });
+        AioFuture<int> f = EventLoop.GetRunningLoop().CreateFuture<int>();
+        Assert.True(f.Cancel("nope"));
+        Assert.False(f.Cancel());
+        var e = await Assert.ThrowsAsync<CancelledError>(async () => await f);
+        Assert.Equal("nope", e.Message);
     }
 
-    [Fact]
-    public void CancelTask_WhileAwaitingFuture_CancelsThatFuture()
+    [LoopFact]
+    public async Task CancelTask_WhileAwaitingFuture_CancelsThatFuture()
     {
-        AioTest.Run(async () =>
-        {
-            AioFuture<int> f = EventLoop.GetRunningLoop().CreateFuture<int>();
-            AioTask t = CreateTask(async () => await f);
-            await Sleep(0);
-            t.Cancel("stop");
-            await Assert.ThrowsAsync<CancelledError>(async () => await t);
-            Assert.True(f.Cancelled);
-        });
+        AioFuture<int> f = EventLoop.GetRunningLoop().CreateFuture<int>();
+        AioTask t = CreateTask(async () => await f);
+        await Sleep(0);
+        t.Cancel("stop");
+        await Assert.ThrowsAsync<CancelledError>(async () => await t);
+        Assert.True(f.Cancelled);
     }
 
     [Fact]
@@ -204,43 +186,34 @@ public sealed class TaskTests
         Assert.Equal(new[] { "inner-cleanup", "outer-resumed" }, events);
     }
 
-    [Fact]
-    public void Await_Self_Throws()
+    [LoopFact]
+    public async Task Await_Self_Throws()
     {
-        AioTest.Run(async () =>
-        {
-            AioTask? self = null;
-            self = CreateTask(async () => await self!);
-            var e = await Assert.ThrowsAsync<InvalidOperationException>(async () => await self);
-            Assert.Contains("itself", e.Message);
-        });
+        AioTask? self = null;
+        self = CreateTask(async () => await self!);
+        var e = await Assert.ThrowsAsync<InvalidOperationException>(async () => await self);
+        Assert.Contains("itself", e.Message);
     }
 
-    [Fact]
-    public void CurrentTask_InsideTask_IsThatTask_AllTasksListsPending()
+    [LoopFact]
+    public async Task CurrentTask_InsideTask_IsThatTask_AllTasksListsPending()
     {
-        AioTest.Run(async () =>
-        {
-            AioTask<AioTask?> t = CreateTask(async () => { await Sleep(0); return CurrentTask(); }, "probe");
-            Assert.Contains(t, AllTasks());
-            Assert.Same(t, await t);
-            Assert.DoesNotContain(t, AllTasks());
-            Assert.Equal("probe", t.Name);
-        });
+        AioTask<AioTask?> t = CreateTask(async () => { await Sleep(0); return CurrentTask(); }, "probe");
+        Assert.Contains(t, AllTasks());
+        Assert.Same(t, await t);
+        Assert.DoesNotContain(t, AllTasks());
+        Assert.Equal("probe", t.Name);
     }
 
-    [Fact]
-    public void Name_Default_IsTaskN_AndToStringShowsState()
+    [LoopFact]
+    public async Task Name_Default_IsTaskN_AndToStringShowsState()
     {
-        AioTest.Run(async () =>
-        {
-            Func<Task> body = async () => await Sleep(0); // a delegate body: a lambda passed directly would be a coroutine (coro=… in the text)
-            AioTask t = CreateTask(body);
-            Assert.Matches(@"^Task-\d+$", t.Name);
-            Assert.Equal($"<Task pending name='{t.Name}'>", t.ToString());
-            await t;
-            Assert.Equal($"<Task finished name='{t.Name}'>", t.ToString());
-        });
+        Func<Task> body = async () => await Sleep(0); // a delegate body: a lambda passed directly would be a coroutine (coro=… in the text)
+        AioTask t = CreateTask(body);
+        Assert.Matches(@"^Task-\d+$", t.Name);
+        Assert.Equal($"<Task pending name='{t.Name}'>", t.ToString());
+        await t;
+        Assert.Equal($"<Task finished name='{t.Name}'>", t.ToString());
     }
 
     [Fact]
