@@ -116,8 +116,10 @@ public sealed class AioWebSocket : IAsyncDisposable, IAsyncEnumerable<WebSocketM
                 {
                     Array.Resize(ref _buffer, _buffer.Length * 2);
                 }
-                ValueWebSocketReceiveResult result = await Timed.RunAsync(_loop, null, null,
-                    (_, token) => _socket.ReceiveAsync(_buffer.AsMemory(length), token).AsTask(), static _ => new InvalidOperationException());
+                ValueWebSocketReceiveResult result = _guard is not null
+                    ? await Internal.LoopBound.AwaitAsync(_loop, _socket.ReceiveAsync(_buffer.AsMemory(length), Asyncio.CurrentToken))
+                    : await Timed.RunAsync(_loop, null, null,
+                        (_, token) => _socket.ReceiveAsync(_buffer.AsMemory(length), token).AsTask(), static _ => new InvalidOperationException());
                 if (result.MessageType == WebSocketMessageType.Close)
                 {
                     await AnswerCloseAsync();
@@ -169,11 +171,18 @@ public sealed class AioWebSocket : IAsyncDisposable, IAsyncEnumerable<WebSocketM
         {
             try
             {
-                await Timed.RunAsync(_loop, null, null, async (_, token) =>
+                if (_guard is not null)
                 {
-                    await _socket.SendAsync(data, type, endOfMessage: true, token);
-                    return true;
-                }, static _ => new InvalidOperationException());
+                    await Internal.LoopBound.AwaitAsync(_loop, _socket.SendAsync(data, type, endOfMessage: true, Asyncio.CurrentToken));
+                }
+                else
+                {
+                    await Timed.RunAsync(_loop, null, null, async (_, token) =>
+                    {
+                        await _socket.SendAsync(data, type, endOfMessage: true, token);
+                        return true;
+                    }, static _ => new InvalidOperationException());
+                }
             }
             finally
             {
@@ -256,6 +265,16 @@ public sealed class AioWebSocket : IAsyncDisposable, IAsyncEnumerable<WebSocketM
     /// <summary>asyncio-style description: <c>&lt;AioWebSocket ws://host/path Open&gt;</c>.</summary>
     public override string ToString() => $"<AioWebSocket {_peer} {_socket.State}>";
 
+    /// <summary>Where the server keeps this socket's helper tasks (so a shutdown waits for them and cancels them at its end).</summary>
+    internal Action<AioTask>? AdoptTask { get; set; }
+
+    /// <summary>Starts a helper task for this socket (a broadcast group's sender), owned by the server when there is one.</summary>
+    internal void StartTask<TState>(Func<TState, Task<bool>> body, TState state, string name)
+    {
+        AioTask<bool> task = _loop.CreateTask(body, state, name);
+        AdoptTask?.Invoke(task);
+    }
+
     /// <summary>The server shuts down: starts the close handshake with 1001 (going away); the handler's receive sees the peer's answer.</summary>
     internal void GoAway()
     {
@@ -263,17 +282,20 @@ public sealed class AioWebSocket : IAsyncDisposable, IAsyncEnumerable<WebSocketM
         {
             return;
         }
-        _loop.CreateTask(async () =>
+        StartTask(static self => self.GoAwayAsync(), this, "websocket going away");
+    }
+
+    private async Task<bool> GoAwayAsync()
+    {
+        try
         {
-            try
-            {
-                await CloseOutputQuietlyAsync(WebSocketCloseStatus.EndpointUnavailable, "server shutting down");
-            }
-            catch (Exception e) when (e is OperationCanceledException or InvalidOperationException or ObjectDisposedException)
-            {
-                // The socket ended meanwhile: nothing to say.
-            }
-        }, "websocket going away");
+            await CloseOutputQuietlyAsync(WebSocketCloseStatus.EndpointUnavailable, "server shutting down");
+        }
+        catch (Exception e) when (e is OperationCanceledException or InvalidOperationException or ObjectDisposedException)
+        {
+            // The socket ended meanwhile: nothing to say.
+        }
+        return true;
     }
 
     /// <summary>Drops the connection at once (a broadcast group's slow client).</summary>

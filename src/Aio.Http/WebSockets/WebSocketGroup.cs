@@ -129,7 +129,7 @@ public sealed class WebSocketGroup
             if (!m.Sending)
             {
                 m.Sending = true;
-                EventLoop.GetRunningLoop().CreateTask(static m => SendLoopAsync(m), m, "websocket group sender");
+                m.Socket.StartTask(static m => SendLoopAsync(m), m, "websocket group sender");
             }
         }
         if (slow is not null)

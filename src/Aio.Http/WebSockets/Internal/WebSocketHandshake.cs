@@ -138,6 +138,7 @@ internal static class WebSocketSession
         });
         string peer = $"{request.RemoteAddress} {request.Path}";
         AioWebSocket ws = AioWebSocket.ForServer(socket, options, peer, stream);
+        ws.AdoptTask = core.Tasks.Adopt;
         up.OnShutdown = ws.GoAway;
         stream.Start(up.ReceivedBytes);
         core.Log.WebSocketOpened(peer, subProtocol ?? "-");

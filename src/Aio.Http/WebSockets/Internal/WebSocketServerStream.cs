@@ -332,7 +332,7 @@ internal sealed class WebSocketServerStream : Stream, IBufferedProtocol, IValueT
                     $"The client did not answer a heartbeat PING within {_heartbeatTimeout} s (AioWebSocketOptions.HeartbeatTimeout); it is taken as gone.");
                 return;
             }
-            _heartbeatTimer = _loop.CallLater(_heartbeat, static s => s.OnHeartbeat(), this);
+            _heartbeatTimer = _loop.CallLater(Math.Max(0, _heartbeat - _heartbeatTimeout), static s => s.OnHeartbeat(), this);   // PINGs go out every interval
             return;
         }
         _transport.Write([0x89, 0x00]);      // PING, empty: the WebSocket writes whole frames, so this falls between them
