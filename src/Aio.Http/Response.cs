@@ -115,6 +115,25 @@ public sealed class Response
         return r;
     }
 
+    /// <summary>
+    /// A stream of server-sent events (text/event-stream): <paramref name="producer"/> runs in the request's task and
+    /// sends events through the <see cref="EventStreamWriter"/> until it returns. A comment line goes out after every
+    /// <paramref name="heartbeat"/> without a write (default 15 s; zero for none). The client's disconnect cancels the
+    /// producer; a graceful shutdown stops it and ends the stream cleanly. The response carries
+    /// <c>Cache-Control: no-cache</c> and <c>X-Accel-Buffering: no</c> so nothing on the way holds events back.
+    /// </summary>
+    public static Response EventStream(Request request, Func<EventStreamWriter, Task> producer, TimeSpan? heartbeat = null)
+    {
+        ArgumentNullException.ThrowIfNull(request);
+        ArgumentNullException.ThrowIfNull(producer);
+        double interval = (heartbeat ?? TimeSpan.FromSeconds(15)).TotalSeconds;
+        string? lastEventId = request.Headers["Last-Event-ID"];
+        Response r = Stream(writer => new EventStreamWriter(writer, lastEventId).RunAsync(producer, interval, request.Connection), "text/event-stream; charset=utf-8");
+        r.Headers["Cache-Control"] = "no-cache";
+        r.Headers["X-Accel-Buffering"] = "no";
+        return r;
+    }
+
     /// <summary>A UTF-8 text response (text/plain unless <paramref name="contentType"/> says otherwise).</summary>
     public static Response Text(string text, int status = 200, string contentType = TextPlain)
     {

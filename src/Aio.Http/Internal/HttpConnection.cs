@@ -76,6 +76,9 @@ internal sealed class HttpConnection : IBufferedProtocol
     private Func<Task<int>>? _invoke;             // InvokeAsync, cached: one delegate per connection, not per request
     private UpgradedConnection? _upgraded;        // after a 101: the taker's side of the connection
 
+    /// <summary>Told when a graceful shutdown begins while a response streams (an event stream ends itself).</summary>
+    internal Action? ShutdownHook;
+
     private bool _readPaused;
     private bool _writePaused;
     private bool _waitingForDrain;                // idle with pipelined requests held back until the write buffer drains
@@ -1094,6 +1097,7 @@ internal sealed class HttpConnection : IBufferedProtocol
         else
         {
             _closeAfterResponse = true;
+            ShutdownHook?.Invoke();
         }
     }
 
