@@ -77,6 +77,9 @@ public sealed class Request
     /// <summary>The cookies of the Cookie fields (the first value of a repeated name wins).</summary>
     public IReadOnlyDictionary<string, string> Cookies => _cookies ??= ParseCookies();
 
+    /// <summary>Whether the request asks to open a WebSocket (its Upgrade field has the <c>websocket</c> token).</summary>
+    public bool IsWebSocket => Internal.WebSocketHandshake.IsWebSocketRequest(this);
+
     /// <summary>The client's address (null for an in-memory test connection that has none).</summary>
     public EndPoint? RemoteAddress => Connection.RemoteAddress;
 

@@ -88,6 +88,55 @@ public sealed class Response
         return r;
     }
 
+    /// <summary>
+    /// Accepts a WebSocket (aiohttp's <c>WebSocketResponse</c>): validates the opening handshake of
+    /// <paramref name="request"/> and, when it is valid, answers 101 Switching Protocols and runs
+    /// <paramref name="handler"/> with the <see cref="AioWebSocket"/> in the request's task and cancel scope. An invalid
+    /// handshake gets its error response instead: 405 (not GET), 400 (HTTP/1.0, no Upgrade/Connection token, a bad
+    /// Sec-WebSocket-Key), 426 with <c>Sec-WebSocket-Version: 13</c>, 403 (an origin outside
+    /// <see cref="AioWebSocketOptions.AllowedOrigins"/>). When the handler returns, the WebSocket is closed (1000) if it
+    /// is still open; a graceful shutdown of the server closes it with 1001 first (the handler's receive sees the close).
+    /// </summary>
+    /// <param name="request">The request that asks for the upgrade.</param>
+    /// <param name="handler">Talks over the WebSocket.</param>
+    /// <param name="options">Size limit, heartbeat, timeouts, sub-protocols, allowed origins.</param>
+    public static Response WebSocket(Request request, Func<AioWebSocket, Task> handler, AioWebSocketOptions? options = null)
+    {
+        ArgumentNullException.ThrowIfNull(request);
+        ArgumentNullException.ThrowIfNull(handler);
+        options ??= AioWebSocketOptions.Default;
+        if (Internal.WebSocketHandshake.Validate(request, options, out string accept, out string? subProtocol) is Response error)
+        {
+            return error;
+        }
+        Response r = Upgrade("websocket", up => Internal.WebSocketSession.RunAsync(request, up, options, subProtocol, handler));
+        r.Headers["Sec-WebSocket-Accept"] = accept;
+        if (subProtocol is not null)
+        {
+            r.Headers["Sec-WebSocket-Protocol"] = subProtocol;
+        }
+        return r;
+    }
+
+    /// <summary>
+    /// A stream of server-sent events (text/event-stream): <paramref name="producer"/> runs in the request's task and
+    /// sends events through the <see cref="EventStreamWriter"/> until it returns. A comment line goes out after every
+    /// <paramref name="heartbeat"/> without a write (default 15 s; zero for none). The client's disconnect cancels the
+    /// producer; a graceful shutdown stops it and ends the stream cleanly. The response carries
+    /// <c>Cache-Control: no-cache</c> and <c>X-Accel-Buffering: no</c> so nothing on the way holds events back.
+    /// </summary>
+    public static Response EventStream(Request request, Func<EventStreamWriter, Task> producer, TimeSpan? heartbeat = null)
+    {
+        ArgumentNullException.ThrowIfNull(request);
+        ArgumentNullException.ThrowIfNull(producer);
+        double interval = (heartbeat ?? TimeSpan.FromSeconds(15)).TotalSeconds;
+        string? lastEventId = request.Headers["Last-Event-ID"];
+        Response r = Stream(writer => new EventStreamWriter(writer, lastEventId).RunAsync(producer, interval, request.Connection), "text/event-stream; charset=utf-8");
+        r.Headers["Cache-Control"] = "no-cache";
+        r.Headers["X-Accel-Buffering"] = "no";
+        return r;
+    }
+
     /// <summary>A UTF-8 text response (text/plain unless <paramref name="contentType"/> says otherwise).</summary>
     public static Response Text(string text, int status = 200, string contentType = TextPlain)
     {

@@ -64,6 +64,18 @@ public sealed class Router
     [OverloadResolutionPriority(1)]
     public Router Patch(string template, Handler handler, string? name = null) => Route("PATCH", template, handler, name);
 
+    /// <summary>
+    /// Adds a WebSocket route: a GET whose handshake is validated and answered (see
+    /// <see cref="Response.WebSocket(Request, Func{AioWebSocket, Task}, AioWebSocketOptions?)"/>), then
+    /// <paramref name="handler"/> talks over the WebSocket in the request's task and cancel scope.
+    /// <c>app.Router.WebSocket("/ws", async (ws, req) =&gt; { await foreach (var m in ws) await ws.SendTextAsync(m.Text); })</c>.
+    /// </summary>
+    public Router WebSocket(string template, Func<AioWebSocket, Request, Task> handler, AioWebSocketOptions? options = null, string? name = null)
+    {
+        ArgumentNullException.ThrowIfNull(handler);
+        return Route("GET", template, req => Response.WebSocket(req, ws => handler(ws, req), options), name);
+    }
+
     /// <summary>Adds a route for <paramref name="method"/> with a handler that answers synchronously.</summary>
     public Router Route(string method, string template, Func<Request, Response> handler, string? name = null)
     {

@@ -12,6 +12,7 @@ internal sealed class HandlerTasks
 
     private readonly EventLoop _loop;
     private readonly TaskOwner _owner = new("http handlers");
+    private readonly TaskOwner _helpers = new("websocket helpers");   // a WebSocket's going-away close, a broadcast group's senders
 
     public HandlerTasks(EventLoop loop) => _loop = loop;
 
@@ -20,8 +21,18 @@ internal sealed class HandlerTasks
 
     public void Start(HttpConnection connection) => _owner.Adopt(_loop.CreateTask(s_body, connection));
 
-    /// <summary>Waits until no handler task runs.</summary>
-    public ValueTask WaitIdleAsync() => _owner.WaitAllAsync();
+    /// <summary>Keeps a helper task of a request (it ends with the request's connection); a shutdown waits for it too.</summary>
+    public void Adopt(AioTask task) => _helpers.Adopt(task);
+
+    /// <summary>The end of a shutdown's grace: cancels the helper tasks left.</summary>
+    public void CancelHelpers(string message) => _helpers.CancelAll(message);
+
+    /// <summary>Waits until no handler (or helper) task runs.</summary>
+    public async ValueTask WaitIdleAsync()
+    {
+        await _owner.WaitAllAsync();
+        await _helpers.WaitAllAsync();
+    }
 
     public override string ToString() => $"<HandlerTasks running:{Running}>";
 }

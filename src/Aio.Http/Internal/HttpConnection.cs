@@ -74,6 +74,10 @@ internal sealed class HttpConnection : IBufferedProtocol
     private bool _closeAfterResponse;
     private bool _readingBody;                    // a handler is inside ReadBodyAsync
     private Func<Task<int>>? _invoke;             // InvokeAsync, cached: one delegate per connection, not per request
+    private UpgradedConnection? _upgraded;        // after a 101: the taker's side of the connection
+
+    /// <summary>Told when a graceful shutdown begins while a response streams (an event stream ends itself).</summary>
+    internal Action? ShutdownHook;
 
     private bool _readPaused;
     private bool _writePaused;
@@ -854,9 +858,10 @@ internal sealed class HttpConnection : IBufferedProtocol
         _dataStart = _dataEnd;
         _state = State.Upgraded;     // stays registered: a shutdown's end still cancels the request's scope
         ResumeReading();
+        _upgraded = new UpgradedConnection(_transport, received, UpgradedLost);
         try
         {
-            await response.UpgradeBody!(new UpgradedConnection(_transport, received));
+            await response.UpgradeBody!(_upgraded);
         }
         finally
         {
@@ -1182,9 +1187,25 @@ internal sealed class HttpConnection : IBufferedProtocol
             _state = State.Closed;
             _transport.Close();
         }
+        else if (_state == State.Upgraded)
+        {
+            _upgraded?.OnShutdown?.Invoke();      // a WebSocket says 1001 going away
+        }
         else
         {
             _closeAfterResponse = true;
+            ShutdownHook?.Invoke();
+        }
+    }
+
+    /// <summary>The protocol that took the connection over lost it: leave the registry and cancel the request's scope.</summary>
+    private void UpgradedLost(bool cancel)
+    {
+        _state = State.Closed;
+        _core.Unregister(this);
+        if (cancel)
+        {
+            CancelRequest("The client disconnected.");
         }
     }
 

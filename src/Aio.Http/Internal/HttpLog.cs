@@ -33,6 +33,31 @@ internal sealed partial class HttpLog
 
     public void Listening(string endpoints) => LogListening(_logger, endpoints);
 
+    public void WebSocketOpened(string peer, string subProtocol) => LogWebSocketOpened(_logger, peer, subProtocol);
+
+    public void WebSocketFailed(string peer, string reason) => LogWebSocketFailed(_logger, peer, reason);
+
+    public void WebSocketClosed(string peer, string status) => LogWebSocketClosed(_logger, peer, status);
+
+    public void SlowWebSocket(string peer, string action) => LogSlowWebSocket(_logger, peer, action);
+
+    public void EventStreamEnded(string request, string reason) => LogEventStreamEnded(_logger, request, reason);
+
+    [LoggerMessage(EventId = 207, Level = LogLevel.Debug, Message = "WebSocket {Peer} opened (sub-protocol {SubProtocol}).")]
+    private static partial void LogWebSocketOpened(ILogger logger, string peer, string subProtocol);
+
+    [LoggerMessage(EventId = 208, Level = LogLevel.Information, Message = "WebSocket {Peer} ended: {Reason}")]
+    private static partial void LogWebSocketFailed(ILogger logger, string peer, string reason);
+
+    [LoggerMessage(EventId = 209, Level = LogLevel.Debug, Message = "WebSocket {Peer} closed (close status {Status}).")]
+    private static partial void LogWebSocketClosed(ILogger logger, string peer, string status);
+
+    [LoggerMessage(EventId = 210, Level = LogLevel.Warning, Message = "WebSocket {Peer} does not keep up with its broadcast group: {Action}.")]
+    private static partial void LogSlowWebSocket(ILogger logger, string peer, string action);
+
+    [LoggerMessage(EventId = 211, Level = LogLevel.Debug, Message = "The event stream of {Request} ended: {Reason}.")]
+    private static partial void LogEventStreamEnded(ILogger logger, string request, string reason);
+
     public bool StaticEnabled => _logger.IsEnabled(LogLevel.Debug);
 
     public void FileSent(string request, long bytes, string mode) => LogFileSent(_logger, request, bytes, mode);

@@ -165,6 +165,7 @@ internal sealed class HttpServerCore
         {
             c.CancelRequest("The server's shutdown grace period ended.");
         }
+        Tasks.CancelHelpers("The server's shutdown grace period ended.");
     }
 
     /// <summary>Waits until every connection is gone.</summary>

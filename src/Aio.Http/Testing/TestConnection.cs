@@ -86,6 +86,26 @@ public sealed class TestConnection
     }
 
     /// <summary>
+    /// Reads exactly <paramref name="count"/> bytes that follow what was read (raw bytes after an upgrade: WebSocket frames).
+    /// </summary>
+    /// <exception cref="IOException">The server closed the connection before <paramref name="count"/> bytes arrived.</exception>
+    public async Task<byte[]> ReadExactlyAsync(int count)
+    {
+        ArgumentOutOfRangeException.ThrowIfNegative(count);
+        while (_length - _readOffset < count)
+        {
+            if (IsClosed)
+            {
+                throw new IOException($"The server closed the connection after {_length - _readOffset} of {count} bytes.");
+            }
+            await _readers.ParkAsync();
+        }
+        byte[] bytes = _received.AsSpan(_readOffset, count).ToArray();
+        _readOffset += count;
+        return bytes;
+    }
+
+    /// <summary>
     /// Reads the next response (an interim 1xx one too). <paramref name="toHead"/>: the request was HEAD (no body
     /// follows the headers).
     /// </summary>

@@ -30,10 +30,12 @@ public sealed class AioWebSocket : IAsyncDisposable, IAsyncEnumerable<WebSocketM
     private readonly AioLock _sendLock = new();
     private readonly string _peer;
     private Action? _onEnd;                 // the owner's release, called once when the socket ends
+    private readonly Internal.WebSocketServerStream? _guard;   // server side: the connection under the socket, with its checks
     private byte[] _buffer = new byte[16 * 1024];
 
-    private AioWebSocket(WebSocket socket, AioWebSocketOptions options, string peer, Action? onEnd)
+    private AioWebSocket(WebSocket socket, AioWebSocketOptions options, string peer, Action? onEnd, Internal.WebSocketServerStream? guard = null)
     {
+        _guard = guard;
         _socket = socket;
         _options = options;
         _loop = EventLoop.GetRunningLoop();
@@ -53,6 +55,9 @@ public sealed class AioWebSocket : IAsyncDisposable, IAsyncEnumerable<WebSocketM
 
     internal static AioWebSocket ForClient(WebSocket socket, AioWebSocketOptions options, string peer, Action onEnd) =>
         new(socket, options, peer, onEnd);
+
+    internal static AioWebSocket ForServer(WebSocket socket, AioWebSocketOptions options, string peer, Internal.WebSocketServerStream guard) =>
+        new(socket, options, peer, null, guard);
 
     /// <summary>The underlying .NET WebSocket.</summary>
     public WebSocket WebSocket => _socket;
@@ -75,7 +80,28 @@ public sealed class AioWebSocket : IAsyncDisposable, IAsyncEnumerable<WebSocketM
     /// </summary>
     /// <exception cref="WebSocketException">The connection broke or was aborted (a heartbeat went unanswered), or a message exceeded <see cref="AioWebSocketOptions.MaxMessageSize"/> (the WebSocket is then closed with 1009).</exception>
     /// <exception cref="CancelledError">The task or an enclosing scope was cancelled: the WebSocket is aborted.</exception>
+    /// <exception cref="TimeoutException">No message arrived within <see cref="AioWebSocketOptions.ReceiveTimeout"/>: the WebSocket is aborted.</exception>
     public async Task<WebSocketMessage> ReceiveAsync()
+    {
+        if (_options.ReceiveTimeout is not TimeSpan limit)
+        {
+            return await ReceiveCoreAsync();
+        }
+        WebSocketMessage? message = null;
+        bool inTime = await Asyncio.MoveOnAfter(limit.TotalSeconds, async () => message = await ReceiveCoreAsync());
+        if (!inTime)
+        {
+            if (!IsClosed)
+            {
+                _socket.Abort();
+            }
+            EndIfDone();
+            throw new TimeoutException($"No message arrived from {_peer} within {limit.TotalSeconds} s (AioWebSocketOptions.ReceiveTimeout); the WebSocket was aborted.");
+        }
+        return message!;
+    }
+
+    private async Task<WebSocketMessage> ReceiveCoreAsync()
     {
         if (_socket.State is WebSocketState.CloseReceived or WebSocketState.Closed && _socket.CloseStatus is not null)
         {
@@ -90,8 +116,10 @@ public sealed class AioWebSocket : IAsyncDisposable, IAsyncEnumerable<WebSocketM
                 {
                     Array.Resize(ref _buffer, _buffer.Length * 2);
                 }
-                ValueWebSocketReceiveResult result = await Timed.RunAsync(_loop, null, null,
-                    (_, token) => _socket.ReceiveAsync(_buffer.AsMemory(length), token).AsTask(), static _ => new InvalidOperationException());
+                ValueWebSocketReceiveResult result = _guard is not null
+                    ? await Internal.LoopBound.AwaitAsync(_loop, _socket.ReceiveAsync(_buffer.AsMemory(length), Asyncio.CurrentToken))
+                    : await Timed.RunAsync(_loop, null, null,
+                        (_, token) => _socket.ReceiveAsync(_buffer.AsMemory(length), token).AsTask(), static _ => new InvalidOperationException());
                 if (result.MessageType == WebSocketMessageType.Close)
                 {
                     await AnswerCloseAsync();
@@ -116,6 +144,11 @@ public sealed class AioWebSocket : IAsyncDisposable, IAsyncEnumerable<WebSocketM
                 }
             }
         }
+        catch (Exception e) when (e is WebSocketException or IOException && _guard?.GuardStatus is WebSocketCloseStatus status)
+        {
+            throw new WebSocketException(WebSocketError.Faulted,
+                $"{_guard.GuardReason} The WebSocket with {_peer} was closed with {(int)status} ({status}).", e);
+        }
         finally
         {
             EndIfDone();
@@ -132,17 +165,24 @@ public sealed class AioWebSocket : IAsyncDisposable, IAsyncEnumerable<WebSocketM
     public Task SendJsonAsync<T>(T value, JsonSerializerOptions? options = null) =>
         SendAsync(JsonSerializer.SerializeToUtf8Bytes(value, options ?? JsonSerializerOptions.Web), WebSocketMessageType.Text);
 
-    private async Task SendAsync(ReadOnlyMemory<byte> data, WebSocketMessageType type)
+    internal async Task SendAsync(ReadOnlyMemory<byte> data, WebSocketMessageType type)
     {
         using (await _sendLock.AcquireAsync())
         {
             try
             {
-                await Timed.RunAsync(_loop, null, null, async (_, token) =>
+                if (_guard is not null)
                 {
-                    await _socket.SendAsync(data, type, endOfMessage: true, token);
-                    return true;
-                }, static _ => new InvalidOperationException());
+                    await Internal.LoopBound.AwaitAsync(_loop, _socket.SendAsync(data, type, endOfMessage: true, Asyncio.CurrentToken));
+                }
+                else
+                {
+                    await Timed.RunAsync(_loop, null, null, async (_, token) =>
+                    {
+                        await _socket.SendAsync(data, type, endOfMessage: true, token);
+                        return true;
+                    }, static _ => new InvalidOperationException());
+                }
             }
             finally
             {
@@ -224,6 +264,50 @@ public sealed class AioWebSocket : IAsyncDisposable, IAsyncEnumerable<WebSocketM
 
     /// <summary>asyncio-style description: <c>&lt;AioWebSocket ws://host/path Open&gt;</c>.</summary>
     public override string ToString() => $"<AioWebSocket {_peer} {_socket.State}>";
+
+    /// <summary>Where the server keeps this socket's helper tasks (so a shutdown waits for them and cancels them at its end).</summary>
+    internal Action<AioTask>? AdoptTask { get; set; }
+
+    /// <summary>Starts a helper task for this socket (a broadcast group's sender), owned by the server when there is one.</summary>
+    internal void StartTask<TState>(Func<TState, Task<bool>> body, TState state, string name)
+    {
+        AioTask<bool> task = _loop.CreateTask(body, state, name);
+        AdoptTask?.Invoke(task);
+    }
+
+    /// <summary>The server shuts down: starts the close handshake with 1001 (going away); the handler's receive sees the peer's answer.</summary>
+    internal void GoAway()
+    {
+        if (_socket.State != WebSocketState.Open)
+        {
+            return;
+        }
+        StartTask(static self => self.GoAwayAsync(), this, "websocket going away");
+    }
+
+    private async Task<bool> GoAwayAsync()
+    {
+        try
+        {
+            await CloseOutputQuietlyAsync(WebSocketCloseStatus.EndpointUnavailable, "server shutting down");
+        }
+        catch (Exception e) when (e is OperationCanceledException or InvalidOperationException or ObjectDisposedException)
+        {
+            // The socket ended meanwhile: nothing to say.
+        }
+        return true;
+    }
+
+    /// <summary>Drops the connection at once (a broadcast group's slow client).</summary>
+    internal void AbortConnection()
+    {
+        _guard?.AbortConnection();
+        _socket.Abort();
+        EndIfDone();
+    }
+
+    /// <summary>Whether a send would wait now (the peer does not read, or another send is in progress).</summary>
+    internal bool SendWouldWait => _sendLock.Locked || _guard?.WritePaused == true;
 
     private async Task AnswerCloseAsync()
     {

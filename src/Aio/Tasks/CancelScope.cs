@@ -314,9 +314,10 @@ public sealed class CancelScope
 
     internal void CancelTokenSoon()
     {
-        if (_cts is { IsCancellationRequested: false } cts)
+        if (_cts is { IsCancellationRequested: false })
         {
-            Owner!.Loop.CallSoonInternal(static s => ((CancellationTokenSource)s!).Cancel(), cts);
+            // The scope may end (and dispose its source) before the callback runs: cancel only the source it still has.
+            Owner!.Loop.CallSoonInternal(static s => (((CancelScope)s!)._cts)?.Cancel(), this);
         }
     }
 

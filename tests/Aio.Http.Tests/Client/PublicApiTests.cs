@@ -8,7 +8,7 @@ public sealed class PublicApiTests
         "Aio.Http.AioWebSocket", "Aio.Http.AioWebSocketOptions", "Aio.Http.ClientRequestOptions", "Aio.Http.ClientResponse",
         "Aio.Http.ClientRetryOptions", "Aio.Http.ClientSession", "Aio.Http.ClientSessionOptions", "Aio.Http.ClientTimeout",
         "Aio.Http.ClientTimeoutException", "Aio.Http.ClientTimeoutKind", "Aio.Http.ClientTraceEvent", "Aio.Http.ClientTraceEventKind",
-        "Aio.Http.TooManyRedirectsException", "Aio.Http.WebSocketMessage", "Aio.Http.WebSocketMessageKind",
+        "Aio.Http.TooManyRedirectsException", "Aio.Http.WebSocketGroup", "Aio.Http.WebSocketMessage", "Aio.Http.WebSocketMessageKind",
     ];
 
     [Fact]

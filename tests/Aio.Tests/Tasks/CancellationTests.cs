@@ -229,4 +229,25 @@ public sealed class CancellationTests
     {
         Assert.IsAssignableFrom<OperationCanceledException>(new CancelledError());
     }
+
+    [Fact]
+    public void Token_ScopeCancelledThenExitedInTheSameStep_NoErrorReachesTheLoop()
+    {
+        // The scope's token is cancelled on a later loop iteration; the scope ended (and freed its token source) before it.
+        string state = AioTest.Run(async () =>
+        {
+            var scope = new CancelScope();
+            CancellationToken token = default;
+            await scope.RunAsync(() =>
+            {
+                token = scope.Token;
+                scope.Cancel();
+                return Task.CompletedTask;
+            });
+            await Sleep(0);
+            await Sleep(0);
+            return $"{scope.CancelCalled} {token.IsCancellationRequested}";
+        });
+        Assert.Equal("True False", state);
+    }
 }
