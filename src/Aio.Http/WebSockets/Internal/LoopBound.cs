@@ -43,7 +43,15 @@ internal static class LoopBound
             }
             else
             {
-                loop.CallSoonThreadSafe(() => Complete(future, awaiter));
+                try
+                {
+                    loop.CallSoonThreadSafe(() => Complete(future, awaiter));
+                }
+                catch (InvalidOperationException) when (loop.IsClosed)
+                {
+                    // The loop closed while .NET finished the operation on the pool: nobody waits for it any more, and
+                    // an exception here would be unhandled on a pool thread and end the process.
+                }
             }
         });
         return await future;

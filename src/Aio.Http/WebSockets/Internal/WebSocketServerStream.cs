@@ -387,7 +387,17 @@ internal sealed class WebSocketServerStream : Stream, IBufferedProtocol, IValueT
     {
         if (Environment.CurrentManagedThreadId != _loop.OwnerThreadId)
         {
-            _loop.CallSoonThreadSafe(CancelRead);
+            if (!_loop.IsClosed)
+            {
+                try
+                {
+                    _loop.CallSoonThreadSafe(CancelRead);
+                }
+                catch (InvalidOperationException) when (_loop.IsClosed)
+                {
+                    // Closed meanwhile: no read is left to cancel.
+                }
+            }
             return;
         }
         if (!_readPending)
