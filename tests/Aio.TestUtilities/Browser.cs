@@ -17,15 +17,16 @@ public static class Browser
     private static readonly System.Runtime.CompilerServices.ConditionalWeakTable<IBrowser, string> Profiles = new();
 
     /// <summary>
-    /// Starts headless Chromium with a fresh profile in a temporary directory, within <paramref name="timeout"/>.
+    /// Starts headless Chromium (<paramref name="executablePath"/>, by default <see cref="ExecutablePath"/>) with a fresh
+    /// profile in a temporary directory, within <paramref name="timeout"/>.
     /// </summary>
     /// <exception cref="InvalidOperationException">Chromium is not installed: the message says how to install it.</exception>
-    public static async Task<IBrowser> LaunchAsync(TimeSpan timeout)
+    public static async Task<IBrowser> LaunchAsync(TimeSpan timeout, string executablePath = ExecutablePath)
     {
-        if (!File.Exists(ExecutablePath))
+        if (!File.Exists(executablePath))
         {
             throw new InvalidOperationException(
-                $"The browser tests need Chromium at {ExecutablePath}, which does not exist. Install Debian's package: " +
+                $"The browser tests need Chromium at {executablePath}, which does not exist. Install Debian's package: " +
                 "'sudo apt-get update && sudo apt-get install -y chromium' (.ci/run does this when it is missing).");
         }
         string profile = Directory.CreateTempSubdirectory("aio-chromium-").FullName;
@@ -33,7 +34,7 @@ public static class Browser
         {
             IBrowser browser = await Puppeteer.LaunchAsync(new LaunchOptions
             {
-                ExecutablePath = ExecutablePath,
+                ExecutablePath = executablePath,
                 Headless = true,
                 UserDataDir = profile,
                 Timeout = (int)timeout.TotalMilliseconds,

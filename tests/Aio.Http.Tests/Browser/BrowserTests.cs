@@ -1,4 +1,3 @@
-using System.Diagnostics;
 using PuppeteerSharp;
 
 namespace Aio.Http.Tests.Browser;
@@ -76,6 +75,15 @@ public class BrowserTests
         Assert.Equal(["sse Last-Event-ID 2", "sse Last-Event-ID none", "ws closed 1000", "ws one", "ws two ü"],
             serverSaw.Order(StringComparer.Ordinal));
     }, virtualTime: false);
+
+    [Fact]
+    public async Task LaunchAsync_NoChromium_FailsSayingHowToInstallIt()
+    {
+        var e = await Assert.ThrowsAsync<InvalidOperationException>(() =>
+            TestUtilities.Browser.LaunchAsync(TimeSpan.FromSeconds(1), "/nonexistent/chromium"));
+        Assert.Equal("The browser tests need Chromium at /nonexistent/chromium, which does not exist. Install Debian's package: " +
+            "'sudo apt-get update && sudo apt-get install -y chromium' (.ci/run does this when it is missing).", e.Message);
+    }
 
     /// <summary>Launches Chromium, loads <paramref name="url"/>, waits for both halves of the page: 20 s at most in all.</summary>
     private static async Task<(string[] Ws, string[] Sse)> LoadPageAsync(string url)
