@@ -20,6 +20,8 @@ var guides = new (string Name, Action Run)[]
     ("signals", SignalsGuide.Run),
     ("threads", ThreadsGuide.Run),
     ("lowlevel", CustomPrimitiveGuide.Run),
+    ("websockets", WebSocketsGuide.Run),
+    ("sse", ServerSentEventsGuide.Run),
 };
 
 IEnumerable<(string Name, Action Run)> chosen = args.Length > 0 ? guides.Where(g => args.Contains(g.Name)) : guides;

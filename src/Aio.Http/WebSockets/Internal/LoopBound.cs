@@ -5,7 +5,7 @@
 // I/O (its stream is a protocol on the loop's transport), so its operations complete on the loop thread, from a
 // callback the loop runs. Awaiting them through an AioFuture keeps virtual time jumping at once and saves the Task.
 // A completion that does arrive on another thread (a contended mutex inside ManagedWebSocket hands over on the pool)
-// is posted to the loop. An abandoned await (the task was cancelled) leaves the future to complete unobserved.
+// is posted to the loop (or dropped once the loop is closed). An abandoned await (the task was cancelled) leaves the future to complete unobserved.
 using System.Runtime.CompilerServices;
 
 namespace Aio.Http.Internal;
@@ -43,18 +43,31 @@ internal static class LoopBound
             }
             else
             {
-                try
-                {
-                    loop.CallSoonThreadSafe(() => Complete(future, awaiter));
-                }
-                catch (InvalidOperationException) when (loop.IsClosed)
-                {
-                    // The loop closed while .NET finished the operation on the pool: nobody waits for it any more, and
-                    // an exception here would be unhandled on a pool thread and end the process.
-                }
+                PostToLoop(loop, () => Complete(future, awaiter));
             }
         });
         return await future;
+    }
+
+    /// <summary>
+    /// Posts a completion that arrived on another thread. One that arrives after the loop closed (an abandoned await,
+    /// finished by ManagedWebSocket's abort on the pool) has nobody left to tell: it is dropped, not thrown on a pool
+    /// thread, where it would end the process.
+    /// </summary>
+    private static void PostToLoop(EventLoop loop, Action callback)
+    {
+        if (loop.IsClosed)
+        {
+            return;
+        }
+        try
+        {
+            loop.CallSoonThreadSafe(callback);
+        }
+        catch (InvalidOperationException) when (loop.IsClosed)
+        {
+            // Closed between the check and the call.
+        }
     }
 
     private static void Complete<T>(AioFuture<T> future, ConfiguredValueTaskAwaitable<T>.ConfiguredValueTaskAwaiter awaiter)
