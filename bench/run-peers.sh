@@ -4,7 +4,7 @@
 #   bench/run-peers.sh [--install] [harness options]
 #
 #   --install   first install the Debian packages the peers need (as root):
-#               python3-uvloop python3-aiohttp wrk
+#               python3-uvloop python3-aiohttp wrk; then the npm packages of bench/peers/node (ws, for W9)
 #   harness options (bench/harness.py --help): --only W1,W6  --peers aio,asyncio,...
 #               --quick  --repeat K  --no-build  --out DIR
 #   W7 (HTTP server: Aio.Http, aiohttp on asyncio and uvloop, Node http, Kestrel) runs from its own script:
@@ -12,6 +12,9 @@
 #   W10S (static files, 1 MiB and 1 KiB: Aio.Http's Router.Static, Node's createReadStream().pipe(res), Kestrel's
 #   UseStaticFiles) runs from its own script too:
 #               bench/run-peers.sh --only W10S [--peers aio,node,kestrel] [--repeat K]   (bench/w10s.py --help)
+#   W9 (WebSocket echo, 64 clients x 1 KiB text: Aio.Http's Router.WebSocket, Node's ws, aiohttp on asyncio and
+#   uvloop, Kestrel's WebSockets; one Node ws load generator) runs from its own script:
+#               bench/run-peers.sh --only W9 [--peers aio,node,...] [--repeat K]   (bench/w9.py --help)
 #
 # The harness builds what the selected peers need (bench/c, the .NET peer,
 # bench/Aio.Bench) unless --no-build; if a build fails, that peer is reported
@@ -24,6 +27,7 @@ for arg in "$@"; do
     if [[ $arg == --install ]]; then
         apt-get update
         apt-get install -y python3-uvloop python3-aiohttp wrk
+        (cd bench/peers/node && npm ci --no-audit --no-fund)
     else
         harness_args+=("$arg")
     fi
@@ -98,6 +102,16 @@ if [[ " ${harness_args[*]:-} " == *" --only W10S "* ]]; then
         w10_args+=("$arg")
     done
     exec /usr/bin/python3 bench/w10s.py "${w10_args[@]}"
+fi
+if [[ " ${harness_args[*]:-} " == *" --only W9 "* ]]; then
+    w9_args=()
+    skip=0
+    for arg in "${harness_args[@]}"; do
+        if [[ $skip == 1 ]]; then skip=0; continue; fi
+        if [[ $arg == --only ]]; then skip=1; continue; fi
+        w9_args+=("$arg")
+    done
+    exec /usr/bin/python3 bench/w9.py "${w9_args[@]}"
 fi
 if [[ " ${harness_args[*]:-} " == *" --only W7 "* ]]; then
     w7_args=()
