@@ -22,7 +22,7 @@ import tempfile
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from w7 import AIO_DLL, BENCH, KESTREL_DLL, ROOT, cpu_s, free_port, log  # noqa: E402
+from w7 import AIO_DLL, BENCH, KESTREL_DLL, ROOT, cpu_s, free_port, log, stop  # noqa: E402
 
 SERVERS = {
     "aio": lambda p, d: ["dotnet", AIO_DLL, "http-server", "--port", p, "--static", d],
@@ -69,11 +69,7 @@ def run_one(name, directory, duration):
     except (OSError, subprocess.SubprocessError, AttributeError) as e:
         return None, f"failed: {e}"
     finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            proc.kill()
+        stop(proc)
 
 
 def main():

@@ -52,6 +52,16 @@ def cpu_s(pid):
     return (int(fields[11]) + int(fields[12])) / TICKS
 
 
+def stop(proc):
+    """SIGTERM to a server we started (by its process), SIGKILL if it is still there after 15 s."""
+    proc.terminate()
+    try:
+        proc.wait(timeout=15)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait()
+
+
 def wrk(port, seconds):
     out = subprocess.run(["taskset", "-c", "1", "wrk", "-t1", "-c64", f"-d{seconds}s", "--latency",
                           f"http://127.0.0.1:{port}/"], capture_output=True, text=True, timeout=seconds + 60).stdout
@@ -86,11 +96,7 @@ def run_one(name, duration):
     except (OSError, subprocess.SubprocessError, AttributeError) as e:
         return None, f"failed: {e}"
     finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            proc.kill()
+        stop(proc)
 
 
 def main():

@@ -24,7 +24,7 @@ import sys
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from w7 import AIO_DLL, BENCH, KESTREL_DLL, PY, ROOT, free_port, log  # noqa: E402
+from w7 import AIO_DLL, BENCH, KESTREL_DLL, PY, ROOT, free_port, log, stop  # noqa: E402
 
 NODE_DIR = os.path.join(BENCH, "peers", "node")
 SERVERS = {
@@ -65,12 +65,7 @@ def run_one(name, a):
     except (OSError, subprocess.SubprocessError, ValueError, KeyError) as e:
         return None, f"failed: {e}"
     finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
+        stop(proc)
 
 
 def main():
