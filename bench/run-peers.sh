@@ -93,34 +93,17 @@ if [[ ${1:-} == W8 ]]; then
 fi
 
 export BENCH_COMMAND="bench/run-peers.sh $*"
-if [[ " ${harness_args[*]:-} " == *" --only W10S "* ]]; then
-    w10_args=()
-    skip=0
-    for arg in "${harness_args[@]}"; do
-        if [[ $skip == 1 ]]; then skip=0; continue; fi
-        if [[ $arg == --only ]]; then skip=1; continue; fi
-        w10_args+=("$arg")
-    done
-    exec /usr/bin/python3 bench/w10s.py "${w10_args[@]}"
-fi
-if [[ " ${harness_args[*]:-} " == *" --only W9 "* ]]; then
-    w9_args=()
-    skip=0
-    for arg in "${harness_args[@]}"; do
-        if [[ $skip == 1 ]]; then skip=0; continue; fi
-        if [[ $arg == --only ]]; then skip=1; continue; fi
-        w9_args+=("$arg")
-    done
-    exec /usr/bin/python3 bench/w9.py "${w9_args[@]}"
-fi
-if [[ " ${harness_args[*]:-} " == *" --only W7 "* ]]; then
-    w7_args=()
-    skip=0
-    for arg in "${harness_args[@]}"; do
-        if [[ $skip == 1 ]]; then skip=0; continue; fi
-        if [[ $arg == --only ]]; then skip=1; continue; fi
-        w7_args+=("$arg")
-    done
-    exec /usr/bin/python3 bench/w7.py "${w7_args[@]}"
-fi
+# W7, W9 and W10S have their own scripts: --only W<k> hands the other arguments to bench/w<k>.py.
+for script in W10S:w10s W9:w9 W7:w7; do
+    if [[ " ${harness_args[*]:-} " == *" --only ${script%%:*} "* ]]; then
+        script_args=()
+        skip=0
+        for arg in "${harness_args[@]}"; do
+            if [[ $skip == 1 ]]; then skip=0; continue; fi
+            if [[ $arg == --only ]]; then skip=1; continue; fi
+            script_args+=("$arg")
+        done
+        exec /usr/bin/python3 "bench/${script#*:}.py" "${script_args[@]}"
+    fi
+done
 exec /usr/bin/python3 bench/harness.py "${harness_args[@]}"

@@ -1,4 +1,5 @@
 using System.Text.Json;
+using Aio.Cli.Bench;
 
 namespace Aio.Cli.Tests;
 
@@ -95,5 +96,53 @@ public sealed class BenchCommandTests : IDisposable
         Assert.Matches(@"^--only W1,W3 --peers aio,uvloop --repeat 1 --out /\S+ --quick$", args);
         Assert.True(File.Exists(png));
         Assert.Contains("20.00×", r.Console, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void ScriptArguments_EachScriptGetsOnlyTheChosenPeersItKnows()
+    {
+        string[] peers = ["aio", "uvloop", "node", "hangfire"];
+        (string Id, string[]? Peers) W(string id) => BenchResults.ScriptWorkloads.Single(s => s.Id == id);
+        Assert.Equal(["bench/run-peers.sh", "--only", "W9", "--repeat", "3", "--peers", "aio,node"],
+            BenchCommand.ScriptArguments("W9", W("W9").Peers, peers, peersChosen: true, repeat: 3, quick: false));
+        Assert.Equal(["bench/w11.sh", "--repeat", "1", "--n", "2000", "--peers", "aio,hangfire"],
+            BenchCommand.ScriptArguments("W11", W("W11").Peers, peers, peersChosen: true, repeat: 1, quick: true));
+        Assert.Equal(["bench/run-peers.sh", "W8"],
+            BenchCommand.ScriptArguments("W8", W("W8").Peers, peers, peersChosen: true, repeat: 3, quick: false));
+        Assert.Equal(["bench/run-peers.sh", "--only", "W10S", "--repeat", "2", "--duration", "2"],
+            BenchCommand.ScriptArguments("W10S", W("W10S").Peers, BenchResults.AllPeers, peersChosen: false, repeat: 2, quick: true));
+        Assert.Null(BenchCommand.ScriptArguments("W10S", W("W10S").Peers, ["uvloop", "hangfire"], peersChosen: true, repeat: 3, quick: false));
+    }
+
+    [Fact]
+    public void Bench_InACheckout_RunsTheServerAndQueueScripts_PerCpuFiguresBecomeTheirOwnWorkload()
+    {
+        // Stand-in scripts: run-peers.sh answers --only W9 with RESULT lines as bench/w9.py prints them; w11.sh as bench/w11.sh.
+        Directory.CreateDirectory(Path.Combine(_dir, "bench"));
+        File.WriteAllText(Path.Combine(_dir, "Aio.slnx"), "<Solution />");
+        File.WriteAllText(Path.Combine(_dir, "bench", "run-peers.sh"), """
+            #!/usr/bin/env bash
+            echo "run-peers.sh $*" >> "$(dirname "$0")/../args.txt"
+            [[ $2 == W9 ]] || exit 0
+            echo "RESULT workload=W9 peer=aio value=36000 unit=rt/s p99_us=6617 rt_per_cpu_s=60000 server_cpu_s=7.99"
+            echo "RESULT workload=W9 peer=node value=24000 unit=rt/s p99_us=12509 rt_per_cpu_s=50000 server_cpu_s=5.01"
+            """);
+        File.WriteAllText(Path.Combine(_dir, "bench", "w11.sh"), """
+            #!/usr/bin/env bash
+            echo "w11.sh $*" >> "$(dirname "$0")/../args.txt"
+            echo "# W11: n=20000"
+            echo "RESULT workload=W11 peer=aio value=5000 unit=jobs/s lat_p50_ms=0.7"
+            echo "RESULT workload=W11 peer=hangfire value=1000 unit=jobs/s lat_p50_ms=9.4"
+            """);
+        CliResult r = CliHarness.Run(["bench", "--json", "--workloads", "W9,W10S,W11", "--peers", "aio,node,hangfire", "--repeat", "1"], currentDirectory: _dir);
+        Assert.Equal(0, r.ExitCode);
+        Assert.Equal(
+            ["run-peers.sh --only W9 --repeat 1 --peers aio,node", "run-peers.sh --only W10S --repeat 1 --peers aio,node", "w11.sh --repeat 1 --peers aio,hangfire"],
+            File.ReadAllLines(Path.Combine(_dir, "args.txt")));
+        using JsonDocument doc = JsonDocument.Parse(r.Out);
+        Assert.Equal(
+            [("W9", "node", 1.5), ("W9/cpu", "node", 1.2), ("W11", "hangfire", 5.0)],
+            doc.RootElement.EnumerateArray().Where(e => e.GetProperty("aio_vs_peer").ValueKind == JsonValueKind.Number)
+                .Select(e => (e.GetProperty("workload").GetString(), e.GetProperty("peer").GetString(), e.GetProperty("aio_vs_peer").GetDouble())));
     }
 }

@@ -1,8 +1,10 @@
 // aio bench: run the project's benchmark harness from a checkout (or read a saved run) and plot the ratios.
 //
 // Design note. Running means bench/run-peers.sh as an Aio subprocess: W1–W6 through the harness with
-// --out <temporary directory>, whose results.json holds the medians; W8 through the script's own W8 mode, whose
-// RESULT lines are read from its standard output. The script's progress (standard error) passes through.
+// --out <temporary directory>, whose results.json holds the medians; W7, W9 and W10S through the script's --only
+// modes (bench/w7.py, w9.py, w10s.py), W8 through its W8 mode and W11 through bench/w11.sh, whose RESULT lines are
+// read from standard output (a server workload's *_per_cpu_s figure becomes a workload of its own, "W7/cpu"). Each
+// script gets only the chosen peers it knows. The scripts' progress (standard error) passes through.
 // Ctrl+C cancels the main task, and Aio sends the script SIGTERM.
 using System.CommandLine;
 using System.Globalization;
@@ -56,11 +58,11 @@ internal static class BenchCommand
                 string root = FindCheckout(ctx.CurrentDirectory)
                     ?? throw new CliException($"aio bench runs the project's benchmarks from a checkout of Aio (bench/run-peers.sh), and there is none at or above {ctx.CurrentDirectory}. Run it there, or plot a saved run with --from FILE.", ExitCodes.Usage);
                 string[] selected = parse.GetValue(workloads) is { Length: > 0 } w ? w : BenchResults.HarnessWorkloads;
-                string[] selectedPeers = parse.GetValue(peers) is { Length: > 0 } p ? p : BenchResults.AllPeers;
+                string[]? chosenPeers = parse.GetValue(peers) is { Length: > 0 } p ? p : null;
                 List<BenchWorkload>? ran = null;
                 int code = ctx.RunOnLoop(async () =>
                 {
-                    ran = await RunHarnessAsync(root, selected, selectedPeers, parse.GetValue(repeat), parse.GetValue(quick), ctx);
+                    ran = await RunHarnessAsync(root, selected, chosenPeers ?? BenchResults.AllPeers, chosenPeers is not null, parse.GetValue(repeat), parse.GetValue(quick), ctx);
                     return ExitCodes.Ok;
                 });
                 if (ran is null)
@@ -116,16 +118,51 @@ internal static class BenchCommand
         return null;
     }
 
-    private static async Task<List<BenchWorkload>> RunHarnessAsync(string root, string[] workloads, string[] peers, int repeat, bool quick, CliContext ctx)
+    /// <summary>
+    /// The command line of a workload with its own script: bench/w11.sh for W11, bench/run-peers.sh otherwise. The peers
+    /// passed are those of <paramref name="peers"/> the script knows, or none (its default, every peer) when the user chose
+    /// none; null when the user's choice leaves none of the script's peers.
+    /// </summary>
+    internal static List<string>? ScriptArguments(string id, string[]? known, string[] peers, bool peersChosen, int repeat, bool quick)
+    {
+        string count = repeat.ToString(CultureInfo.InvariantCulture);
+        List<string> args = id switch
+        {
+            "W8" => ["bench/run-peers.sh", "W8"],
+            "W11" => ["bench/w11.sh", "--repeat", count],
+            _ => ["bench/run-peers.sh", "--only", id, "--repeat", count],
+        };
+        if (quick)
+        {
+            args.AddRange(id switch { "W8" => ["--n", "2000", "--warmup", "200"], "W11" => ["--n", "2000"], _ => ["--duration", "2"] });
+        }
+        if (known is not null && peersChosen)
+        {
+            string[] chosen = [.. peers.Where(known.Contains)];
+            if (chosen.Length == 0)
+            {
+                return null;
+            }
+            args.AddRange(["--peers", string.Join(',', chosen)]);
+        }
+        return args;
+    }
+
+    private static async Task<List<BenchWorkload>> RunHarnessAsync(string root, string[] workloads, string[] peers, bool peersChosen, int repeat, bool quick, CliContext ctx)
     {
         var results = new List<BenchWorkload>();
         string[] harness = [.. workloads.Where(w => BenchResults.HarnessWorkloads.Contains(w))];
         string outDir = Directory.CreateTempSubdirectory("aio-bench-").FullName;
         try
         {
-            if (harness.Length > 0)
+            string[] harnessPeers = [.. peers.Where(BenchResults.HarnessPeers.Contains)];
+            if (harness.Length > 0 && harnessPeers.Length == 0)
             {
-                List<string> args = ["--only", string.Join(',', harness), "--peers", string.Join(',', peers), "--repeat", repeat.ToString(CultureInfo.InvariantCulture), "--out", outDir];
+                ctx.Error.WriteLine($"aio bench: {string.Join(',', harness)} skipped: none of --peers {string.Join(',', peers)} runs them (their peers: {string.Join(',', BenchResults.HarnessPeers)}).");
+            }
+            else if (harness.Length > 0)
+            {
+                List<string> args = ["bench/run-peers.sh", "--only", string.Join(',', harness), "--peers", string.Join(',', harnessPeers), "--repeat", repeat.ToString(CultureInfo.InvariantCulture), "--out", outDir];
                 if (quick)
                 {
                     args.Add("--quick");
@@ -138,14 +175,19 @@ internal static class BenchCommand
                 }
                 results.AddRange(BenchResults.FromHarnessJson(await File.ReadAllTextAsync(json)));
             }
-            if (workloads.Contains("W8"))
+            foreach ((string id, string[]? known) in BenchResults.ScriptWorkloads)
             {
-                string output = await RunScriptAsync(root, ["W8"], ctx);
-                results.AddRange(BenchResults.FromResultLines(output.Split('\n')));
-            }
-            if (workloads.Contains("W7"))
-            {
-                string output = await RunScriptAsync(root, ["--only", "W7", "--peers", string.Join(',', peers), "--repeat", repeat.ToString(CultureInfo.InvariantCulture)], ctx);
+                if (!workloads.Contains(id))
+                {
+                    continue;
+                }
+                List<string>? args = ScriptArguments(id, known, peers, peersChosen, repeat, quick);
+                if (args is null)
+                {
+                    ctx.Error.WriteLine($"aio bench: {id} skipped: none of --peers {string.Join(',', peers)} runs it (its peers: {string.Join(',', known!)}).");
+                    continue;
+                }
+                string output = await RunScriptAsync(root, args, ctx);
                 results.AddRange(BenchResults.FromResultLines(output.Split('\n')));
             }
         }
@@ -156,10 +198,10 @@ internal static class BenchCommand
         return results;
     }
 
-    /// <summary>Runs bench/run-peers.sh with <paramref name="args"/>; its standard error passes through; returns its standard output.</summary>
+    /// <summary>Runs the script <c>args[0]</c> (relative to the checkout) with the rest of <paramref name="args"/>; its standard error passes through; returns its standard output.</summary>
     private static async Task<string> RunScriptAsync(string root, List<string> args, CliContext ctx)
     {
-        AioProcess process = await Asyncio.CreateSubprocessExecAsync("bash", [Path.Combine(root, "bench", "run-peers.sh"), .. args], new ProcessOptions
+        AioProcess process = await Asyncio.CreateSubprocessExecAsync("bash", [Path.Combine(root, args[0]), .. args.Skip(1)], new ProcessOptions
         {
             WorkingDirectory = root,
             Stdout = ProcessStdio.Pipe,
@@ -169,7 +211,7 @@ internal static class BenchCommand
         string text = System.Text.Encoding.UTF8.GetString(stdout ?? []);
         if (process.ReturnCode != 0)
         {
-            throw new CliException($"bench/run-peers.sh {string.Join(' ', args)} failed with exit code {process.ReturnCode}.");
+            throw new CliException($"{string.Join(' ', args)} failed with exit code {process.ReturnCode}.");
         }
         return text;
     }

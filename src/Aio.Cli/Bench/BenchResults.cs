@@ -24,12 +24,28 @@ internal sealed record BenchWorkload(string Id, string Title, string Unit, bool 
 
 internal static class BenchResults
 {
-    /// <summary>The workloads of the harness that run through bench/run-peers.sh's harness (W7, W8: their own scripts).</summary>
+    /// <summary>The workloads of the harness that run through bench/run-peers.sh's harness (the others: their own scripts).</summary>
     public static readonly string[] HarnessWorkloads = ["W1", "W2", "W3", "W4", "W5", "W6"];
 
-    public static readonly string[] AllWorkloads = ["W1", "W2", "W3", "W4", "W5", "W6", "W7", "W8"];
+    /// <summary>The peers bench/harness.py knows (W1–W6).</summary>
+    public static readonly string[] HarnessPeers = ["aio", "asyncio", "uvloop", "node", "dotnet", "c"];
 
-    public static readonly string[] AllPeers = ["aio", "asyncio", "uvloop", "node", "dotnet", "c"];
+    /// <summary>
+    /// The workloads with a script of their own and the peers each script knows (null: the script takes no peer list and
+    /// runs all its clients, as W8).
+    /// </summary>
+    public static readonly (string Id, string[]? Peers)[] ScriptWorkloads =
+    [
+        ("W7", ["aio", "node", "kestrel", "aiohttp-asyncio", "aiohttp-uvloop"]),
+        ("W8", null),
+        ("W9", ["aio", "node", "kestrel", "aiohttp-asyncio", "aiohttp-uvloop"]),
+        ("W10S", ["aio", "node", "kestrel"]),
+        ("W11", ["aio", "celery-prefork", "celery-solo", "hangfire"]),
+    ];
+
+    public static readonly string[] AllWorkloads = [.. HarnessWorkloads, .. ScriptWorkloads.Select(s => s.Id)];
+
+    public static readonly string[] AllPeers = [.. HarnessPeers.Concat(ScriptWorkloads.SelectMany(s => s.Peers ?? [])).Distinct()];
 
     /// <summary>Reads a results.json of bench/harness.py, or any text with RESULT lines (the median per workload and peer).</summary>
     public static List<BenchWorkload> Load(string path)
@@ -92,10 +108,25 @@ internal static class BenchResults
             if (fields.TryGetValue("workload", out string? w) && fields.TryGetValue("peer", out string? p) &&
                 fields.TryGetValue("value", out string? v) && double.TryParse(v, NumberStyles.Float, CultureInfo.InvariantCulture, out double value))
             {
-                (values.TryGetValue((w, p), out List<double>? l) ? l : values[(w, p)] = []).Add(value);
-                units[w] = fields.GetValueOrDefault("unit") ?? "";
+                Add(w, p, value, fields.GetValueOrDefault("unit") ?? "");
+                // A server workload's headline is its work per server CPU second (req_per_cpu_s, rt_per_cpu_s): it
+                // becomes a workload of its own, "W7/cpu", beside the throughput.
+                foreach ((string key, string text) in fields)
+                {
+                    if (key.EndsWith("_per_cpu_s", StringComparison.Ordinal) &&
+                        double.TryParse(text, NumberStyles.Float, CultureInfo.InvariantCulture, out double perCpu))
+                    {
+                        Add(w + "/cpu", p, perCpu, key[..^"_per_cpu_s".Length] + "/cpu_s");
+                    }
+                }
             }
         }
+        void Add(string workload, string peer, double value, string unit)
+        {
+            (values.TryGetValue((workload, peer), out List<double>? l) ? l : values[(workload, peer)] = []).Add(value);
+            units[workload] = unit;
+        }
+
         return [.. values.GroupBy(kv => kv.Key.Workload).Select(g => new BenchWorkload(g.Key, g.Key, units[g.Key], HigherIsBetter(units[g.Key]),
             [.. g.Select(kv => new BenchRow(kv.Key.Peer, Median(kv.Value)))]))];
     }
