@@ -23,4 +23,10 @@ internal static class StaticFilesSnippets
             return r;
         });
     }
+
+    public static void Browse(Application app, string shared)
+    {
+        // A directory without index.html answers a page of its entries (directories first, sizes, times).
+        app.Router.Static("/shared", shared, new StaticFileOptions { DirectoryListing = true });
+    }
 }

@@ -10,6 +10,8 @@ using System.CommandLine.Help;
 using Aio.Cli.Bench;
 using Aio.Cli.Fetch;
 using Aio.Cli.Jobs;
+using Aio.Cli.Serve;
+using Aio.Cli.Tour;
 using Aio.Cli.Watch;
 using Microsoft.Extensions.Logging;
 
@@ -48,6 +50,8 @@ internal static class AioCli
             WatchCommand.Create(ctx),
             JobsCommand.Create(ctx),
             BenchCommand.Create(ctx),
+            ServeCommand.Create(ctx),
+            TourCommand.Create(ctx),
             CompletionCommand.Create(ctx),
         };
         foreach (Option option in root.Options)
