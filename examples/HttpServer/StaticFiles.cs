@@ -24,9 +24,9 @@ internal static class StaticFilesSnippets
         });
     }
 
-    public static void Browse(Application app, string shared)
+    public static void Browse(Application app, string folder)
     {
         // A directory without index.html answers a page of its entries (directories first, sizes, times).
-        app.Router.Static("/shared", shared, new StaticFileOptions { DirectoryListing = true });
+        app.Router.Static("/files", folder, new StaticFileOptions { DirectoryListing = true });
     }
 }
