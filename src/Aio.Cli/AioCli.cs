@@ -42,7 +42,7 @@ internal static class AioCli
 
     public static RootCommand Build(CliContext ctx)
     {
-        var root = new RootCommand("aio: HTTP fetches, a site watcher with a history, the Redis job queue and the benchmark plots, on an Aio event loop.")
+        var root = new RootCommand("aio: HTTP fetches, a site watcher with a history, a static file server, the Redis job queue, the benchmark plots and the tutorial tour, on an Aio event loop.")
         {
             Json,
             Verbose,
