@@ -1,13 +1,13 @@
 using System.Net.Http;
 using Aio;
-using Aio.Examples.JobsApi;
+using Aio.Cli.Tour;
 using Aio.Http;
 using static Aio.Asyncio;
 
 namespace Aio.Examples.HttpClient;
 
 /// <summary>The code of docs/http-client.md, run against the local jobs API by <c>dotnet run --project examples/HttpClient -- guide</c>.</summary>
-public static class HttpClientGuide
+internal static class HttpClientGuide
 {
     public static async Task FirstRequest(string api)
     {

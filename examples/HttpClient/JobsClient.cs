@@ -1,12 +1,12 @@
 using Aio;
-using Aio.Examples.JobsApi;
+using Aio.Cli.Tour;
 using Aio.Http;
 using static Aio.Asyncio;
 
 namespace Aio.Examples.HttpClient;
 
 /// <summary>The client side of the tour's step (d): three queries of a jobs API at once, gathered and flattened.</summary>
-public static class JobsClient
+internal static class JobsClient
 {
     // Fetch one technology's postings: the session's limits, timeouts and the task's cancel scope apply.
     public static async Task<List<Job>> FetchJobsAsync(ClientSession session, string api, string technology)

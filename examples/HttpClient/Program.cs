@@ -1,10 +1,10 @@
 // Aio.Http's client, ClientSession, against a local jobs API (or --api URL).
 //   dotnet run --project examples/HttpClient -c Release                 the tour's step (d): three technologies at once
 //   dotnet run --project examples/HttpClient -c Release -- guide        the snippets of docs/http-client.md
-//   dotnet run --project examples/HttpClient -c Release -- generate-jobs examples/JobsApi/data/jobs.json
+//   dotnet run --project examples/HttpClient -c Release -- generate-jobs src/Aio.Cli/Tour/data/jobs.json
 using Aio;
 using Aio.Examples.HttpClient;
-using Aio.Examples.JobsApi;
+using Aio.Cli.Tour;
 using Aio.Http;
 using static Aio.Asyncio;
 

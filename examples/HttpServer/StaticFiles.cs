@@ -23,4 +23,10 @@ internal static class StaticFilesSnippets
             return r;
         });
     }
+
+    public static void Browse(Application app, string folder)
+    {
+        // A directory without index.html answers a page of its entries (directories first, sizes, times).
+        app.Router.Static("/files", folder, new StaticFileOptions { DirectoryListing = true });
+    }
 }

@@ -10,6 +10,8 @@ using System.CommandLine.Help;
 using Aio.Cli.Bench;
 using Aio.Cli.Fetch;
 using Aio.Cli.Jobs;
+using Aio.Cli.Serve;
+using Aio.Cli.Tour;
 using Aio.Cli.Watch;
 using Microsoft.Extensions.Logging;
 
@@ -40,7 +42,7 @@ internal static class AioCli
 
     public static RootCommand Build(CliContext ctx)
     {
-        var root = new RootCommand("aio: HTTP fetches, a site watcher with a history, the Redis job queue and the benchmark plots, on an Aio event loop.")
+        var root = new RootCommand("aio: HTTP fetches, a site watcher with a history, a static file server, the Redis job queue, the benchmark plots and the tutorial tour, on an Aio event loop.")
         {
             Json,
             Verbose,
@@ -48,6 +50,8 @@ internal static class AioCli
             WatchCommand.Create(ctx),
             JobsCommand.Create(ctx),
             BenchCommand.Create(ctx),
+            ServeCommand.Create(ctx),
+            TourCommand.Create(ctx),
             CompletionCommand.Create(ctx),
         };
         foreach (Option option in root.Options)

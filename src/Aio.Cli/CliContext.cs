@@ -27,6 +27,9 @@ internal sealed class CliContext
     /// <summary>Called with the runner before the command's main task starts (tests keep it to call <see cref="Runner.Interrupt"/>).</summary>
     public Action<Runner>? RunnerCreated { get; init; }
 
+    /// <summary>How a command interrupts itself (the tour's step 5 presses Ctrl+C); null: a real SIGINT to this process. Tests call <see cref="Runner.Interrupt"/>.</summary>
+    public Action<Runner>? SendInterrupt { get; init; }
+
     /// <summary>Answers a yes/no question on the terminal; null: not interactive (a question is answered no).</summary>
     public Func<string, bool>? Confirm { get; init; }
 

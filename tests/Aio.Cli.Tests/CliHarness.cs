@@ -11,7 +11,8 @@ internal static class CliHarness
 {
     public static CliResult Run(string[] args, Action<Runner>? runnerCreated = null, Func<EventLoop>? loopFactory = null,
         bool interactive = false, Dictionary<string, string>? environment = null, ILogger? logger = null,
-        Func<string, bool>? confirm = null, string? currentDirectory = null, Func<string, string, bool>? interruptWhen = null)
+        Func<string, bool>? confirm = null, string? currentDirectory = null, Func<string, string, bool>? interruptWhen = null,
+        Action<Runner>? sendInterrupt = null)
     {
         var console = new TestConsole();
         console.Profile.Width = 200;
@@ -54,6 +55,7 @@ internal static class CliHarness
             Confirm = confirm,
             GetEnvironment = name => environment is null ? Environment.GetEnvironmentVariable(name) : environment.GetValueOrDefault(name),
             CurrentDirectory = currentDirectory ?? Environment.CurrentDirectory,
+            SendInterrupt = sendInterrupt,
         };
         int code = AioCli.Invoke(args, ctx);
         return new CliResult(code, output.ToString(), error.ToString(), console.Output);

@@ -8,6 +8,8 @@ public sealed class CliParsingTests
     [InlineData("watch")]
     [InlineData("jobs")]
     [InlineData("bench")]
+    [InlineData("serve")]
+    [InlineData("tour")]
     [InlineData("completion")]
     public void Help_OfEachCommand_PrintsUsageAndExits0(string command)
     {
@@ -47,6 +49,11 @@ public sealed class CliParsingTests
     [InlineData(new[] { "bench", "--workloads", "W1,Q9" }, "--workloads: unknown workload 'Q9'")]
     [InlineData(new[] { "bench", "--from", "/nonexistent/results.json" }, "--from: /nonexistent/results.json does not exist")]
     [InlineData(new[] { "completion", "fish" }, "Argument 'fish' not recognized")]
+    [InlineData(new[] { "serve", "/nonexistent/site" }, "/nonexistent/site is not a directory")]
+    [InlineData(new[] { "serve", "--port", "70000" }, "--port must be between 0 and 65535")]
+    [InlineData(new[] { "tour", "6" }, "step '6' does not exist; the tour has steps 1 to 5")]
+    [InlineData(new[] { "tour", "--api", "nope" }, "--api: 'nope' is not an absolute http:// or https:// URL")]
+    [InlineData(new[] { "tour", "--json" }, "tour prints a walkthrough for reading; it has no --json output")]
     public void BadArguments_PrintWhatIsWrong_Exit2(string[] args, string message)
     {
         CliResult r = CliHarness.Run(args);

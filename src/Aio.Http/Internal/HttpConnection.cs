@@ -68,6 +68,8 @@ internal sealed class HttpConnection : IBufferedProtocol
     private HttpException? _bodyError;            // the error the next body read throws (408 from the heartbeat)
     private long _bodyRead;                       // body bytes delivered (or discarded)
     private long _drained;                        // body bytes discarded after the response
+    private long _bodySent;                       // response body bytes written for the current request (the access log's)
+    private double _accessStart;                  // loop time the current request's head was complete (the access log's)
     private long? _maxBody;
     private bool _continueSent;
     private bool _responseStarted;                // the response head was written
@@ -391,6 +393,11 @@ internal sealed class HttpConnection : IBufferedProtocol
             return;
         }
         _request = new Request(this, _head, _generation);
+        _bodySent = 0;
+        if (_core.Log.AccessEnabled)
+        {
+            _accessStart = _core.Loop.Time();
+        }
         AssertInvariants();
         PauseReadingIfFull();
         _core.Tasks.Start(this);
@@ -480,7 +487,8 @@ internal sealed class HttpConnection : IBufferedProtocol
         await WriteResponseAsync(response);
         if (_core.Log.AccessEnabled)
         {
-            _core.Log.Access(request.Method, request.RawTarget, response.StatusCode, RemoteAddress?.ToString() ?? "-");
+            _core.Log.Access(request.Method, request.RawTarget, response.StatusCode, RemoteAddress?.ToString() ?? "-",
+                _bodySent, Math.Round((_core.Loop.Time() - _accessStart) * 1000, 3));
         }
         return response.StatusCode;
     }
@@ -782,6 +790,7 @@ internal sealed class HttpConnection : IBufferedProtocol
                     response.BytesBody.Span.CopyTo(rented.AsSpan(n));
                     n += bodyLength;
                 }
+                _bodySent = bodyLength;
             }
             _responseStarted = true;
             _transport.Write(rented.AsSpan(0, n));
@@ -902,6 +911,7 @@ internal sealed class HttpConnection : IBufferedProtocol
             {
                 _transport.Write(data.Span);
             }
+            _bodySent += data.Length;
         }
         while (_writePaused && _state == State.Request)
         {
@@ -932,6 +942,7 @@ internal sealed class HttpConnection : IBufferedProtocol
             try
             {
                 sent = await _core.Loop.SendFileAsync(_transport, file, offset, count);
+                _bodySent += sent;   // the copy below counts in WriteBodyAsync
             }
             catch (IOException) when (_transport.IsClosing)
             {

@@ -27,7 +27,8 @@ internal sealed partial class HttpLog
 
     public void ConnectionError(string request, Exception e) => LogConnectionError(_logger, request, e);
 
-    public void Access(string method, string target, int status, string remote) => LogAccess(_access, remote, method, target, status);
+    public void Access(string method, string target, int status, string remote, long bytes, double durationMs) =>
+        LogAccess(_access, remote, method, target, status, bytes, durationMs);
 
     public void ShutdownStarted(int connections, int requests, double grace) => LogShutdownStarted(_logger, connections, requests, grace);
 
@@ -88,8 +89,9 @@ internal sealed partial class HttpLog
     [LoggerMessage(EventId = 203, Level = LogLevel.Error, Message = "The connection serving {Request} failed and is closed.")]
     private static partial void LogConnectionError(ILogger logger, string request, Exception exception);
 
-    [LoggerMessage(EventId = 204, Level = LogLevel.Information, Message = "{Remote} \"{Method} {Target}\" {Status}")]
-    private static partial void LogAccess(ILogger logger, string remote, string method, string target, int status);
+    // Bytes: the body bytes sent (0 for HEAD, 304, an upgrade); DurationMs: loop time from the request's head to its last byte written.
+    [LoggerMessage(EventId = 204, Level = LogLevel.Information, Message = "{Remote} \"{Method} {Target}\" {Status} {Bytes} {DurationMs}ms")]
+    private static partial void LogAccess(ILogger logger, string remote, string method, string target, int status, long bytes, double durationMs);
 
     [LoggerMessage(EventId = 205, Level = LogLevel.Information, Message = "Shutting down: {Connections} connection(s) open, {Requests} request(s) in flight, grace period {Grace} s.")]
     private static partial void LogShutdownStarted(ILogger logger, int connections, int requests, double grace);

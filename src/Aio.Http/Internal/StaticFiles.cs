@@ -8,6 +8,7 @@
 // segments are then walked from the root's real path: a symbolic link is followed only if its final target, with
 // every directory on the way resolved, is still inside the root. Anything else that is not a regular file or a
 // directory is 404 too. Directories: a trailing-slash redirect and the index file, or a listing, or 404 (the default).
+// A listing shows only what a request could reach (the same name rules, links followed only inside the root).
 using System.Net;
 using System.Text;
 
@@ -182,29 +183,44 @@ internal sealed class StaticFiles
         return Listing(request, dir);
     }
 
+    /// <summary>
+    /// The listing of <paramref name="dir"/> (a real path inside the root): a parent link unless it is the root, then
+    /// directories, then files, each in ordinal order, with sizes and modification times. Only entries a request could
+    /// reach are shown: no dotfiles (unless hidden files are served), no names a path segment could not carry, no link
+    /// that leads out of the root or nowhere.
+    /// </summary>
     private Response Listing(Request request, string dir)
     {
-        var names = new List<(string Name, bool IsDir)>();
+        var entries = new List<(string Name, bool IsDir, long Size, DateTime Modified)>();
         foreach (FileSystemInfo e in new DirectoryInfo(dir).EnumerateFileSystemInfos())
         {
-            if (!_options.ServeHiddenFiles && e.Name.StartsWith('.'))
+            if (!Listable(e.Name) || Step(dir, e.Name) is not string real)
             {
                 continue;
             }
-            names.Add((e.Name, (e.Attributes & FileAttributes.Directory) != 0));
+            bool isDir = System.IO.Directory.Exists(real);
+            FileSystemInfo target = isDir ? new DirectoryInfo(real) : new FileInfo(real);
+            entries.Add((e.Name, isDir, isDir ? -1 : ((FileInfo)target).Length, target.LastWriteTimeUtc));
         }
-        names.Sort((a, b) => string.CompareOrdinal(a.Name, b.Name));
+        entries.Sort((a, b) => a.IsDir != b.IsDir ? (a.IsDir ? -1 : 1) : string.CompareOrdinal(a.Name, b.Name));
         string shown = WebUtility.HtmlEncode(request.Path);
         var html = new StringBuilder();
         html.Append("<!DOCTYPE html>\n<html><head><meta charset=\"utf-8\"><title>Index of ").Append(shown)
-            .Append("</title></head>\n<body><h1>Index of ").Append(shown).Append("</h1>\n<ul>\n");
-        foreach ((string name, bool isDir) in names)
+            .Append("</title></head>\n<body><h1>Index of ").Append(shown).Append("</h1>\n<table>\n")
+            .Append("<tr><th>Name</th><th>Size</th><th>Modified (UTC)</th></tr>\n");
+        if (dir != _root)
+        {
+            html.Append("<tr><td><a href=\"../\">../</a></td><td></td><td></td></tr>\n");
+        }
+        foreach ((string name, bool isDir, long size, DateTime modified) in entries)
         {
             string href = Uri.EscapeDataString(name) + (isDir ? "/" : "");
-            html.Append("<li><a href=\"").Append(WebUtility.HtmlEncode(href)).Append("\">")
-                .Append(WebUtility.HtmlEncode(name)).Append(isDir ? "/" : "").Append("</a></li>\n");
+            html.Append("<tr><td><a href=\"").Append(WebUtility.HtmlEncode(href)).Append("\">")
+                .Append(WebUtility.HtmlEncode(name)).Append(isDir ? "/" : "").Append("</a></td><td>")
+                .Append(isDir ? "-" : size.ToString(System.Globalization.CultureInfo.InvariantCulture)).Append("</td><td>")
+                .Append(modified.ToString("yyyy-MM-dd HH:mm", System.Globalization.CultureInfo.InvariantCulture)).Append("</td></tr>\n");
         }
-        html.Append("</ul></body></html>\n");
+        html.Append("</table></body></html>\n");
         Response r = Response.Html(html.ToString());
         r.Headers["X-Content-Type-Options"] = "nosniff";
         if (_options.CacheControl is string cc)
@@ -212,6 +228,23 @@ internal sealed class StaticFiles
             r.Headers["Cache-Control"] = cc;
         }
         return r;
+    }
+
+    /// <summary>Whether a listing shows an entry of this name: one a path segment can reach (see <see cref="CheckSegment"/>).</summary>
+    private bool Listable(string name)
+    {
+        if (name.Length == 0 || (name[0] == '.' && !_options.ServeHiddenFiles))
+        {
+            return false;
+        }
+        foreach (char c in name)
+        {
+            if (c is '\\' or ':' or '/' || char.IsControl(c))
+            {
+                return false;
+            }
+        }
+        return true;
     }
 
     /// <summary>Null if the raw segment is acceptable (and its decoded text in <paramref name="segment"/>), else why not.</summary>

@@ -1,10 +1,10 @@
 using System.Text.Json;
+using Aio.Cli.Tour;
 using Aio.Examples.HttpClient;
-using Aio.Examples.JobsApi;
 
 namespace Aio.Http.Tests.Client;
 
-/// <summary>examples/HttpClient under test: the jobs client against the local jobs API (examples/JobsApi), and the bundled data set's provenance.</summary>
+/// <summary>examples/HttpClient under test: the jobs client against the local jobs API (src/Aio.Cli/Tour, compiled into the example), and the bundled data set's provenance.</summary>
 public sealed class ExampleTests
 {
     [Fact]

@@ -280,8 +280,55 @@ public class ApplicationTests
         Application app = UsersApp();
         app.LoggerFactory = logs;
         Run(app, async c => { await c.GetAsync("/users/1"); await c.GetAsync("/nothing"); return 0; });
-        Assert.Equal(["127.0.0.1:50000 \"GET /users/1\" 200", "127.0.0.1:50000 \"GET /nothing\" 404"],
+        Assert.Equal(["127.0.0.1:50000 \"GET /users/1\" 200 21 0ms", "127.0.0.1:50000 \"GET /nothing\" 404 13 0ms"],
             logs["Aio.Http.Access"].Entries.Select(e => e.Message).ToList());
+    }
+
+    [Fact]
+    public void AccessLog_BodyBytesSentAndLoopTime_ForFilesRangesHeadStreamsAndSlowHandlers()
+    {
+        // Bytes: the body bytes written (none for HEAD or 304); the duration: loop time (virtual here) from the head to the last byte.
+        string dir = Directory.CreateTempSubdirectory("aio-access-").FullName;
+        try
+        {
+            File.WriteAllText(Path.Combine(dir, "f.txt"), "0123456789abcdef");
+            var logs = new ListLoggerFactory();
+            var app = new Application { LoggerFactory = logs };
+            app.Router.Static("/files", dir);
+            app.Router.Get("/slow", async _ => { await Sleep(0.25); return Response.Text("late"); });
+            app.Router.Get("/stream", _ => Response.Stream(async body =>
+            {
+                await body.WriteAsync("abc");
+                await Sleep(0.5);
+                await body.WriteAsync("defg");
+            }, "text/plain"));
+            Run(app, async c =>
+            {
+                await c.GetAsync("/files/f.txt");
+                await c.SendAsync("HEAD", "/files/f.txt");
+                await c.GetAsync("/files/f.txt", ("Range", "bytes=2-5"));
+                TestResponse full = await c.GetAsync("/files/f.txt");
+                await c.GetAsync("/files/f.txt", ("If-None-Match", full.Header("ETag")!));
+                await c.GetAsync("/slow");
+                await c.GetAsync("/stream");
+                return 0;
+            });
+            Assert.Equal(
+                [
+                    "\"GET /files/f.txt\" 200 16 0ms",
+                    "\"HEAD /files/f.txt\" 200 0 0ms",
+                    "\"GET /files/f.txt\" 206 4 0ms",
+                    "\"GET /files/f.txt\" 200 16 0ms",
+                    "\"GET /files/f.txt\" 304 0 0ms",
+                    "\"GET /slow\" 200 4 250ms",
+                    "\"GET /stream\" 200 7 500ms",
+                ],
+                logs["Aio.Http.Access"].Entries.Select(e => e.Message[(e.Message.IndexOf(' ', StringComparison.Ordinal) + 1)..]).ToList());
+        }
+        finally
+        {
+            Directory.Delete(dir, recursive: true);
+        }
     }
 
     [Fact]

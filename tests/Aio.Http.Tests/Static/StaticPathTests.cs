@@ -99,15 +99,41 @@ public sealed class StaticPathTests : IDisposable
     }
 
     [Fact]
-    public void Get_DirectoryListing_EscapedNamesNoDotfiles()
+    public void Get_DirectoryListing_EscapedNamesNoDotfilesParentLinkSizesAndTimes()
     {
+        Directory.SetLastWriteTimeUtc(Path.Combine(_site.Root, "list", "dir"), StaticSite.Modified);
         TestResponse r = Get("/static/list/", new StaticFileOptions { DirectoryListing = true });
         Assert.Equal(200, r.Status);
-        string[] items = r.Text.Split('\n').Where(l => l.StartsWith("<li>", StringComparison.Ordinal)).ToArray();
+        Assert.Equal("text/html; charset=utf-8", r.Header("Content-Type"));
+        string[] rows = r.Text.Split('\n').Where(l => l.StartsWith("<tr>", StringComparison.Ordinal)).ToArray();
         Assert.Equal(
-            ["<li><a href=\"%3Cb%3E%26%22x%22.txt\">&lt;b&gt;&amp;&quot;x&quot;.txt</a></li>", "<li><a href=\"dir/\">dir/</a></li>"],
-            items);
+            [
+                "<tr><th>Name</th><th>Size</th><th>Modified (UTC)</th></tr>",
+                "<tr><td><a href=\"../\">../</a></td><td></td><td></td></tr>",
+                "<tr><td><a href=\"dir/\">dir/</a></td><td>-</td><td>2024-05-06 07:08</td></tr>",
+                "<tr><td><a href=\"%3Cb%3E%26%22x%22.txt\">&lt;b&gt;&amp;&quot;x&quot;.txt</a></td><td>1</td><td>2024-05-06 07:08</td></tr>",
+            ],
+            rows);
         Assert.Contains("<title>Index of /static/list/</title>", r.Text, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void Get_DirectoryListingOfTheRoot_DirectoriesFirstNoParentLinkNoLinkOutOfTheRoot()
+    {
+        // dir-out, link-out and link-out-relative lead out of the root and .env is hidden: none is listed. link-in and
+        // sub-link stay inside: listed with their targets' kind and size.
+        TestResponse r = Get("/static/", new StaticFileOptions { DirectoryListing = true });
+        Assert.Equal(200, r.Status);
+        List<string> names = [.. r.Text.Split('\n').Where(l => l.StartsWith("<tr><td>", StringComparison.Ordinal))
+            .Select(l => l.Split("</td><td>")[0..2]).Select(c => c[0][(c[0].IndexOf('>', 8) + 1)..].Replace("</a>", "", StringComparison.Ordinal) + " " + c[1])];
+        Assert.Equal(["list/ -", "sub/ -", "sub-link/ -", "app.js 24", "app.js.br 8", "app.js.gz 11", "data.bin 1000", "hello.txt 14", "link-in 14"], names);
+    }
+
+    [Fact]
+    public void Get_DirectoryWithoutSlash_ListingOn_RedirectsToTheSlash()
+    {
+        TestResponse r = Get("/static/list?x=1", new StaticFileOptions { DirectoryListing = true });
+        Assert.Equal((301, "/static/list/?x=1"), (r.Status, r.Header("Location")));
     }
 
     // ---- precompressed siblings

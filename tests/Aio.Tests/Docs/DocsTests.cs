@@ -76,13 +76,20 @@ public sealed partial class DocsTests
 
     // ---- 1. code blocks come from compiled examples
 
-    /// <summary>The .cs files of the projects under examples/ that the solution builds (so CI compiles them).</summary>
+    /// <summary>
+    /// Folders outside examples/ whose code the docs may quote: the tour (<c>aio tour</c>), which the README walks
+    /// through, lives in the aio tool, and its jobs API is compiled into examples/HttpClient too.
+    /// </summary>
+    private static readonly string[] QuotedSourceFolders = ["src/Aio.Cli/Tour"];
+
+    /// <summary>The .cs files of the projects under examples/ that the solution builds (so CI compiles them), and of <see cref="QuotedSourceFolders"/>.</summary>
     private static Dictionary<string, string[]> ExampleSources()
     {
         var projects = XDocument.Load(Path.Combine(Root, "Aio.slnx")).Descendants("Project")
             .Select(p => (string)p.Attribute("Path")!)
             .Where(p => p.StartsWith("examples/", StringComparison.Ordinal))
             .Select(p => Path.GetDirectoryName(Path.Combine(Root, p))!)
+            .Concat(QuotedSourceFolders.Select(f => Path.Combine(Root, f)))
             .ToList();
         var sources = new Dictionary<string, string[]>(StringComparer.Ordinal);
         foreach (string dir in projects)
@@ -138,7 +145,7 @@ public sealed partial class DocsTests
                 {
                     string first = needle.FirstOrDefault() ?? "(empty)";
                     failures.Add($"{doc}:{block.Line}: the ```{block.Info} block starting `{first}` is not a verbatim " +
-                        "excerpt of any compiled .cs file under examples/. Put the code into a file of examples/Guides " +
+                        "excerpt of any compiled .cs file under examples/ (or src/Aio.Cli/Tour). Put the code into a file of examples/Guides " +
                         "(built in CI) and copy its lines into the doc; a block that is not code a user runs (a signature " +
                         "list, a shape, a tree) should be ```text.");
                 }

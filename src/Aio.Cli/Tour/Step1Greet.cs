@@ -1,10 +1,9 @@
-using Aio;
 using static Aio.Asyncio;
 
-namespace Aio.Examples.Tutorial;
+namespace Aio.Cli.Tour;
 
 /// <summary>Step 1: a coroutine is a plain async method; a loop runs it.</summary>
-public static class Step1Greet
+internal static class Step1Greet
 {
     public static async Task<string> Greet(string name)
     {
@@ -12,14 +11,14 @@ public static class Step1Greet
         return $"Hello, {name}!";
     }
 
-    public static void Run()
+    public static void Run(TourContext tour)
     {
         // Asyncio.Run: a new loop, run Greet as the main task, clean up, close the loop.
         string greeting = Asyncio.Run(() => Greet("Aio"));
-        Console.WriteLine(greeting);
+        tour.Out.WriteLine(greeting);
 
         // The same by hand, with an explicit loop:
         using var loop = new EventLoop();
-        Console.WriteLine(loop.RunUntilComplete(() => Greet("loop")));
+        tour.Out.WriteLine(loop.RunUntilComplete(() => Greet("loop")));
     }
 }

@@ -1,13 +1,12 @@
 using System.Diagnostics;
-using Aio;
 using static Aio.Asyncio;
 
-namespace Aio.Examples.Tutorial;
+namespace Aio.Cli.Tour;
 
 /// <summary>Step 3: five tasks sleeping at the same time finish together, in about one second.</summary>
-public static class Step3Together
+internal static class Step3Together
 {
-    public static async Task<double> FiveSleepsTogether()
+    public static async Task<double> FiveSleepsTogether(TextWriter output)
     {
         EventLoop loop = EventLoop.GetRunningLoop();
         double start = loop.Time();
@@ -15,14 +14,14 @@ public static class Step3Together
             .Select(i => CreateTask(async () => { await Sleep(1); return i; }, $"sleeper-{i}"))
             .ToArray();
         int[] done = await Gather(tasks);       // results in argument order
-        Console.WriteLine($"  gathered {string.Join(", ", done)}");
+        output.WriteLine($"  gathered {string.Join(", ", done)}");
         return loop.Time() - start;
     }
 
-    public static void Run()
+    public static void Run(TourContext tour)
     {
         var wall = Stopwatch.StartNew();
-        double loopTime = Asyncio.Run(FiveSleepsTogether);
-        Console.WriteLine($"elapsed: {loopTime:0.00} s of loop time ({wall.Elapsed.TotalSeconds:0.00} s wall)");
+        double loopTime = tour.Run(() => FiveSleepsTogether(tour.Out));
+        tour.Out.WriteLine($"elapsed: {loopTime:0.00} s of loop time ({wall.Elapsed.TotalSeconds:0.00} s wall)");
     }
 }

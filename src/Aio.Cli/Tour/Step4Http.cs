@@ -1,18 +1,16 @@
 using System.Diagnostics;
-using Aio;
-using Aio.Examples.JobsApi;
 using Aio.Http;
 using static Aio.Asyncio;
 
-namespace Aio.Examples.Tutorial;
+namespace Aio.Cli.Tour;
 
 /// <summary>
 /// Step 4: three HTTP requests made concurrently and gathered, their results flattened into one list — the tutorial's
 /// jobs search. The jobs API is local (Aio.Http's server on 127.0.0.1 and a free port, each answer delayed by
-/// <see cref="JobsApiServer.DefaultDelay"/> s) unless <c>--api URL</c> names another one; the client is Aio.Http's
+/// <see cref="JobsApiServer.DefaultDelay"/> s) unless <c>aio tour 4 --api URL</c> names another one; the client is Aio.Http's
 /// <see cref="ClientSession"/>, whose every await resumes on the loop and obeys the task's cancel scope.
 /// </summary>
-public static class Step4Http
+internal static class Step4Http
 {
     public static readonly string[] Technologies = ["python", "csharp", "go"];
 
@@ -68,15 +66,15 @@ public static class Step4Http
         }
     }
 
-    public static void Run(string? api)
+    public static void Run(TourContext tour)
     {
         var wall = Stopwatch.StartNew();
-        (List<Job> jobs, double seconds) = Asyncio.Run(() => SearchJobs(api, Console.Out));
-        Console.WriteLine($"  merged list: {jobs.Count} postings ({string.Join(", ", jobs.CountBy(j => j.Technology).Select(c => $"{c.Value} {c.Key}"))}); the newest:");
+        (List<Job> jobs, double seconds) = tour.Run(() => SearchJobs(tour.Api, tour.Out));
+        tour.Out.WriteLine($"  merged list: {jobs.Count} postings ({string.Join(", ", jobs.CountBy(j => j.Technology).Select(c => $"{c.Value} {c.Key}"))}); the newest:");
         foreach (Job job in jobs.OrderByDescending(j => j.Posted).Take(6))
         {
-            Console.WriteLine($"    {job.Posted}  {job.Title,-42} {job.Company,-20} {job.Location}{(job.Remote ? " (remote)" : "")}");
+            tour.Out.WriteLine($"    {job.Posted}  {job.Title,-42} {job.Company,-20} {job.Location}{(job.Remote ? " (remote)" : "")}");
         }
-        Console.WriteLine($"elapsed: {seconds:0.00} s for three requests made together ({wall.Elapsed.TotalSeconds:0.00} s wall)");
+        tour.Out.WriteLine($"elapsed: {seconds:0.00} s for three requests made together ({wall.Elapsed.TotalSeconds:0.00} s wall)");
     }
 }

@@ -2,16 +2,16 @@ using System.Globalization;
 using Aio.Http;
 using static Aio.Asyncio;
 
-namespace Aio.Examples.JobsApi;
+namespace Aio.Cli.Tour;
 
 /// <summary>
-/// The tour's local "jobs API" on Aio.Http's server, so the tour runs offline: <c>GET /jobs?technology=X</c> answers the
+/// The tour's local "jobs API" on Aio.Http's server, so the tour runs offline (examples/HttpClient compiles this file too): <c>GET /jobs?technology=X</c> answers the
 /// postings of the bundled data set for that technology (all of them without one) as JSON, after a delay, like a slow
 /// remote API — so three requests made together visibly take one delay, not three. <c>&amp;delay=S</c> sets one
 /// request's delay in seconds. <c>GET /health</c> (and its automatic <c>HEAD</c>) answers "ok" after the same delay;
 /// <c>PUT /upload</c> reads the body as it arrives and answers how many bytes came.
 /// </summary>
-public static class JobsApiServer
+internal static class JobsApiServer
 {
     /// <summary>The delay of every answer unless the request says otherwise, in seconds.</summary>
     public const double DefaultDelay = 1.0;
