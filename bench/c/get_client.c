@@ -4,7 +4,7 @@
  * Usage: get_client --port P --path /static/1MiB.bin [--host 127.0.0.1] [--conns 64]
  *                   [--warmup 2] [--duration 8] [--server-pid PID]
  *
- * Single-threaded, epoll, one request outstanding per connection. It exists because wrk reads every response
+ * Single-threaded, epoll (level-triggered, every receive MSG_DONTWAIT), one request outstanding per connection. It exists because wrk reads every response
  * into user memory in 8 KiB reads, so for a 1 MiB body its own core is the limit and every server looks the
  * same. This client reads the response head (status line and headers, up to 8 KiB, with MSG_PEEK so no byte of
  * the body is consumed by mistake), checks the status is 200 and takes Content-Length, then discards the body
@@ -93,7 +93,7 @@ static int on_readable(struct conn *c) {
     for (;;) {
         if (c->body_left < 0) {
             char head[8192];
-            ssize_t n = recv(c->fd, head, sizeof head - 1, MSG_PEEK);
+            ssize_t n = recv(c->fd, head, sizeof head - 1, MSG_PEEK | MSG_DONTWAIT);
             if (n == 0) fail("the server closed a connection");
             if (n < 0) {
                 if (errno == EAGAIN) return done;
