@@ -34,6 +34,9 @@ SERVERS = {
     "aiohttp-asyncio": lambda p: [PY, os.path.join(BENCH, "peers", "python", "ws_echo.py"), "--loop", "asyncio", "--port", p],
     "aiohttp-uvloop": lambda p: [PY, os.path.join(BENCH, "peers", "python", "ws_echo.py"), "--loop", "uvloop", "--port", p],
 }
+# AIO_BASE_DLL=/path/to/an/older/Aio.Bench.dll adds the peer "aio-base" (a before/after comparison in one run).
+if os.environ.get("AIO_BASE_DLL"):
+    SERVERS["aio-base"] = lambda p: ["dotnet", os.environ["AIO_BASE_DLL"], "ws-echo", "--port", p]
 KEYS = ("value", "rt_per_cpu_s", "server_cpu_s", "p99_us", "client_cpu_s")
 
 

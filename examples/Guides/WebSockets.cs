@@ -5,13 +5,14 @@ using static Aio.Asyncio;
 
 namespace Aio.Examples.Guides;
 
-/// <summary>docs/websockets.md: an echo route, a broadcast room with WebSocketGroup, the options, on real sockets.</summary>
+/// <summary>docs/websockets.md: an echo route, a relay that keeps bytes as bytes, a broadcast room with WebSocketGroup, the options, on real sockets.</summary>
 public static class WebSocketsGuide
 {
     public static void Run() => Asyncio.Run(async () =>
     {
         var app = new Application();
         Echo(app);
+        Relay(app);
         Room(app);
         Guarded(app);
         await using HttpServer server = await app.StartAsync("127.0.0.1", 0);
@@ -21,6 +22,13 @@ public static class WebSocketsGuide
         {
             await ws.SendTextAsync("hello");
             Console.WriteLine($"echo: {(await ws.ReceiveAsync()).Text}");
+            await ws.CloseAsync();
+        }
+
+        await using (AioWebSocket ws = await session.WebSocketAsync($"ws://127.0.0.1:{server.Port}/relay"))
+        {
+            await ws.SendTextAsync("grüße");
+            Console.WriteLine($"relay: {(await ws.ReceiveAsync()).Text}");
             await ws.CloseAsync();
         }
 
@@ -38,6 +46,20 @@ public static class WebSocketsGuide
             await foreach (WebSocketMessage message in ws)   // ends when the client closes
             {
                 await ws.SendTextAsync(message.Text);
+            }
+        });
+    }
+
+    static void Relay(Application app)
+    {
+        // The fast echo: a text message goes back as the UTF-8 bytes it came in (checked, never decoded to a string).
+        app.Router.WebSocket("/relay", async (ws, req) =>
+        {
+            await foreach (WebSocketMessage message in ws)
+            {
+                await (message.Kind == WebSocketMessageKind.Text
+                    ? ws.SendTextAsync(message.Data)
+                    : ws.SendBytesAsync(message.Data));
             }
         });
     }

@@ -28,4 +28,8 @@ internal static class HttpThrowHelper
     [DoesNotReturn]
     public static void ServerStarted() =>
         throw new InvalidOperationException("The application is already serving; add routes and middlewares before it starts.");
+
+    [DoesNotReturn]
+    public static void InvalidUtf8(AioWebSocket socket, int length, string paramName) =>
+        throw new ArgumentException($"The {length} bytes given to SendTextAsync on {socket} are not valid UTF-8, and a text message must be (RFC 6455 §8.1); nothing was sent. Send them with SendBytesAsync as a binary message, or fix the encoding.", paramName);
 }

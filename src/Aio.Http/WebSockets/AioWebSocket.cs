@@ -7,6 +7,13 @@
 // token. .NET aborts a WebSocket whose receive or send is cancelled (the connection cannot be resynchronized), so a
 // cancelled receive leaves it Aborted — the same as a connection dropped by a timeout, and what aiohttp does.
 // The owner (a ClientSession's place in its limits, or the server's connection) is told once when the socket ends.
+//
+// The server's hot path (W9: one receive and one send per message) allocates only the received message: a receive
+// that must wait parks the task in a reusable LoopBoundWait (no future, no state machine box), a send that cannot
+// wait (the connection is not paused for writing) passes no token to .NET so it takes ManagedWebSocket's synchronous
+// path, and text is encoded into a pooled buffer. SendTextAsync(ReadOnlyMemory<byte>) sends UTF-8 as it is (checked,
+// not decoded), so an echo or a relay of a received message never makes a string.
+using System.Buffers;
 using System.Diagnostics;
 using System.Net.WebSockets;
 using System.Text;
@@ -17,7 +24,7 @@ namespace Aio.Http;
 
 /// <summary>
 /// A WebSocket on the loop with aiohttp's message API: <see cref="ReceiveAsync"/> whole messages (or
-/// <c>await foreach</c>), <see cref="SendTextAsync"/>/<see cref="SendBytesAsync"/>/<see cref="SendJsonAsync{T}"/>,
+/// <c>await foreach</c>), <see cref="SendTextAsync(string)"/>/<see cref="SendBytesAsync"/>/<see cref="SendJsonAsync{T}"/>,
 /// <see cref="CloseAsync"/>. The same type serves the client (<see cref="ClientSession.WebSocketAsync"/>) and the server.
 /// </summary>
 /// <remarks>A WebSocket belongs to the loop it was opened on: use it from that loop's tasks. Any number of tasks may send; one receives.</remarks>
@@ -31,6 +38,7 @@ public sealed class AioWebSocket : IAsyncDisposable, IAsyncEnumerable<WebSocketM
     private readonly string _peer;
     private Action? _onEnd;                 // the owner's release, called once when the socket ends
     private readonly Internal.WebSocketServerStream? _guard;   // server side: the connection under the socket, with its checks
+    private readonly Internal.LoopBoundWait<ValueWebSocketReceiveResult>? _receiveWait;   // server side: the receive's reusable wait
     private byte[] _buffer = new byte[16 * 1024];
 
     private AioWebSocket(WebSocket socket, AioWebSocketOptions options, string peer, Action? onEnd, Internal.WebSocketServerStream? guard = null)
@@ -39,6 +47,10 @@ public sealed class AioWebSocket : IAsyncDisposable, IAsyncEnumerable<WebSocketM
         _socket = socket;
         _options = options;
         _loop = EventLoop.GetRunningLoop();
+        if (guard is not null)
+        {
+            _receiveWait = new Internal.LoopBoundWait<ValueWebSocketReceiveResult>(_loop, this);
+        }
         _peer = peer;
         _onEnd = onEnd;
     }
@@ -81,12 +93,11 @@ public sealed class AioWebSocket : IAsyncDisposable, IAsyncEnumerable<WebSocketM
     /// <exception cref="WebSocketException">The connection broke or was aborted (a heartbeat went unanswered), or a message exceeded <see cref="AioWebSocketOptions.MaxMessageSize"/> (the WebSocket is then closed with 1009).</exception>
     /// <exception cref="CancelledError">The task or an enclosing scope was cancelled: the WebSocket is aborted.</exception>
     /// <exception cref="TimeoutException">No message arrived within <see cref="AioWebSocketOptions.ReceiveTimeout"/>: the WebSocket is aborted.</exception>
-    public async Task<WebSocketMessage> ReceiveAsync()
+    public Task<WebSocketMessage> ReceiveAsync() =>
+        _options.ReceiveTimeout is TimeSpan limit ? ReceiveTimedAsync(limit) : ReceiveCoreAsync();
+
+    private async Task<WebSocketMessage> ReceiveTimedAsync(TimeSpan limit)
     {
-        if (_options.ReceiveTimeout is not TimeSpan limit)
-        {
-            return await ReceiveCoreAsync();
-        }
         WebSocketMessage? message = null;
         bool inTime = await Asyncio.MoveOnAfter(limit.TotalSeconds, async () => message = await ReceiveCoreAsync());
         if (!inTime)
@@ -116,8 +127,8 @@ public sealed class AioWebSocket : IAsyncDisposable, IAsyncEnumerable<WebSocketM
                 {
                     Array.Resize(ref _buffer, _buffer.Length * 2);
                 }
-                ValueWebSocketReceiveResult result = _guard is not null
-                    ? await Internal.LoopBound.AwaitAsync(_loop, _socket.ReceiveAsync(_buffer.AsMemory(length), Asyncio.CurrentToken))
+                ValueWebSocketReceiveResult result = _receiveWait is not null
+                    ? await _receiveWait.AwaitAsync(_socket.ReceiveAsync(_buffer.AsMemory(length), Asyncio.CurrentToken))
                     : await Timed.RunAsync(_loop, null, null,
                         (_, token) => _socket.ReceiveAsync(_buffer.AsMemory(length), token).AsTask(), static _ => new InvalidOperationException());
                 if (result.MessageType == WebSocketMessageType.Close)
@@ -156,7 +167,46 @@ public sealed class AioWebSocket : IAsyncDisposable, IAsyncEnumerable<WebSocketM
     }
 
     /// <summary>Sends a text message.</summary>
-    public Task SendTextAsync(string text) => SendAsync(Encoding.UTF8.GetBytes(text), WebSocketMessageType.Text);
+    public Task SendTextAsync(string text)
+    {
+        ArgumentNullException.ThrowIfNull(text);
+        int size = text.Length <= 64 * 1024 ? Encoding.UTF8.GetMaxByteCount(text.Length) : Encoding.UTF8.GetByteCount(text);
+        byte[] rented = ArrayPool<byte>.Shared.Rent(Math.Max(size, 1));
+        int length = Encoding.UTF8.GetBytes(text, rented);
+        Task send = SendAsync(rented.AsMemory(0, length), WebSocketMessageType.Text);
+        if (send.IsCompleted)
+        {
+            ArrayPool<byte>.Shared.Return(rented);     // .NET copied the payload into its frame before the send completed
+            return send;
+        }
+        return ReturnAfterAsync(send, rented);
+    }
+
+    private static async Task ReturnAfterAsync(Task send, byte[] rented)
+    {
+        try
+        {
+            await send;
+        }
+        finally
+        {
+            ArrayPool<byte>.Shared.Return(rented);
+        }
+    }
+
+    /// <summary>
+    /// Sends a text message given as UTF-8 bytes, without decoding it: echo or relay a received text message with
+    /// <c>SendTextAsync(message.Data)</c>. The bytes are checked to be valid UTF-8 (a text frame must be, RFC 6455 §8.1).
+    /// </summary>
+    /// <exception cref="ArgumentException"><paramref name="utf8"/> is not valid UTF-8 (nothing was sent).</exception>
+    public Task SendTextAsync(ReadOnlyMemory<byte> utf8)
+    {
+        if (!System.Text.Unicode.Utf8.IsValid(utf8.Span))
+        {
+            Internal.HttpThrowHelper.InvalidUtf8(this, utf8.Length, nameof(utf8));
+        }
+        return SendAsync(utf8, WebSocketMessageType.Text);
+    }
 
     /// <summary>Sends a binary message.</summary>
     public Task SendBytesAsync(ReadOnlyMemory<byte> data) => SendAsync(data, WebSocketMessageType.Binary);
@@ -173,7 +223,14 @@ public sealed class AioWebSocket : IAsyncDisposable, IAsyncEnumerable<WebSocketM
             {
                 if (_guard is not null)
                 {
-                    await Internal.LoopBound.AwaitAsync(_loop, _socket.SendAsync(data, type, endOfMessage: true, Asyncio.CurrentToken));
+                    if (!_guard.WritePaused)
+                    {
+                        await SendUnpausedAsync(data, type);
+                    }
+                    else
+                    {
+                        await Internal.LoopBound.AwaitAsync(_loop, _socket.SendAsync(data, type, endOfMessage: true, Asyncio.CurrentToken));
+                    }
                 }
                 else
                 {
@@ -188,6 +245,40 @@ public sealed class AioWebSocket : IAsyncDisposable, IAsyncEnumerable<WebSocketM
             {
                 EndIfDone();
             }
+        }
+    }
+
+    /// <summary>
+    /// A send while the connection takes writes: the frame goes to the transport at once. No token is passed, so .NET
+    /// takes its synchronous path (a cancellable token sends every frame through an async fallback that registers on
+    /// it). Only a wait that starts inside the write (this frame took the transport over its high-water mark) can be
+    /// cancelled — the stream's drain wait watches the task's scope itself — and, as .NET does when a send is cancelled,
+    /// the WebSocket is then aborted.
+    /// </summary>
+    private ValueTask SendUnpausedAsync(ReadOnlyMemory<byte> data, WebSocketMessageType type)
+    {
+        ValueTask send = _socket.SendAsync(data, type, endOfMessage: true, CancellationToken.None);
+        if (send.IsCompletedSuccessfully)
+        {
+            send.GetAwaiter().GetResult();
+            return ValueTask.CompletedTask;
+        }
+        return new ValueTask(AbortIfCancelledAsync(Internal.LoopBound.AwaitAsync(_loop, send)));
+    }
+
+    private async Task AbortIfCancelledAsync(ValueTask send)
+    {
+        try
+        {
+            await send;
+        }
+        catch (OperationCanceledException)
+        {
+            if (!IsClosed)
+            {
+                _socket.Abort();
+            }
+            throw;
         }
     }
 

@@ -43,8 +43,14 @@ public sealed class WebSocketMessage
     /// <summary>The payload (UTF-8 for a text message); empty for a close.</summary>
     public byte[] Data { get; }
 
-    /// <summary>The payload of a text message as a string; for a binary message, its bytes decoded as UTF-8.</summary>
-    public string Text => Encoding.UTF8.GetString(Data);
+    private string? _text;
+
+    /// <summary>
+    /// The payload of a text message as a string (decoded on first use, then kept); for a binary message, its bytes
+    /// decoded as UTF-8. To pass a text message on unchanged, send <see cref="Data"/> with
+    /// <see cref="AioWebSocket.SendTextAsync(ReadOnlyMemory{byte})"/>: no string is made.
+    /// </summary>
+    public string Text => _text ??= Encoding.UTF8.GetString(Data);
 
     /// <summary>For <see cref="WebSocketMessageKind.Close"/>, the status the peer gave (null if none).</summary>
     public WebSocketCloseStatus? CloseStatus { get; }

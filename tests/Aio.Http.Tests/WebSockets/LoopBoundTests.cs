@@ -47,4 +47,77 @@ public class LoopBoundTests
         Assert.Null(error);
         Assert.Equal(["abandoned", "completed"], seen);
     }
+
+    [Fact]
+    public void LoopBoundWait_CompletionOnTheLoop_ResumesTheTaskWithTheResult()
+    {
+        var seen = new List<string>();
+        using var loop = new EventLoop(new VirtualClock());
+        loop.RunUntilComplete(async () =>
+        {
+            var wait = new LoopBoundWait<int>(loop, "test");
+            var operation = new TaskCompletionSource<int>();
+            var failing = new TaskCompletionSource<int>();
+            AioTask<int> waiter = CreateTask(async () => await wait.AwaitAsync(new ValueTask<int>(operation.Task)));
+            await Sleep(0);
+            seen.Add($"parked {waiter.Done}");
+            operation.SetResult(7);                 // on the loop thread, from a callback: wakes the parked task
+            seen.Add($"result {await waiter}");
+            AioTask<int> second = CreateTask(async () => await wait.AwaitAsync(new ValueTask<int>(failing.Task)));
+            await Sleep(0);
+            failing.SetException(new InvalidOperationException("boom"));
+            try
+            {
+                await second;
+            }
+            catch (InvalidOperationException e)
+            {
+                seen.Add($"error {e.Message}");
+            }
+            seen.Add($"done at once {await wait.AwaitAsync(new ValueTask<int>(3))}");
+        });
+        Assert.Equal(["parked False", "result 7", "error boom", "done at once 3"], seen);
+    }
+
+    [Fact]
+    public void LoopBoundWait_CompletionFromAnotherThreadAfterTheLoopClosed_IsDropped()
+    {
+        var operation = new TaskCompletionSource<int>();
+        var seen = new List<string>();
+        using (var loop = new EventLoop(new VirtualClock()))
+        {
+            loop.RunUntilComplete(async () =>
+            {
+                var wait = new LoopBoundWait<int>(loop, "test");
+                AioTask<int> waiter = CreateTask(async () => await wait.AwaitAsync(new ValueTask<int>(operation.Task)));
+                await Sleep(0);
+                waiter.Cancel();
+                try
+                {
+                    await waiter;
+                }
+                catch (CancelledError)
+                {
+                    seen.Add("abandoned");
+                }
+            });
+        }
+        Exception? error = null;
+        var thread = new Thread(() =>
+        {
+            try
+            {
+                operation.SetResult(1);
+                seen.Add("completed");
+            }
+            catch (Exception e)
+            {
+                error = e;
+            }
+        });
+        thread.Start();
+        thread.Join();
+        Assert.Null(error);
+        Assert.Equal(["abandoned", "completed"], seen);
+    }
 }

@@ -208,6 +208,78 @@ public class WebSocketServerTests
     });
 
     [Fact]
+    public void SendTextAsync_Utf8Bytes_SentAsTheSameTextMessage() => AioTest.Run(async () =>
+    {
+        var app = new Application();
+        app.Router.WebSocket("/ws", async (ws, req) =>
+        {
+            await foreach (WebSocketMessage m in ws)
+            {
+                await ws.SendTextAsync(m.Data);                 // relayed as UTF-8, no string made
+                await ws.SendTextAsync("é€𝄞"u8.ToArray().AsMemory(2));
+            }
+        });
+        await using var client = new TestClient(app);
+        WsPeer peer = await WsPeer.OpenAsync(client);
+        peer.Send([.. WsPeer.Text("Hel", fin: false), .. WsPeer.Frame(0, "lo é€𝄞"u8.ToArray())]);
+        List<string> frames = [await peer.ReadFrameAsync(), await peer.ReadFrameAsync()];
+        peer.Send(WsPeer.Close(1000));
+        frames.AddRange(await peer.ReadAllAsync());
+        Assert.Equal(["text Hello é€𝄞", "text €𝄞", "close 1000"], frames);
+    });
+
+    [Fact]
+    public void SendTextAsync_InvalidUtf8_ThrowsAndSendsNothing() => AioTest.Run(async () =>
+    {
+        var events = new List<string>();
+        var app = new Application();
+        app.Router.WebSocket("/ws", async (ws, req) =>
+        {
+            foreach (byte[] bad in new byte[][] { [0x61, 0xC3], [0xED, 0xA0, 0x80], [0xFF] })
+            {
+                try
+                {
+                    await ws.SendTextAsync(bad.AsMemory());
+                }
+                catch (ArgumentException e)
+                {
+                    events.Add(e.Message);
+                }
+            }
+            await ws.SendTextAsync("after"u8.ToArray().AsMemory());
+            await ws.ReceiveAsync();
+        });
+        await using var client = new TestClient(app);
+        WsPeer peer = await WsPeer.OpenAsync(client);
+        string first = await peer.ReadFrameAsync();
+        peer.Send(WsPeer.Close(1000));
+        await peer.ReadAllAsync();
+        Assert.Equal("text after", first);
+        Assert.Equal([2, 3, 1], events.Select(m => int.Parse(m.Split(' ')[1], System.Globalization.CultureInfo.InvariantCulture)));
+        Assert.Equal("The 2 bytes given to SendTextAsync on <AioWebSocket 127.0.0.1:50000 /ws Open> are not valid UTF-8, and a text message must be " +
+            "(RFC 6455 §8.1); nothing was sent. Send them with SendBytesAsync as a binary message, or fix the encoding. (Parameter 'utf8')", events[0]);
+    });
+
+    [Fact]
+    public void Text_ReadTwice_DecodedOnce() => AioTest.Run(async () =>
+    {
+        var texts = new List<string>();
+        var app = new Application();
+        app.Router.WebSocket("/ws", async (ws, req) =>
+        {
+            WebSocketMessage m = await ws.ReceiveAsync();
+            texts.Add(m.Text);
+            texts.Add(m.Text);
+        });
+        await using var client = new TestClient(app);
+        WsPeer peer = await WsPeer.OpenAsync(client);
+        peer.Send(WsPeer.Text("once"));
+        await peer.ReadAllAsync();
+        Assert.Equal(["once", "once"], texts);
+        Assert.Same(texts[0], texts[1]);
+    });
+
+    [Fact]
     public void Close_FromTheClient_HandlerSeesItAndTheServerAnswers() => AioTest.Run(async () =>
     {
         var events = new List<string>();
