@@ -47,7 +47,8 @@ catch (AioTestFailureException e)
 }
 
 Console.WriteLine($"Aio.Testing.Xunit: {new LoopFactAttribute().LoopTimeout} s default deadline");
-Console.WriteLine($"Aio.Testing.Xunit.V3: {new XunitV3::Aio.Testing.Xunit.LoopTheoryAttribute { LoopTimeout = 5 }.LoopTimeout} s deadline");
+var v3Theory = new XunitV3::Aio.Testing.Xunit.LoopTheoryAttribute { LoopTimeout = 5 };
+Console.WriteLine($"Aio.Testing.Xunit.V3: {v3Theory.LoopTimeout} s deadline");
 Console.WriteLine($"Aio.Hosting: {typeof(Aio.Hosting.AioHostedService).Name}");
 Console.WriteLine($"Aio.Jobs.Redis: {typeof(Aio.Jobs.Redis.JobQueue).Name}");
 Console.WriteLine("consumer: ok");
