@@ -1,5 +1,16 @@
+// [LoopFact] / [LoopTheory] for xunit v2 (this project, Aio.Testing.Xunit) and xunit v3 (Aio.Testing.Xunit.V3 links
+// this file and defines XUNIT_V3). The attributes and the mapping of their properties to LoopTestOptions are the
+// same for both; only the way xunit finds the discoverer differs (v2 names it by strings, v3 by type), and v3's
+// FactAttribute records the attribute's source location through its constructor.
+using System.Reflection;
+#if XUNIT_V3
+using System.Runtime.CompilerServices;
+using Xunit;
+using Xunit.v3;
+#else
 using Xunit;
 using Xunit.Sdk;
+#endif
 
 namespace Aio.Testing.Xunit;
 
@@ -12,10 +23,22 @@ namespace Aio.Testing.Xunit;
 /// past <see cref="LoopTimeout"/> seconds of loop time. The loop's log and every error it reports go to the test's
 /// output (<c>ITestOutputHelper</c>). See <see cref="LoopTestRunner"/>, which does the work.
 /// </summary>
+#if XUNIT_V3
+[XunitTestCaseDiscoverer(typeof(LoopFactDiscoverer))]
+#else
 [XunitTestCaseDiscoverer("Aio.Testing.Xunit.LoopFactDiscoverer", "Aio.Testing.Xunit")]
+#endif
 [AttributeUsage(AttributeTargets.Method, AllowMultiple = false)]
 public sealed class LoopFactAttribute : FactAttribute
 {
+#if XUNIT_V3
+    /// <summary>Creates the attribute; the compiler fills in where it stands (xunit v3 reports it with the test).</summary>
+    public LoopFactAttribute([CallerFilePath] string? sourceFilePath = null, [CallerLineNumber] int sourceLineNumber = -1)
+        : base(sourceFilePath, sourceLineNumber)
+    {
+    }
+#endif
+
     /// <summary>Run on the real monotonic clock instead of virtual time (false by default). Use it when the test waits for real I/O or other threads.</summary>
     public bool RealTime { get; set; }
 
@@ -33,10 +56,22 @@ public sealed class LoopFactAttribute : FactAttribute
 /// An xunit theory whose every data row runs like a <see cref="LoopFactAttribute"/> test: as the main task of a fresh
 /// Aio event loop, failing on leaked tasks, unobserved errors, hangs and timeouts in loop time.
 /// </summary>
+#if XUNIT_V3
+[XunitTestCaseDiscoverer(typeof(LoopTheoryDiscoverer))]
+#else
 [XunitTestCaseDiscoverer("Aio.Testing.Xunit.LoopTheoryDiscoverer", "Aio.Testing.Xunit")]
+#endif
 [AttributeUsage(AttributeTargets.Method, AllowMultiple = false)]
 public sealed class LoopTheoryAttribute : TheoryAttribute
 {
+#if XUNIT_V3
+    /// <summary>Creates the attribute; the compiler fills in where it stands (xunit v3 reports it with the test).</summary>
+    public LoopTheoryAttribute([CallerFilePath] string? sourceFilePath = null, [CallerLineNumber] int sourceLineNumber = -1)
+        : base(sourceFilePath, sourceLineNumber)
+    {
+    }
+#endif
+
     /// <inheritdoc cref="LoopFactAttribute.RealTime"/>
     public bool RealTime { get; set; }
 
@@ -48,4 +83,25 @@ public sealed class LoopTheoryAttribute : TheoryAttribute
 
     /// <inheritdoc cref="LoopFactAttribute.Poller"/>
     public string? Poller { get; set; }
+}
+
+/// <summary>What both adapters hand to <see cref="LoopTestRunner"/>.</summary>
+internal static class LoopTestMethods
+{
+    /// <summary>
+    /// Runs <paramref name="method"/> through <see cref="LoopTestRunner.RunMethod"/> with the options of its
+    /// [LoopFact] / [LoopTheory], writing the loop's lines to <paramref name="output"/> (the test's output helper).
+    /// </summary>
+    public static void Run(MethodInfo method, object? instance, object?[]? arguments, Action<string>? output)
+    {
+        LoopTestOptions options = OptionsOf(method);
+        options.Output = output;
+        LoopTestRunner.RunMethod(method, instance, arguments, options);
+    }
+
+    private static LoopTestOptions OptionsOf(MethodInfo method) => method.GetCustomAttribute<LoopFactAttribute>() is { } fact
+        ? new LoopTestOptions { RealTime = fact.RealTime, Timeout = fact.LoopTimeout, HangDetection = fact.HangDetection, Poller = fact.Poller }
+        : method.GetCustomAttribute<LoopTheoryAttribute>() is { } theory
+            ? new LoopTestOptions { RealTime = theory.RealTime, Timeout = theory.LoopTimeout, HangDetection = theory.HangDetection, Poller = theory.Poller }
+            : new LoopTestOptions();
 }

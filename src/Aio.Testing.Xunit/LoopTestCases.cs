@@ -103,21 +103,13 @@ internal sealed class LoopXunitTestRunner(ITest test, IMessageBus messageBus, Ty
     }
 }
 
-/// <summary>Calls the test method through <see cref="LoopTestRunner.RunMethod"/> instead of directly.</summary>
+/// <summary>Calls the test method through <see cref="LoopTestRunner.RunMethod"/> (<see cref="LoopTestMethods"/>) instead of directly.</summary>
 internal sealed class LoopTestInvoker(ITestOutputHelper output, ITest test, IMessageBus messageBus, Type testClass, object[] constructorArguments, MethodInfo testMethod, object[] testMethodArguments, IReadOnlyList<BeforeAfterTestAttribute> beforeAfterAttributes, ExceptionAggregator aggregator, CancellationTokenSource cancellationTokenSource)
     : XunitTestInvoker(test, messageBus, testClass, constructorArguments, testMethod, testMethodArguments, beforeAfterAttributes, aggregator, cancellationTokenSource)
 {
     protected override object? CallTestMethod(object testClassInstance)
     {
-        LoopTestOptions options = OptionsOf(TestMethod);
-        options.Output = output.WriteLine;
-        LoopTestRunner.RunMethod(TestMethod, testClassInstance, TestMethodArguments, options);
+        LoopTestMethods.Run(TestMethod, testClassInstance, TestMethodArguments, output.WriteLine);
         return null;
     }
-
-    private static LoopTestOptions OptionsOf(MethodInfo method) => method.GetCustomAttribute<LoopFactAttribute>() is { } fact
-        ? new LoopTestOptions { RealTime = fact.RealTime, Timeout = fact.LoopTimeout, HangDetection = fact.HangDetection, Poller = fact.Poller }
-        : method.GetCustomAttribute<LoopTheoryAttribute>() is { } theory
-            ? new LoopTestOptions { RealTime = theory.RealTime, Timeout = theory.LoopTimeout, HangDetection = theory.HangDetection, Poller = theory.Poller }
-            : new LoopTestOptions();
 }

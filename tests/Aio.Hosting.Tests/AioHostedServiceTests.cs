@@ -105,7 +105,7 @@ public class AioHostedServiceTests
         {
             int loopThread = Environment.CurrentManagedThreadId;
             AioTask? self = Asyncio.CurrentTask();
-            await Task.Delay(1).ConfigureAwait(false);
+            await Task.Delay(1).ConfigureAwait(false);   // real: a foreign await that resumes off the loop is the point
             lock (log)
             {
                 log.Add($"{self!.Name} on loop: {Environment.CurrentManagedThreadId == loopThread}, same task: {ReferenceEquals(self, Asyncio.CurrentTask())}");

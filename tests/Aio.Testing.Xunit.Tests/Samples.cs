@@ -1,11 +1,21 @@
 using Xunit;
+#if !XUNIT_V3
 using Xunit.Abstractions;
+#endif
 using static Aio.Asyncio;
 
 namespace Aio.Testing.Xunit.Tests;
 
-// Test classes for SampleRunner: internal, so xunit does not run them itself (most are meant to fail).
-internal sealed class Samples(ITestOutputHelper output)
+// Test methods that the tests of the attributes run and judge (most are meant to fail). For xunit v2 the class is
+// internal, so xunit does not run it itself: SampleRunner does. tests/Aio.Testing.Xunit.V3.Samples compiles this
+// file for xunit v3 (XUNIT_V3), where the class is public because v3 only finds public classes; that project is a
+// v3 test executable that no `dotnet test` runs: tests/Aio.Testing.Xunit.V3.Tests starts it as a process.
+#if XUNIT_V3
+public
+#else
+internal
+#endif
+sealed class Samples(ITestOutputHelper output)
 {
     [LoopFact]
     public async AioTask LeaksATask()

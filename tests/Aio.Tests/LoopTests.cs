@@ -439,7 +439,7 @@ public abstract class LoopTests
         int resumed = loop.RunUntilComplete(async () =>
         {
             await Task.Run(() => Thread.Yield());
-            await Task.Delay(1);
+            await Task.Delay(1);   // a real foreign await (a pool timer) is the point: the continuation comes back to the loop
             return Environment.CurrentManagedThreadId;
         });
         Assert.Equal(loopThread, resumed);

@@ -1,5 +1,6 @@
 // Uses one thing from each Aio package, compiled against the packages alone; prints one line per package and
 // "consumer: ok" at the end (.ci/pack-check checks that line).
+extern alias XunitV3;
 using Aio;
 using Aio.Http;
 using Aio.Http.Testing;
@@ -46,6 +47,8 @@ catch (AioTestFailureException e)
 }
 
 Console.WriteLine($"Aio.Testing.Xunit: {new LoopFactAttribute().LoopTimeout} s default deadline");
+var v3Theory = new XunitV3::Aio.Testing.Xunit.LoopTheoryAttribute { LoopTimeout = 5 };
+Console.WriteLine($"Aio.Testing.Xunit.V3: {v3Theory.LoopTimeout} s deadline");
 Console.WriteLine($"Aio.Hosting: {typeof(Aio.Hosting.AioHostedService).Name}");
 Console.WriteLine($"Aio.Jobs.Redis: {typeof(Aio.Jobs.Redis.JobQueue).Name}");
 Console.WriteLine("consumer: ok");

@@ -48,13 +48,15 @@ public sealed class AioServerTests
         (HttpServer server, string url) = await ServeAsync(app => app.Router.Get("/stall", Stall(log)));
         await using (server)
         {
-            await using var session = new ClientSession(new() { Timeout = new() { Total = TimeSpan.FromSeconds(7) } });
+            // Every virtual second costs a jump (the server's heartbeat), and each jump the foreign-wait threshold of
+            // real time: a short limit keeps the test at a few seconds.
+            await using var session = new ClientSession(new() { Timeout = new() { Total = TimeSpan.FromSeconds(2.5) } });
             ClientTimeoutException e = await Assert.ThrowsAsync<ClientTimeoutException>(() => session.GetAsync(url + "/stall"));
             log.Add($"{e.Kind} at {HttpTestLoop.Now}, open {session.OpenConnections}, active {session.ActiveRequests}");
         }
         // A handler that neither reads nor writes does not see the client's FIN (the server takes it for a half-close
         // and would still answer): the server's shutdown is what cancels it here.
-        Assert.Equal(["/stall started", "Total at 7, open 0, active 0", "/stall cancelled"], log);
+        Assert.Equal(["/stall started", "Total at 2.5, open 0, active 0", "/stall cancelled"], log);
     }, foreignWaitThreshold: 2);
 
     [Fact]
@@ -65,23 +67,24 @@ public sealed class AioServerTests
         {
             for (int i = 0; i < 3; i++)
             {
-                await Sleep(2);                                   // gaps of 2 s under a 3 s idle limit: fine
+                await Sleep(0.5);                                 // gaps of 0.5 s under a 0.75 s idle limit: fine
                 await body.WriteAsync("x");
             }
             await new AioEvent().WaitAsync();                     // then silence
         }, "text/plain")));
         await using (server)
         {
+            // Short times: each virtual second costs a jump (the server's heartbeat), and each jump real time.
             await using var session = new ClientSession(new()
             {
-                Timeout = new() { Read = TimeSpan.FromSeconds(3) },
+                Timeout = new() { Read = TimeSpan.FromSeconds(0.75) },
                 Trace = e => { if (e.Kind == ClientTraceEventKind.Chunk) log.Add($"chunk at {e.Elapsed}"); },
             });
             await using ClientResponse response = await session.GetAsync(url + "/trickle");
             ClientTimeoutException e = await Assert.ThrowsAsync<ClientTimeoutException>(() => response.ReadAllBytesAsync());
             log.Add($"{e.Kind} at {HttpTestLoop.Now}, active {session.ActiveRequests}, open {session.OpenConnections}");
         }
-        Assert.Equal(["chunk at 2", "chunk at 4", "chunk at 6", "Read at 9, active 0, open 0"], log);
+        Assert.Equal(["chunk at 0.5", "chunk at 1", "chunk at 1.5", "Read at 2.25, active 0, open 0"], log);
     }, foreignWaitThreshold: 1.5);
 
     [Fact]

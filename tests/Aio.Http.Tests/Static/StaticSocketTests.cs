@@ -95,7 +95,7 @@ public sealed class StaticSocketTests : IDisposable
     [Fact]
     public void Get_Tls_CopiedWithBoundedMemory()
     {
-        const long size = 64L << 20;
+        const long size = 16L << 20;   // 1,024 TLS records of 16 KiB: enough to see the copy's memory stay flat
         string path = Path.Combine(_site.Root, "big-tls.bin");
         using (var f = new FileStream(path, FileMode.Create))
         {
@@ -118,13 +118,13 @@ public sealed class StaticSocketTests : IDisposable
         }, timeoutSeconds: 60);
         Assert.Equal(size, received);
         Assert.Equal([$"Sent {size} file bytes by copy."], FileSentModes(logs));
-        Assert.InRange(allocated, 0, 32L << 20);   // generous: a copy of the file would be 64 MiB
+        Assert.InRange(allocated, 0, 8L << 20);   // generous: a copy of the file would be 16 MiB
     }
 
     [Fact]
-    public void Get_SparseGigabyteOverTcp_SendfileWithBoundedMemory()
+    public void Get_Sparse256MiBOverTcp_SendfileWithBoundedMemory()
     {
-        const long size = 1L << 30;
+        const long size = 256L << 20;   // thousands of sendfile calls; 1 GiB took 5–25 s of the suite for no more proof
         string path = Path.Combine(_site.Root, "huge.bin");
         using (var f = new FileStream(path, FileMode.Create))
         {
@@ -146,7 +146,7 @@ public sealed class StaticSocketTests : IDisposable
         }, timeoutSeconds: 60);
         Assert.Equal(size, received);
         Assert.Equal([$"Sent {size} file bytes by sendfile."], FileSentModes(logs));
-        Assert.InRange(allocated, 0, 4L << 20);   // the loop thread allocated almost nothing for 1 GiB
+        Assert.InRange(allocated, 0, 1L << 20);   // the loop thread allocated almost nothing for 256 MiB
     }
 
     /// <summary>A blocking client on a worker thread: sends the request, reads and discards the body; returns its length.</summary>
@@ -203,8 +203,8 @@ public sealed class StaticSocketTests : IDisposable
 
     private static X509Certificate2 Certificate()
     {
-        using var key = RSA.Create(2048);
-        var request = new CertificateRequest("CN=localhost", key, HashAlgorithmName.SHA256, RSASignaturePadding.Pkcs1);
+        using var key = ECDsa.Create(ECCurve.NamedCurves.nistP256);   // not RSA: an RSA key takes up to seconds to make on a busy machine
+        var request = new CertificateRequest("CN=localhost", key, HashAlgorithmName.SHA256);
         using X509Certificate2 c = request.CreateSelfSigned(DateTimeOffset.UtcNow.AddDays(-1), DateTimeOffset.UtcNow.AddDays(1));
         return X509CertificateLoader.LoadPkcs12(c.Export(X509ContentType.Pkcs12), null);
     }

@@ -10,9 +10,15 @@ namespace Aio.Tests.Docs;
 /// </summary>
 public sealed partial class LogEventIdTests
 {
-    /// <summary>Every package under src/ (each is referenced by this test project, so its assembly loads by name).</summary>
+    /// <summary>
+    /// Every package under src/ (each is referenced by this test project, so its assembly loads by name) but
+    /// Aio.Testing.Xunit.V3: it cannot be referenced beside xunit v2 (both define Xunit.FactAttribute), and it logs
+    /// nothing of its own, which tests/Aio.Testing.Xunit.V3.Tests checks.
+    /// </summary>
     private static readonly Assembly[] Assemblies = Directory.GetDirectories(Path.Combine(RepoRoot(), "src"))
-        .Select(d => Assembly.Load(Path.GetFileName(d)))
+        .Select(Path.GetFileName)
+        .Where(name => name != "Aio.Testing.Xunit.V3")
+        .Select(name => Assembly.Load(name!))
         .ToArray();
 
     private static string RepoRoot()

@@ -191,7 +191,7 @@ public sealed class LowLevelSurfaceTests
             loop.BeginOutsideWork(OutsideWorkKind.Foreign);
             _ = Task.Run(async () =>
             {
-                await Task.Delay(50);
+                await Task.Delay(50);   // real: outside work that takes a while, during which the clock must stay still
                 loop.CallSoonThreadSafe(() =>
                 {
                     loop.EndOutsideWork(OutsideWorkKind.Foreign);

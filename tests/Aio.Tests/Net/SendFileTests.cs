@@ -213,8 +213,8 @@ public sealed class SendFileTests : IDisposable
 
     private static X509Certificate2 TestCertificate()
     {
-        using var key = RSA.Create(2048);
-        var request = new CertificateRequest("CN=localhost", key, HashAlgorithmName.SHA256, RSASignaturePadding.Pkcs1);
+        using var key = ECDsa.Create(ECCurve.NamedCurves.nistP256);   // not RSA: an RSA key takes up to seconds to make on a busy machine
+        var request = new CertificateRequest("CN=localhost", key, HashAlgorithmName.SHA256);
         using X509Certificate2 c = request.CreateSelfSigned(DateTimeOffset.UtcNow.AddDays(-1), DateTimeOffset.UtcNow.AddDays(1));
         return X509CertificateLoader.LoadPkcs12(c.Export(X509ContentType.Pkcs12), null);
     }

@@ -645,14 +645,14 @@ public sealed class CoroutineTests
         {
             AioTask<int> a = g.CreateTask(async () =>
             {
-                await Task.Delay(1).ConfigureAwait(false);
+                await Task.Delay(1).ConfigureAwait(false);   // real: a foreign await that resumes off the loop is the point
                 log.Add("a: " + Where(loopThread, CurrentTask()));
                 await Sleep(1);
                 return 1;
             }, "a");
             AioTask<int> b = g.CreateTask(static async (int x) =>
             {
-                await Task.Delay(1).ConfigureAwait(false);
+                await Task.Delay(1).ConfigureAwait(false);   // real: a foreign await that resumes off the loop is the point
                 await Sleep(2);
                 return x;
             }, 2, "b");
@@ -706,7 +706,7 @@ public sealed class CoroutineTests
         {
             loopThread = Environment.CurrentManagedThreadId;
             AioTask? main = CurrentTask();
-            await Task.Delay(1).ConfigureAwait(false);
+            await Task.Delay(1).ConfigureAwait(false);   // real: a foreign await that resumes off the loop is the point
             await Sleep(0);
             return Where(loopThread, main) + " " + main!.Name;
         });
@@ -723,7 +723,7 @@ public sealed class CoroutineTests
             string where = loop.RunUntilComplete(async () =>
             {
                 AioTask? self = CurrentTask();
-                await Task.Delay(1).ConfigureAwait(false);
+                await Task.Delay(1).ConfigureAwait(false);   // real: a foreign await that resumes off the loop is the point
                 await Sleep(0);
                 return Where(loopThread, self);
             });
@@ -748,13 +748,13 @@ public sealed class CoroutineTests
                 Task<string> withResult = RunCoroutineThreadSafe(async () =>
                 {
                     AioTask? self = CurrentTask();
-                    await Task.Delay(1).ConfigureAwait(false);
+                    await Task.Delay(1).ConfigureAwait(false);   // real: a foreign await that resumes off the loop is the point
                     await Sleep(0);
                     return Where(loopThread, self);
                 }, loop);
                 Task noResult = RunCoroutineThreadSafe(async () =>
                 {
-                    await Task.Delay(1).ConfigureAwait(false);
+                    await Task.Delay(1).ConfigureAwait(false);   // real: a foreign await that resumes off the loop is the point
                     await Sleep(0);
                 }, loop);
                 Task.WaitAll(withResult, noResult);

@@ -316,7 +316,7 @@ public sealed class TaskTests
         {
             AioTask<int> t = CreateTask(async () =>
             {
-                await Task.Delay(5).ConfigureAwait(false);
+                await Task.Delay(5).ConfigureAwait(false);   // real: a foreign await that resumes off the loop is the point
                 return 5;
             });
             return await t;
