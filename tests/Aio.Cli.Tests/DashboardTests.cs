@@ -266,6 +266,24 @@ public sealed class DashboardTests : IDisposable
     });
 
     [Fact]
+    public void Feed_LiveRoundAtOrBeforeWhatThePageHas_IsNotSentAgain() => AioTest.Run(async () =>
+    {
+        // A round written while the backlog is read is both in the file and in the queue; the page gets it once. Here
+        // the page already has everything up to round 5 (its Last-Event-ID) when round 5 is published live.
+        await using Rig rig = await OpenAsync(4);
+        TestConnection c = rig.Client.Connect();
+        c.Send($"GET /api/events HTTP/1.1\r\nHost: a\r\nLast-Event-ID: {Ms(5)}\r\n\r\n");
+        await Sleep(30);
+        await rig.Monitor.RoundAsync();   // round 5
+        await Sleep(30);
+        await rig.Monitor.RoundAsync();   // round 6
+        await Sleep(1);
+        Assert.Equal([Ms(6)], System.Text.RegularExpressions.Regex.Matches(Body(c.Peek()), @"id: (\d+)\n").Select(m => long.Parse(m.Groups[1].Value, CultureInfo.InvariantCulture)));
+        c.Abort();
+        await Sleep(1);
+    });
+
+    [Fact]
     public void Feed_PageThatDoesNotRead_IsCutOffWhenItsQueueIsFull_TheWatchGoesOn() => AioTest.Run(async () =>
     {
         await using Rig rig = await OpenAsync(0);
