@@ -220,6 +220,27 @@ public sealed class DashboardTests : IDisposable
     });
 
     [Fact]
+    public void LoopbackOnly_OtherHostName_Answered421_LoopbackNamesServed() => AioTest.Run(async () =>
+    {
+        // A page of another site that rebinds its name to 127.0.0.1 sends its own name as Host: refused.
+        await using Rig rig = await OpenAsync(1);
+        var dashboard = new WatchDashboard(rig.Monitor, new WatchSettings([A, B], TimeSpan.FromSeconds(30), HttpMethod.Head, TimeSpan.FromSeconds(10), "unused.db", TimeSpan.FromDays(1), null, false),
+            TimeProvider.System, new ListLogger(), TimeSpan.Zero, loopbackOnly: true);
+        await using var client = new TestClient(dashboard.Application);
+        var seen = new List<string>();
+        foreach (string host in new[] { "evil.test", "evil.test:8080", "127.0.0.1:8080", "localhost:8080", "[::1]:8080", "127.0.0.1.evil.test" })
+        {
+            TestConnection c = client.Connect();
+            c.Send($"GET /api/uptime HTTP/1.1\r\nHost: {host}\r\nConnection: close\r\n\r\n");
+            TestResponse r = await c.ReadResponseAsync();
+            seen.Add($"{host} {r.Status}");
+        }
+        Assert.Equal(["evil.test 421", "evil.test:8080 421", "127.0.0.1:8080 200", "localhost:8080 200", "[::1]:8080 200", "127.0.0.1.evil.test 421"], seen);
+        Assert.True(new DashboardEndpoint("127.0.0.1", 1).IsLoopback && new DashboardEndpoint("::1", 1).IsLoopback && new DashboardEndpoint("localhost", 1).IsLoopback);
+        Assert.False(new DashboardEndpoint("0.0.0.0", 1).IsLoopback);
+    });
+
+    [Fact]
     public void Feed_NewRound_ArrivesLive_ThenByeAndTheEndOfTheStreamAtShutdown() => AioTest.Run(async () =>
     {
         Rig rig = await OpenAsync(2);

@@ -51,6 +51,9 @@ internal sealed record DashboardEndpoint(string Host, int Port)
         return new DashboardEndpoint(host, port);
     }
 
+    /// <summary>True when the host is a loopback address or <c>localhost</c>: the dashboard is for this machine only.</summary>
+    public bool IsLoopback => Host == "localhost" || (System.Net.IPAddress.TryParse(Host, out System.Net.IPAddress? ip) && System.Net.IPAddress.IsLoopback(ip));
+
     /// <summary>The base URL of a server listening on <paramref name="port"/> at this host.</summary>
     public string Url(int port) => $"http://{(Host.Contains(':', StringComparison.Ordinal) ? $"[{Host}]" : Host)}:{port.ToString(CultureInfo.InvariantCulture)}/";
 }
@@ -78,7 +81,16 @@ internal sealed class WatchDashboard
     private readonly List<Subscriber> _subscribers = [];
     private readonly List<CheckRecord> _round = [];
 
-    public WatchDashboard(WatchMonitor monitor, WatchSettings settings, TimeProvider wallClock, ILogger logger, TimeSpan? heartbeat = null)
+    /// <param name="monitor">The watch whose history and rounds the dashboard shows.</param>
+    /// <param name="settings">The watch's settings (its URLs and period).</param>
+    /// <param name="wallClock">The clock of "now" in the API's windows.</param>
+    /// <param name="logger">Where the server's errors go.</param>
+    /// <param name="heartbeat">The feed's keep-alive comment interval (default 15 s; zero for none).</param>
+    /// <param name="loopbackOnly">
+    /// Answer only requests whose Host is a loopback name (127.0.0.1, [::1], localhost, any port), 421 otherwise: a
+    /// dashboard bound to loopback cannot be read by another site's page through DNS rebinding.
+    /// </param>
+    public WatchDashboard(WatchMonitor monitor, WatchSettings settings, TimeProvider wallClock, ILogger logger, TimeSpan? heartbeat = null, bool loopbackOnly = false)
     {
         _monitor = monitor;
         _urls = settings.Urls;
@@ -93,6 +105,10 @@ internal sealed class WatchDashboard
             ShutdownGracePeriod = 2,
             LoggerFactory = new OneLoggerFactory(logger),
         };
+        if (loopbackOnly)
+        {
+            Application.Use(LoopbackHostOnly);
+        }
         Application.Use(SecurityHeaders);
         Application.Router.Get("/", req => AssetResponse("index.html", req));
         Application.Router.Get("/assets/{name}", req => AssetResponse(req.Route("name"), req));
@@ -109,6 +125,19 @@ internal sealed class WatchDashboard
 
     /// <summary>Rounds sent to the feed so far.</summary>
     public long RoundsPublished { get; private set; }
+
+    private static ValueTask<Response> LoopbackHostOnly(Request request, Handler next)
+    {
+        string host = request.Headers["Host"] ?? "";
+        int colon = host.LastIndexOf(':');
+        string name = colon > 0 && host.IndexOf(']', StringComparison.Ordinal) < colon ? host[..colon] : host;
+        if (name is "127.0.0.1" or "localhost" or "[::1]")
+        {
+            return next(request);
+        }
+        return new ValueTask<Response>(Response.Text(
+            $"421 Misdirected Request: this dashboard listens on a loopback address and answers only Host 127.0.0.1, localhost or [::1], not '{host}'. To reach it from other machines, run aio watch with --dashboard 0.0.0.0:PORT.", 421));
+    }
 
     private static async ValueTask<Response> SecurityHeaders(Request request, Handler next)
     {

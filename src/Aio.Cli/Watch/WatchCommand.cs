@@ -114,7 +114,7 @@ internal static class WatchCommand
         HttpServer? server = null;
         if (settings.Dashboard is { } endpoint)
         {
-            var dashboard = new WatchDashboard(monitor, settings, wallClock, logger);
+            var dashboard = new WatchDashboard(monitor, settings, wallClock, logger, loopbackOnly: endpoint.IsLoopback);
             try
             {
                 server = await dashboard.Application.StartAsync(endpoint.Host, endpoint.Port);
