@@ -22,6 +22,7 @@ internal sealed class ScriptedProbe(Func<string, DateTimeOffset, CheckRecord> an
 }
 
 /// <summary>The dashboard's JSON API, assets and live feed, in-process over TestClient, in virtual time.</summary>
+[Collection(nameof(RunsAlone))]   // hundreds of SQLite writes in a few seconds: not beside fetch's timing-sensitive tests
 public sealed class DashboardTests : IDisposable
 {
     private static readonly DateTimeOffset Start = new(2026, 1, 1, 0, 0, 0, TimeSpan.Zero);
