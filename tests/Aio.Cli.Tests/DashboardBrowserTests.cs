@@ -227,6 +227,17 @@ public sealed class DashboardBrowserTests : IClassFixture<FetchCommandTests.Serv
         }
     }
 
+    [Fact]
+    public void WatchCommand_DashboardWithJson_PrintsItsAddressAsAJsonEvent()
+    {
+        CliResult r = CliHarness.Run(["watch", "--json", "--every", "1h", "--db", Path.Combine(_dir, "json.db"), "--dashboard", "127.0.0.1:0", _server.Url("/ok")],
+            interruptWhen: (output, _) => output.Split('\n', StringSplitOptions.RemoveEmptyEntries).Length >= 2);   // the address and the first check
+        Assert.Equal(0, r.ExitCode);
+        string first = r.Out.Split('\n')[0];
+        Assert.Matches(@"^\{""event"":""dashboard"",""url"":""http://127\.0\.0\.1:\d+/""\}$", first);
+        Assert.Equal("", r.Console);
+    }
+
     /// <summary>Reads the event stream until the server ends it (the body's end, then the connection's).</summary>
     private static async Task ReadFeedAsync(string url, StringBuilder into)
     {
