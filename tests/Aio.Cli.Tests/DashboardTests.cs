@@ -269,6 +269,29 @@ public sealed class DashboardTests : IDisposable
     });
 
     [Fact]
+    public void Feed_RoundPublishedJustBeforeTheShutdown_IsSentBeforeBye() => AioTest.Run(async () =>
+    {
+        // The stop comes right after the last round's write: the page still gets that round, then bye.
+        Rig rig = await OpenAsync(1);
+        try
+        {
+            TestConnection c = rig.Client.Connect();
+            c.Send($"GET /api/events?after={Ms(0)} HTTP/1.1\r\nHost: a\r\n\r\n");
+            await Sleep(30);
+            await rig.Monitor.RoundAsync();   // round 2 and b's transition, queued for the page
+            await rig.Client.ShutdownAsync(2);   // before the page's stream task ran again
+            string body = Body(await c.ReadToEndAsync());
+            Assert.Equal(Hello + $"id: {Ms(2)}\nevent: round\ndata: {RoundJson(2)}\n\n" +
+                $"event: transition\ndata: {{\"url\":\"{B}\",\"at\":\"{Iso(2)}\",\"state\":\"down\",\"previous\":\"up\",\"status\":503,\"error\":\"503 Service Unavailable\"}}\n\n" +
+                $"event: bye\ndata: {{\"reason\":\"aio watch is stopping\"}}\n\n<end>", body);
+        }
+        finally
+        {
+            await rig.DisposeAsync();
+        }
+    });
+
+    [Fact]
     public void Feed_ReconnectWithLastEventId_GetsTheMissedRoundsFromTheFile_ThenLiveOnes_NoDuplicates() => AioTest.Run(async () =>
     {
         await using Rig rig = await OpenAsync(4);

@@ -12,7 +12,8 @@
 // the write) is put on every queue without waiting. A page that does not read fills its queue and its stream is ended:
 // the browser reconnects with Last-Event-ID and reads the rounds from the file, so a slow page never holds the watch
 // back nor grows its memory. On shutdown (Ctrl+C, SIGTERM) the server's graceful shutdown cancels the producers: each
-// sends a last `bye` event (within a second) and the stream ends with its last chunk; the page closes its EventSource.
+// sends what its queue still holds (the last round lands just before the stop) and a `bye` event, within a second, and
+// the stream ends with its last chunk; the page closes its EventSource.
 using System.Buffers;
 using System.Globalization;
 using System.Reflection;
@@ -501,6 +502,7 @@ internal sealed class WatchDashboard
     {
         var subscriber = new Subscriber();
         _subscribers.Add(subscriber);   // before the backlog query: a round written meanwhile waits in the queue
+        long sent = -1;   // the id of the last round the page has
         try
         {
             await sse.SendAsync(Json(w =>
@@ -515,7 +517,6 @@ internal sealed class WatchDashboard
                 w.WriteEndArray();
                 w.WriteEndObject();
             }), "hello", retry: TimeSpan.FromSeconds(2));
-            long sent = -1;
             string? resume = sse.LastEventId ?? after;
             if (resume is not null && long.TryParse(resume, NumberStyles.None, CultureInfo.InvariantCulture, out long last))
             {
@@ -557,12 +558,21 @@ internal sealed class WatchDashboard
             _subscribers.Remove(subscriber);
             if (sse.IsShuttingDown)
             {
-                // The watch is stopping: say so, so the page stops reconnecting. A page that does not read gets a second.
+                // The watch is stopping: send what is queued (the last round lands just before the stop), then say so,
+                // so the page stops reconnecting. A page that does not read gets a second.
                 EventLoop loop = EventLoop.GetRunningLoop();
                 await new CancelScope(deadline: loop.Time() + 1, shield: true).RunAsync(async () =>
                 {
                     try
                     {
+                        while (subscriber.Queue.TryGet(out FeedEvent e))
+                        {
+                            if (e.Id is not { } id || id > sent)
+                            {
+                                await sse.SendAsync(e.Data, e.Name, e.Id?.ToString(CultureInfo.InvariantCulture));
+                                sent = e.Id ?? sent;
+                            }
+                        }
                         await sse.SendAsync("{\"reason\":\"aio watch is stopping\"}", "bye");
                     }
                     catch (Exception e) when (e is IOException or ObjectDisposedException or InvalidOperationException)
