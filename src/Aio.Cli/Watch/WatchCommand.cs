@@ -2,11 +2,14 @@
 //
 // Design note. Ctrl+C or SIGTERM cancels the main task: the scheduler stops firing, the round in flight
 // finishes (its requests end by --timeout), then, in a shielded scope, the pending rows are written and the
-// database closed, and the session's summary is printed. A stop is how a watch ends, so it exits 0 — unless rows
+// database closed, and the session's summary is printed. With --dashboard, an Aio.Http server on the same loop serves
+// the dashboard (Dashboard/WatchDashboard.cs); at the stop it shuts down gracefully after the round in flight (its live
+// streams end with a `bye` event) and before the database is closed, so no request reads a closed file. A stop is how a watch ends, so it exits 0 — unless rows
 // could not be written (exit 1, and the log says how many).
 using System.CommandLine;
 using System.Globalization;
 using System.Text.Json;
+using Aio.Cli.Dashboard;
 using Aio.Http;
 using Spectre.Console;
 
@@ -24,9 +27,10 @@ internal static class WatchCommand
         var db = new Option<string>("--db") { Description = "History database (default $XDG_DATA_HOME/aio/watch.db, else ~/.local/share/aio/watch.db)" };
         var retention = new Option<TimeSpan>("--retention") { Description = "Keep this much history (30d, 12h)", DefaultValueFactory = _ => TimeSpan.FromDays(30), CustomParser = r => Durations.Parse(r) };
         var webhook = new Option<Uri>("--webhook") { Description = "POST a JSON message to this URL on each up/down transition", CustomParser = r => ParseUrl(r) };
+        var dashboard = new Option<DashboardEndpoint>("--dashboard") { Description = "Serve a live dashboard (charts, uptime, JSON API) on HOST:PORT, e.g. 127.0.0.1:8080", CustomParser = r => ParseEndpoint(r) };
         var command = new Command("watch", "Check URLs periodically, keep the history in SQLite, report up/down transitions (Ctrl+C stops)")
         {
-            urls, every, method, timeout, db, retention, webhook,
+            urls, every, method, timeout, db, retention, webhook, dashboard,
         };
         command.SetAction(parse =>
         {
@@ -46,7 +50,10 @@ internal static class WatchCommand
                 parse.GetValue(db) ?? WatchStore.DefaultPath(ctx.GetEnvironment),
                 parse.GetValue(retention),
                 parse.GetValue(webhook),
-                parse.GetValue(AioCli.Json));
+                parse.GetValue(AioCli.Json))
+            {
+                Dashboard = parse.GetValue(dashboard),
+            };
             var logger = AioCli.Logger(ctx, parse);
             bool verbose = parse.GetValue(AioCli.Verbose);
             var outcome = new WatchOutcome();
@@ -65,6 +72,17 @@ internal static class WatchCommand
             return null!;
         }
         return uri;
+    }
+
+    private static DashboardEndpoint ParseEndpoint(System.CommandLine.Parsing.ArgumentResult r)
+    {
+        string token = r.Tokens.Count > 0 ? r.Tokens[^1].Value : "";
+        if (DashboardEndpoint.TryParse(token, out string error) is not { } endpoint)
+        {
+            r.AddError(error);
+            return null!;
+        }
+        return endpoint;
     }
 
     /// <summary>The exit code a watch ends with, set by its closing even when a cancellation ends the task.</summary>
@@ -91,7 +109,35 @@ internal static class WatchCommand
         {
             throw new CliException(e.Message, ExitCodes.Failures, e);
         }
-        DateTimeOffset started = (settings.WallClock ?? EventLoop.GetRunningLoop().TimeProvider).GetUtcNow();
+        TimeProvider wallClock = settings.WallClock ?? EventLoop.GetRunningLoop().TimeProvider;
+        DateTimeOffset started = wallClock.GetUtcNow();
+        HttpServer? server = null;
+        if (settings.Dashboard is { } endpoint)
+        {
+            var dashboard = new WatchDashboard(monitor, settings, wallClock, logger, loopbackOnly: endpoint.IsLoopback);
+            try
+            {
+                server = await dashboard.Application.StartAsync(endpoint.Host, endpoint.Port);
+            }
+            catch (System.Net.Sockets.SocketException e)
+            {
+                await new CancelScope(shield: true).RunAsync(monitor.CloseAsync);
+                throw new CliException($"--dashboard: cannot listen on {endpoint.Host}:{endpoint.Port} ({e.Message}); pick another port or address.", ExitCodes.Failures, e);
+            }
+            string address = endpoint.Url(server.Port);
+            if (settings.Json)
+            {
+                WriteJsonLine(ctx.Out, w =>
+                {
+                    w.WriteString("event", "dashboard");
+                    w.WriteString("url", address);
+                });
+            }
+            else
+            {
+                ctx.Console.MarkupLine($"dashboard on {Markup.Escape(address)}");
+            }
+        }
         var seen = new HashSet<string>(StringComparer.Ordinal);
         monitor.CheckCompleted += c =>
         {
@@ -128,7 +174,11 @@ internal static class WatchCommand
         {
             await new CancelScope(shield: true).RunAsync(async () =>
             {
-                DateTimeOffset now = (settings.WallClock ?? EventLoop.GetRunningLoop().TimeProvider).GetUtcNow();
+                if (server is not null)
+                {
+                    await server.ShutdownAsync(DashboardGracePeriod);   // the live streams say bye; API requests finish
+                }
+                DateTimeOffset now = wallClock.GetUtcNow();
                 List<UptimeRecord> uptime = [];
                 try
                 {
@@ -153,6 +203,9 @@ internal static class WatchCommand
         }
         return exit;
     }
+
+    /// <summary>Seconds the dashboard's requests get to finish at the stop.</summary>
+    private const double DashboardGracePeriod = 2;
 
     private static void PrintLine(IAnsiConsole console, DateTimeOffset at, bool up, string url, int status, double? latencyMs, string? error, string suffix)
     {
@@ -183,6 +236,19 @@ internal static class WatchCommand
                 new Markup(u.LastUp == true ? "[green]up[/]" : "[red]down[/]"));
         }
         console.Write(table);
+    }
+
+    private static void WriteJsonLine(TextWriter output, Action<Utf8JsonWriter> fields)
+    {
+        var buffer = new System.Buffers.ArrayBufferWriter<byte>();
+        using (var w = new Utf8JsonWriter(buffer))
+        {
+            w.WriteStartObject();
+            fields(w);
+            w.WriteEndObject();
+        }
+        output.WriteLine(System.Text.Encoding.UTF8.GetString(buffer.WrittenSpan));
+        output.Flush();
     }
 
     private static void WriteJson(TextWriter output, string kind, string url, DateTimeOffset at, bool up, bool? previous, int status, double? latencyMs, string? error)

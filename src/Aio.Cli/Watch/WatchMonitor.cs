@@ -6,7 +6,7 @@
 // process past the busy timeout, the disk is full), the rows stay pending and go with the next round's write, so
 // a lock that passes loses nothing. CloseAsync writes what is pending a last time and reports rows it could not.
 // The events CheckCompleted and TransitionOccurred (raised on the loop thread after the write) and the query
-// methods are the seam for a live view (the command's output now; a dashboard later).
+// methods are the seam for a live view (the command's output and the dashboard, see Dashboard/WatchDashboard.cs).
 using System.Text.Json;
 using Aio.Http;
 using Aio.Jobs;
@@ -28,6 +28,9 @@ internal sealed record WatchSettings(
 {
     /// <summary>How long a write waits for another process's lock before it is deferred to the next round.</summary>
     public TimeSpan BusyTimeout { get; init; } = TimeSpan.FromSeconds(2);
+
+    /// <summary>Where <c>--dashboard</c> serves the dashboard; null: no dashboard.</summary>
+    public Dashboard.DashboardEndpoint? Dashboard { get; init; }
 
     /// <summary>The wall clock of the rows; null: the loop's <see cref="EventLoop.TimeProvider"/>.</summary>
     public TimeProvider? WallClock { get; init; }
@@ -292,12 +295,12 @@ internal sealed class WatchMonitor
     /// <summary>The JSON a webhook receives on a transition.</summary>
     internal sealed record WebhookBody(string Url, string State, string? Previous, DateTimeOffset At, int Status, string? Error);
 
-    /// <summary>The checks in [from, to) of one URL or all (the history query of a live view).</summary>
-    public async Task<List<CheckRecord>> ChecksAsync(string? url, DateTimeOffset from, DateTimeOffset to)
+    /// <summary>The checks in [from, to) of one URL or all, oldest first; with a limit, the newest that many (the history query of the dashboard).</summary>
+    public async Task<List<CheckRecord>> ChecksAsync(string? url, DateTimeOffset from, DateTimeOffset to, int? limit = null)
     {
         WatchStore store = _store ?? throw new InvalidOperationException("WatchMonitor: call OpenAsync first.");
         using AioLock.Releaser held = await _storeLock.AcquireAsync();
-        return await Asyncio.ToThread(() => store.Checks(url, from, to));
+        return await Asyncio.ToThread(() => store.Checks(url, from, to, limit));
     }
 
     /// <summary>The uptime per URL in [from, to).</summary>

@@ -231,19 +231,31 @@ internal sealed class WatchStore : IDisposable
         return deleted;
     }
 
-    /// <summary>The checks of <paramref name="url"/> (every target when null) in [from, to), oldest first.</summary>
-    public List<CheckRecord> Checks(string? url, DateTimeOffset from, DateTimeOffset to)
+    /// <summary>
+    /// The checks of <paramref name="url"/> (every target when null) in [from, to), oldest first; with
+    /// <paramref name="limit"/>, only the newest <paramref name="limit"/> of them (still oldest first).
+    /// </summary>
+    public List<CheckRecord> Checks(string? url, DateTimeOffset from, DateTimeOffset to, int? limit = null)
     {
         using SqliteCommand c = Command("SELECT t.url, c.at, c.up, c.status, c.latency_ms, c.error FROM checks c JOIN targets t ON t.id = c.target_id " +
-            "WHERE c.at >= $from AND c.at < $to AND ($url IS NULL OR t.url = $url) ORDER BY c.at, c.id");
+            "WHERE c.at >= $from AND c.at < $to AND ($url IS NULL OR t.url = $url) " +
+            (limit is null ? "ORDER BY c.at, c.id" : "ORDER BY c.at DESC, c.id DESC LIMIT $limit"));
         c.Parameters.AddWithValue("$from", from.ToUnixTimeMilliseconds());
         c.Parameters.AddWithValue("$to", to.ToUnixTimeMilliseconds());
         c.Parameters.AddWithValue("$url", (object?)url ?? DBNull.Value);
+        if (limit is { } n)
+        {
+            c.Parameters.AddWithValue("$limit", n);
+        }
         using SqliteDataReader r = c.ExecuteReader();
         var list = new List<CheckRecord>();
         while (r.Read())
         {
             list.Add(new CheckRecord(r.GetString(0), DateTimeOffset.FromUnixTimeMilliseconds(r.GetInt64(1)), r.GetInt64(2) != 0, r.GetInt32(3), r.GetDouble(4), r.IsDBNull(5) ? null : r.GetString(5)));
+        }
+        if (limit is not null)
+        {
+            list.Reverse();
         }
         return list;
     }
