@@ -74,6 +74,36 @@ public sealed class WorkerWakeTests(RedisFixture redis) : IClassFixture<RedisFix
     }
 
     [Fact]
+    public void Succeed_JobsEndingInOneLoopIteration_OneScriptCall()
+    {
+        long scripts = 0;
+        QueueKit.Run(async () =>
+        {
+            JobQueue queue = NewQueue();
+            var handles = new List<JobHandle>();
+            for (int i = 0; i < 10; i++)
+            {
+                handles.Add(await queue.EnqueueAsync("j", i));
+            }
+            long before = await ScriptCalls();
+            // One free slot more than jobs: the take does not fill the worker, so it rings nobody. The enqueues rang
+            // the bell while no worker waited, so the worker's first wait returns at once (a take that finds nothing);
+            // its next one waits for 60 s.
+            var worker = new JobWorker(queue, Sleepy("w1") with { Concurrency = 11 }).Handle<int>("j", (job, ct) => Task.CompletedTask);
+            await QueueKit.With(worker, async () =>
+            {
+                foreach (JobHandle h in handles)
+                {
+                    await h.WaitAsync(TimeSpan.FromSeconds(10));
+                }
+                scripts = await ScriptCalls() - before;
+            });
+            await queue.DisposeAsync();
+        });
+        Assert.Equal(4L, scripts);   // the worker's reset of its stop flag, a take of all ten, the bell's empty take, ONE succeed for all ten
+    }
+
+    [Fact]
     public void Stop_WorkerWaitingOnTheBell_LeavesItsWaitTakingNothing()
     {
         double stopSeconds = double.NaN;
