@@ -106,7 +106,7 @@ internal sealed class RespConnection : IProtocol
             {
                 handshake.Add(connection.Command("SELECT", db.ToString(CultureInfo.InvariantCulture)));
             }
-            handshake.Add(connection.Command("CLIENT", "SETNAME", clientName.Replace(' ', '_')));
+            connection.Begin(3).Arg("CLIENT").Arg("SETNAME").Arg(clientName.Replace(' ', '_')).EndIgnored();   // a name is a courtesy: an ACL may refuse it
             connection.Flush();
             foreach (Reply reply in handshake)
             {
