@@ -2,21 +2,29 @@
 //
 // Design note. One driver (RunAsync) takes jobs with one script call per batch (QueueScripts.Take: move due
 // delayed jobs into their streams, apply the queue's rate limit, XREADGROUP the free slots' worth, highest
-// priority first, and start each: state running, attempt and fencing token raised). Each job runs as its own
-// Aio task inside a cancel scope. A maintenance task renews the leases of all running jobs in one script call
-// every third of the lease (XCLAIM by the owner resets the entry's idle time; a stale fencing token means
-// the job was taken over: its scope is cancelled) and takes over entries idle longer than the lease
-// (XAUTOCLAIM — their worker died or stalled). An attempt ends with one script checking its fencing token:
-// success (XACK, result), failure (retry later through the delayed set, or the dead-letter stream), revoked,
-// or handed back by a stopping worker. The driver sleeps when it has no free slot or nothing to take: with every
-// slot taken, until a job ends; with free slots, until the queue's `ready` dispatch wakes it (one sleeping worker
-// of the process per notification: JobQueue), the next delayed job's due time, or the poll interval (the fallback
-// for a notification lost across a reconnect). A job ending does not send a driver with free slots looking again:
-// its Take found the streams empty, and anything queued since has notified. So a job costs three scripts
-// (enqueue, take, succeed), and an idle worker makes no Redis call and no loop iteration until something happens.
-// Redis failures (a restart, say) are logged and retried.
+// priority first, and start each: state running, attempt and fencing token raised). The driver fetches on a
+// connection of its own, read and written by the loop (Internal/RespConnection; StackExchange.Redis, used for
+// everything else, cannot block and answers on its own threads): an idle driver sends `BLPOP bell` with its Take
+// pipelined behind it, so when a producer rings the queue's bell Redis wakes one blocked worker and runs its Take
+// at once, and the started jobs reach the loop in the same reply — one message from Redis between an enqueue and
+// the job's start, and no thread hop. Each job runs as its own Aio task inside a cancel scope. A maintenance task
+// renews the leases of all running jobs in one script call every third of the lease (XCLAIM by the owner resets the
+// entry's idle time; a stale fencing token means the job was taken over: its scope is cancelled) and takes over
+// entries idle longer than the lease (XAUTOCLAIM — their worker died or stalled). An attempt ends with one script
+// checking its fencing token: success (XACK, result), failure (retry later through the delayed set, or the
+// dead-letter stream), revoked, or handed back by a stopping worker. The driver sleeps when it has no free slot or
+// nothing to take: with every slot taken, until a job ends; with free slots, in its BLPOP until the bell rings
+// (work queued, or a delayed job became the next one due), the next delayed job's due time, or the poll interval (the fallback
+// for a ring lost across a restart). A job ending does not send a driver with free slots looking again: its Take
+// found the streams empty, and anything queued since has rung. So a job costs three scripts (enqueue, take,
+// succeed), and an idle worker makes one Redis call per poll interval and no loop iteration until something
+// happens. A stopping worker ends its own wait through StackExchange.Redis (QueueScripts.Unblock: the Take behind
+// it then takes nothing); a worker cancelled mid-fetch still collects the jobs its Take started and hands them
+// back. Redis failures (a restart, say) are logged and retried with a new fetch connection.
+using System.Globalization;
 using System.Runtime.ExceptionServices;
 using System.Text.Json;
+using Aio.Jobs.Redis.Internal;
 using Microsoft.Extensions.Logging;
 using StackExchange.Redis;
 
@@ -34,7 +42,7 @@ public sealed record WorkerOptions
     /// </summary>
     public TimeSpan Lease { get; init; } = TimeSpan.FromSeconds(30);
 
-    /// <summary>How often an idle worker looks for work without being notified (notifications can be lost across a reconnect). Default one second.</summary>
+    /// <summary>How often an idle worker looks for work without being woken (a wake can be lost across a Redis restart). Default one second.</summary>
     public TimeSpan PollInterval { get; init; } = TimeSpan.FromSeconds(1);
 
     /// <summary>The retry delay after a first failure; it doubles with each further attempt, up to <see cref="RetryMaxDelay"/>, and is jittered down by up to half. Default one second.</summary>
@@ -97,8 +105,12 @@ public sealed class JobWorker : IAsyncDisposable
     private readonly Random _random;
     private EventLoop? _loop;
     private ChannelMessageQueue? _revoke;
-    private bool _waitingForWork;   // the driver sleeps with free slots: a `ready` notification may wake it
     private bool _waitingForSlot;   // the driver sleeps with every slot taken: a job ending wakes it
+    private RespConnection? _fetch;   // the driver's own connection (see the design note)
+    private RespConnection.Reply? _take;   // the Take in flight on it (still set if the driver was cancelled meanwhile)
+    private bool _blocked;          // ... behind a BLPOP
+    private bool _unblockSent;
+    private TimerHandle? _unblockDeadline;
     private TimeSpan? _stopGrace;
     private bool _stopping;
     private bool _ran;
@@ -185,6 +197,7 @@ public sealed class JobWorker : IAsyncDisposable
         try
         {
             await RetryingAsync(EnsureGroupsAsync);
+            await RetryingAsync(() => RedisAwait.Eval(Queue.Db, QueueScripts.Reset, [], [Queue.Prefix, Options.ConsumerName]));
             await RetryingAsync(SubscribeAsync);
             maintenance = _loop.CreateTask(MaintainAsync, $"worker-maintenance {Options.ConsumerName}");
             await DriveAsync();
@@ -195,6 +208,7 @@ public sealed class JobWorker : IAsyncDisposable
         }
         await new CancelScope(shield: true).RunAsync(async () =>
         {
+            await SettleFetchAsync();
             await DrainAsync(_stopGrace ?? Options.StopGracePeriod);
             if (maintenance is not null)
             {
@@ -217,6 +231,10 @@ public sealed class JobWorker : IAsyncDisposable
         _stopping = true;
         _stopGrace = gracePeriod;
         _wake.Set();
+        if (_take is not null && _blocked)
+        {
+            Unblock();
+        }
     }
 
     /// <summary>Stops the worker (<see cref="Stop"/>) and waits until <see cref="RunAsync"/> has drained.</summary>
@@ -232,12 +250,6 @@ public sealed class JobWorker : IAsyncDisposable
 
     private bool _drained;
 
-    /// <summary>The driver sleeps with free slots (the queue's `ready` dispatch wakes one such worker per notification).</summary>
-    internal bool IsWaitingForWork => _waitingForWork && !_stopping;
-
-    /// <summary>Makes the driver look for work now (or after the Take it is making).</summary>
-    internal void Wake() => _wake.Set();
-
     /// <summary>Stops with the default grace period and waits.</summary>
     public async ValueTask DisposeAsync() => await StopAsync();
 
@@ -247,6 +259,7 @@ public sealed class JobWorker : IAsyncDisposable
     private async Task DriveAsync()
     {
         int failures = 0;
+        double block = 0;   // the first look does not wait
         while (!_stopping)
         {
             int free = Options.Concurrency - _running.Count;
@@ -265,32 +278,29 @@ public sealed class JobWorker : IAsyncDisposable
                 continue;
             }
             _wake.Clear();
-            RedisResult[] reply;
+            object?[] reply;
             try
             {
-                reply = (RedisResult[])(await RedisAwait.Eval(Queue.Db, QueueScripts.Take, [],
-                [
-                    Queue.Prefix, JobQueue.Group, Options.ConsumerName, Queue.Options.HistoryLength, free,
-                    Queue.Options.RateLimit, (long)Queue.Options.RatePeriod.TotalMilliseconds, 1000,
-                ]))!;
+                reply = await FetchAsync(free, block);
                 failures = 0;
             }
             catch (Exception e) when (IsRedisFailure(e))
             {
+                DropFetch(e);
+                if (_stopping)
+                {
+                    break;
+                }
                 await BackOffAsync(e, ++failures);
+                block = 0;
                 continue;
             }
-            long rateWaitMs = (long)reply[0];
-            long nextDueMs = (long)reply[1];
-            var started = (RedisResult[])reply[2]!;
-            foreach (RedisResult r in started)
+            long rateWaitMs = (long)reply[0]!;
+            long nextDueMs = (long)reply[1]!;
+            var started = (object?[])reply[2]!;
+            foreach (object? r in started)
             {
-                StartJob((RedisResult[])r!);
-            }
-            if (started.Length >= free && rateWaitMs == 0)
-            {
-                Queue.MoreReady(this);   // there may be more: for another worker of this process, and for this one when a slot frees
-                continue;
+                StartJob((object?[])r!);
             }
             double wait = Options.PollInterval.TotalSeconds;
             if (nextDueMs >= 0)
@@ -299,31 +309,160 @@ public sealed class JobWorker : IAsyncDisposable
             }
             if (rateWaitMs > 0)
             {
+                // Over the rate limit: sleep (unless stopped), then look without waiting for the bell.
                 wait = Math.Max(Math.Min(wait, rateWaitMs / 1000.0), 0.001);
-            }
-            if (!_stopping && wait > 0)
-            {
-                _waitingForWork = true;
-                try
+                if (!_stopping)
                 {
                     await Asyncio.MoveOnAfter(wait, async () => await _wake.WaitAsync());
                 }
-                finally
-                {
-                    _waitingForWork = false;
-                }
+                block = 0;
+                continue;
             }
+            // The next look waits for the bell (at most `wait`). With every slot now taken, the Take rang the bell
+            // for the work it may have left: the wait after a slot frees returns at once unless another worker took it.
+            block = wait;
         }
     }
 
-    private void StartJob(RedisResult[] r)
+    /// <summary>
+    /// Runs the Take on the fetch connection (connecting it first if needed); with <paramref name="block"/> &gt; 0,
+    /// behind a BLPOP on the bell of at most that many seconds. Returns the Take's reply.
+    /// </summary>
+    private async Task<object?[]> FetchAsync(int free, double block)
     {
-        // {s, entry, id, env, attempt, fence, max, enq, now}
-        var envelope = JsonSerializer.Deserialize<JobEnvelope>((string)r[3]!, Queue.Json)!;
-        var run = new Running((string)r[2]!, envelope.Name, (string)r[0]!, (string)r[1]!, (int)r[4], (long)r[5]);
-        int maxRetries = (int)r[6];
-        DateTimeOffset enqueued = DateTimeOffset.FromUnixTimeMilliseconds((long)r[7]);
-        double wait = ((long)r[8] - (long)r[7]) / 1000.0;
+        RespConnection c = _fetch is { IsOpen: true } open ? open : await ConnectFetchAsync();
+        bool blocked = block > 0;
+        if (blocked)
+        {
+            c.Begin(4).Arg("BLPOP").Arg(Queue.Prefix + "bell").Arg(Queue.Prefix + "wake:" + Options.ConsumerName)
+                .Arg(Math.Max(block, 0.001).ToString("0.###", CultureInfo.InvariantCulture)).EndIgnored();
+        }
+        c.Begin(12).Arg("EVALSHA").Arg(_takeSha!).Arg(0).Arg(Queue.Prefix).Arg(JobQueue.Group).Arg(Options.ConsumerName)
+            .Arg(Queue.Options.HistoryLength).Arg(free).Arg(Queue.Options.RateLimit).Arg((long)Queue.Options.RatePeriod.TotalMilliseconds)
+            .Arg(1000).Arg(blocked ? 1 : 0);
+        RespConnection.Reply take = c.End();
+        c.Flush();
+        _take = take;
+        _blocked = blocked;
+        _unblockSent = false;
+        TimerHandle deadline = _loop!.CallLater(block + FetchTimeout, static c => c.Abort(new TimeoutException(
+            $"Redis did not answer the worker's fetch within {FetchTimeout} s after its wait; the worker connects again.")), c);
+        object? reply;
+        try
+        {
+            reply = await take.Detached();
+        }
+        finally
+        {
+            deadline.Cancel();
+        }
+        _take = null;   // (still set if this await was cancelled: SettleFetchAsync collects the reply)
+        _blocked = false;
+        return (object?[])RespConnection.Check(reply)!;
+    }
+
+    /// <summary>How long past its wait a fetch may take before the connection is given up.</summary>
+    private const double FetchTimeout = 10;
+
+    private string? _takeSha;
+
+    private async Task<RespConnection> ConnectFetchAsync()
+    {
+        DropFetch(null);
+        RespConnection c = await RespConnection.ConnectAsync(Queue.Redis, $"aio-worker:{Options.ConsumerName}");
+        try
+        {
+            RespConnection.Reply load = c.Command("SCRIPT", "LOAD", QueueScripts.Take);
+            c.Flush();
+            _takeSha = (string)RespConnection.Check(await load)!;
+        }
+        catch
+        {
+            c.Abort(null);
+            throw;
+        }
+        _fetch = c;
+        return c;
+    }
+
+    private void DropFetch(Exception? reason)
+    {
+        _fetch?.Abort(reason);
+        _fetch = null;
+        _take = null;
+        _blocked = false;
+    }
+
+    /// <summary>Ends the driver's wait on the bell (it is stopping): the Take behind it then takes nothing. If Redis does not answer within two seconds, the fetch connection is dropped.</summary>
+    private void Unblock()
+    {
+        if (_unblockSent || _loop is null)
+        {
+            return;
+        }
+        _unblockSent = true;
+        _ = Queue.Db.ScriptEvaluateAsync(QueueScripts.Unblock, [], [Queue.Prefix, Options.ConsumerName], CommandFlags.FireAndForget);
+        RespConnection.Reply? take = _take;
+        _unblockDeadline?.Cancel();
+        _unblockDeadline = _loop.CallLater(2.0, () =>
+        {
+            if (_take is not null && ReferenceEquals(_take, take))
+            {
+                _fetch?.Abort(new TimeoutException("Redis did not end the stopping worker's wait within 2 s; its fetch connection was dropped."));
+            }
+        });
+    }
+
+    /// <summary>
+    /// After the driver ended (stopped, cancelled or failed): a Take still in flight is collected — its wait ended first
+    /// (<see cref="Unblock"/>) — and the jobs it started join the running ones, which the drain hands back.
+    /// </summary>
+    private async Task SettleFetchAsync()
+    {
+        if (_take is { } take)
+        {
+            if (_blocked)
+            {
+                Unblock();
+            }
+            object? reply = null;
+            try
+            {
+                await Asyncio.MoveOnAfter(3.0, async () => reply = await take.Detached());
+            }
+            catch (Exception e) when (IsRedisFailure(e))
+            {
+                // The connection was lost: what the Take started goes back to the queue when its lease lapses.
+            }
+            if (reply is object?[] { Length: 3 } parts && parts[2] is object?[] started)
+            {
+                foreach (object? r in started)
+                {
+                    StartJob((object?[])r!);
+                }
+            }
+        }
+        _unblockDeadline?.Cancel();
+        _fetch?.Abort(null);
+        _fetch = null;
+        _take = null;
+        _blocked = false;
+    }
+
+    private void StartJob(object?[] r) =>
+        StartJob((string)r[0]!, (string)r[1]!, (string)r[2]!, (string)r[3]!, (long)r[4]!, (long)r[5]!, (long)r[6]!, (long)r[7]!, (long)r[8]!);
+
+    private void StartJob(RedisResult[] r) =>
+        StartJob((string)r[0]!, (string)r[1]!, (string)r[2]!, (string)r[3]!, (long)r[4], (long)r[5], (long)r[6], (long)r[7], (long)r[8]);
+
+    /// <summary>Starts a job a Take or a Reclaim started in Redis: {stream, entry, id, env, attempt, fence, max, enq, now}.</summary>
+    private void StartJob(string stream, string entry, string id, string env, long attempt, long fence, long max, long enq, long now)
+    {
+        var envelope = JsonSerializer.Deserialize<JobEnvelope>(env, Queue.Json)!;
+        var run = new Running(id, envelope.Name, stream, entry, (int)attempt, fence);
+        int maxRetries = (int)max;
+        DateTimeOffset enqueued = DateTimeOffset.FromUnixTimeMilliseconds(enq);
+        double wait = (now - enq) / 1000.0;
         if (_running.Remove(run.Id, out Running? stale))
         {
             // This worker ran the job before, lost its lease (a stall), and has now been given it again.
@@ -417,11 +556,17 @@ public sealed class JobWorker : IAsyncDisposable
         }
         if (error is null)
         {
-            if (await EndAsync(QueueScripts.Succeed, run, result ?? "null") == 1)
+            if (await SucceedAsync(run, result ?? "null") == 1)
             {
                 _succeeded++;
                 QueueTelemetry.Succeeded(Queue.Name, run.Name);
                 QueueLog.JobSucceeded(Logger, duration);
+            }
+            else
+            {
+                _refused++;
+                QueueTelemetry.Refused(Queue.Name, run.Name);
+                QueueLog.AckRefused(Logger, run.Fence);
             }
             return;
         }
@@ -442,6 +587,65 @@ public sealed class JobWorker : IAsyncDisposable
                 break;
         }
     }
+
+    /// <summary>
+    /// Records <paramref name="run"/>'s success: 1, or 0 if its fencing token is stale. The jobs that succeed in one loop
+    /// iteration share one script call (under load a Take starts many jobs and they end together): the first one sends
+    /// the batch one iteration later, retrying while Redis is unreachable.
+    /// </summary>
+    private async Task<long> SucceedAsync(Running run, string result)
+    {
+        AioFuture<long> outcome = _loop!.CreateFuture<long>();
+        _acks.Add((run, result, outcome));
+        if (_acks.Count > 1)
+        {
+            return await outcome;
+        }
+        await Asyncio.Sleep(0);   // the other jobs ending in this iteration join the batch
+        (Running Run, string Result, AioFuture<long> Outcome)[] batch = [.. _acks];
+        _acks.Clear();
+        var args = new RedisValue[3 + (5 * batch.Length)];
+        args[0] = Queue.Prefix;
+        args[1] = JobQueue.Group;
+        args[2] = Queue.Options.HistoryLength;
+        for (int i = 0; i < batch.Length; i++)
+        {
+            Running r = batch[i].Run;
+            int k = 3 + (5 * i);
+            args[k] = r.Id;
+            args[k + 1] = r.Fence;
+            args[k + 2] = r.Stream.ToString();
+            args[k + 3] = r.Entry;
+            args[k + 4] = batch[i].Result;
+        }
+        for (int failures = 1; ; failures++)
+        {
+            try
+            {
+                var outcomes = (RedisResult[])(await RedisAwait.Eval(Queue.Db, QueueScripts.Succeed, [], args))!;
+                for (int i = 0; i < batch.Length; i++)
+                {
+                    batch[i].Outcome.TrySetResult((long)outcomes[i]);
+                }
+                break;
+            }
+            catch (Exception e) when (IsRedisFailure(e) && failures < 30)
+            {
+                await BackOffAsync(e, failures);
+            }
+            catch (Exception e)
+            {
+                foreach ((Running _, string _, AioFuture<long> o) in batch)
+                {
+                    o.TrySetException(e);
+                }
+                break;
+            }
+        }
+        return await outcome;
+    }
+
+    private readonly List<(Running Run, string Result, AioFuture<long> Outcome)> _acks = [];
 
     /// <summary>Runs one of the scripts that end an attempt, retrying while Redis is unreachable; 0 (refused) is counted and logged here.</summary>
     private async Task<long> EndAsync(string script, Running run, params RedisValue[] extra)
@@ -577,7 +781,6 @@ public sealed class JobWorker : IAsyncDisposable
     {
         ISubscriber subscriber = Queue.Redis.GetSubscriber();
         EventLoop loop = _loop!;
-        await Queue.AttachAsync(this);
         if (_revoke is not null)
         {
             return;
@@ -613,7 +816,6 @@ public sealed class JobWorker : IAsyncDisposable
     {
         try
         {
-            await Queue.DetachAsync(this);
             if (_revoke is { } revoke)
             {
                 await RedisAwait.Call(revoke.UnsubscribeAsync());
@@ -652,5 +854,6 @@ public sealed class JobWorker : IAsyncDisposable
         await Asyncio.Sleep(delay);
     }
 
-    private static bool IsRedisFailure(Exception e) => e is RedisException or TimeoutException;
+    private static bool IsRedisFailure(Exception e) => e is RedisException or TimeoutException or System.Net.Sockets.SocketException or IOException
+        or System.Security.Authentication.AuthenticationException;
 }

@@ -7,7 +7,11 @@ namespace Aio.Jobs.Redis;
 /// <c>P j:ID</c> a job's hash (env, state, attempts, max, fence, prio, enq, error, result, owner, revoke);
 /// <c>P h:ID</c> its history (list of "ms text"); <c>P delayed</c> a sorted set by due time (ms);
 /// <c>P dead</c> the dead-letter stream; <c>P idem:KEY</c> idempotency keys; <c>P rate:WINDOW</c> rate counters;
-/// channels <c>P ready</c> (work queued, or a delayed job became the next one due), <c>P done</c> (a job finished), <c>P revoke</c> (revoke a running job).
+/// <c>P bell</c> the workers' doorbell: a list of at most one element, pushed when work is queued or a delayed job
+/// became the next one due; an idle worker waits on it with BLPOP (Redis wakes one blocked worker per push) with its
+/// Take pipelined behind, so the Take runs in Redis the moment the bell rings; <c>P wake:CONSUMER</c> and
+/// <c>P stop:CONSUMER</c> let a stopping worker end its own wait without taking anything (<see cref="Unblock"/>);
+/// channels <c>P done</c> (a job finished), <c>P revoke</c> (revoke a running job).
 /// Times are Redis's clock (TIME), the one clock every producer and worker shares.
 /// </summary>
 internal static class QueueScripts
@@ -21,10 +25,17 @@ internal static class QueueScripts
           redis.call('RPUSH', k, now .. ' ' .. text)
           redis.call('LTRIM', k, -hl, -1)
         end
+        local function ring()
+          -- wakes one idle worker (its BLPOP pops the element); one element is enough: a worker's Take takes all it can
+          -- and rings again if it filled its free slots
+          if redis.call('LLEN', P .. 'bell') == 0 then
+            redis.call('RPUSH', P .. 'bell', '1')
+          end
+        end
         local function next_due(id)
           -- a job just put into the delayed set is the next one due: sleeping workers must shorten their wait
           if redis.call('ZRANGE', P .. 'delayed', 0, 0)[1] == id then
-            redis.call('PUBLISH', P .. 'ready', '0')
+            ring()
           end
         end
         local function finish(id, ttl)
@@ -55,7 +66,7 @@ internal static class QueueScripts
         else
           redis.call('XADD', P .. 's:' .. prio, '*', 'j', id)
           hist(id, 'queued', hl)
-          redis.call('PUBLISH', P .. 'ready', '1')
+          ring()
         end
         return {1, id}
         """;
@@ -102,11 +113,18 @@ internal static class QueueScripts
         """;
 
     /// <summary>
-    /// ARGV: P, group, consumer, histLen, want, rateLimit (0 none), ratePeriodMs, promoteLimit. Moves due delayed
-    /// jobs into their streams, takes up to <c>want</c> entries (highest priority first, within the rate limit) and
-    /// starts them. Returns {rateWaitMs, nextDueMs (-1 none), {s, entry, id, env, attempt, fence, max, enq, now}...}.
+    /// ARGV: P, group, consumer, histLen, want, rateLimit (0 none), ratePeriodMs, promoteLimit, afterWait ('1': pipelined
+    /// behind the worker's BLPOP). Moves due delayed jobs into their streams, takes up to <c>want</c> entries (highest
+    /// priority first, within the rate limit) and starts them. After a wait that the worker's own stop ended
+    /// (<see cref="Unblock"/>) it takes nothing and rings the bell again (the wait may have popped it). Returns
+    /// {rateWaitMs, nextDueMs (-1 none), {s, entry, id, env, attempt, fence, max, enq, now}...}.
     /// </summary>
     public const string Take = Prelude + Start + """
+        if ARGV[9] == '1' and redis.call('DEL', P .. 'stop:' .. me) == 1 then
+          redis.call('DEL', P .. 'wake:' .. me)
+          ring()
+          return {0, -1, {}}
+        end
         local want = tonumber(ARGV[5])
         local due = redis.call('ZRANGEBYSCORE', P .. 'delayed', '-inf', now, 'LIMIT', 0, tonumber(ARGV[8]))
         for _, id in ipairs(due) do
@@ -142,8 +160,8 @@ internal static class QueueScripts
             end
           end
         end
-        if #due > 0 and want > 0 and #out >= want then
-          redis.call('PUBLISH', P .. 'ready', '1')   -- promoted more than this worker could take
+        if want > 0 and #out >= want and wait == 0 then
+          ring()   -- this worker's free slots are full: there may be more, for another worker (or for this one later)
         end
         if rk and #out > 0 then
           redis.call('INCRBY', rk, #out)
@@ -153,6 +171,26 @@ internal static class QueueScripts
         local nextDue = -1
         if nxt[2] then nextDue = math.max(0, tonumber(nxt[2]) - now) end
         return {wait, nextDue, out}
+        """;
+
+    /// <summary>
+    /// ARGV: P, consumer. Ends the wait of a stopping worker blocked on the bell: its BLPOP also watches <c>P wake:consumer</c>,
+    /// and the flag <c>P stop:consumer</c> makes the Take pipelined behind it take nothing (both expire in a minute, and a
+    /// worker starting under the same name deletes them: <see cref="Reset"/>).
+    /// </summary>
+    public const string Unblock = """
+        local P, me = ARGV[1], ARGV[2]
+        redis.call('SET', P .. 'stop:' .. me, '1', 'PX', 60000)
+        redis.call('RPUSH', P .. 'wake:' .. me, '1')
+        redis.call('PEXPIRE', P .. 'wake:' .. me, 60000)
+        return 1
+        """;
+
+    /// <summary>ARGV: P, consumer. A starting worker clears what a stop under its name may have left (<see cref="Unblock"/>).</summary>
+    public const string Reset = """
+        local P, me = ARGV[1], ARGV[2]
+        redis.call('DEL', P .. 'stop:' .. me, P .. 'wake:' .. me)
+        return 1
         """;
 
     /// <summary>ARGV: P, group, consumer, histLen, minIdleMs, count. Takes over entries whose lease lapsed (XAUTOCLAIM) and starts them with a new fencing token. Returns {{s, entry, id, env, attempt, fence, max, enq, now}...}.</summary>
@@ -194,17 +232,32 @@ internal static class QueueScripts
 
         """;
 
-    /// <summary>ARGV: P, group, histLen, id, fence, stream, entry, resultJson. 1: recorded; 0: refused (stale fencing token).</summary>
-    public const string Succeed = Owned + """
-        if st[1] == 'succeeded' then return 1 end
-        if st[1] ~= 'running' then return 0 end
-        redis.call('XACK', s, group, entry)
-        redis.call('XDEL', s, entry)
-        redis.call('HSET', h, 'state', 'succeeded', 'result', ARGV[8], 'done', now)
-        redis.call('HDEL', h, 'owner', 'entry')
-        hist(id, 'succeeded', hl)
-        finish(id, tonumber(st[3]))
-        return 1
+    /// <summary>
+    /// ARGV: P, group, histLen, then (id, fence, stream, entry, resultJson) per job: the jobs of one worker that
+    /// succeeded in one loop iteration. Returns per job 1: recorded; 0: refused (stale fencing token).
+    /// </summary>
+    public const string Succeed = Prelude + """
+        local group, hl = ARGV[2], tonumber(ARGV[3])
+        local out = {}
+        for i = 4, #ARGV, 5 do
+          local id, fence, s, entry = ARGV[i], ARGV[i + 1], ARGV[i + 2], ARGV[i + 3]
+          local h = P .. 'j:' .. id
+          local st = redis.call('HMGET', h, 'state', 'fence', 'rttl')
+          local r = 0
+          if st[2] == fence and st[1] == 'succeeded' then
+            r = 1
+          elseif st[2] == fence and st[1] == 'running' then
+            redis.call('XACK', s, group, entry)
+            redis.call('XDEL', s, entry)
+            redis.call('HSET', h, 'state', 'succeeded', 'result', ARGV[i + 4], 'done', now)
+            redis.call('HDEL', h, 'owner', 'entry')
+            hist(id, 'succeeded', hl)
+            finish(id, tonumber(st[3]))
+            r = 1
+          end
+          out[#out + 1] = r
+        end
+        return out
         """;
 
     /// <summary>ARGV: P, group, histLen, id, fence, stream, entry, error, backoffMs. 1: retry scheduled; 2: dead-lettered; 0: refused.</summary>
@@ -248,7 +301,7 @@ internal static class QueueScripts
         redis.call('HDEL', h, 'owner', 'entry')
         redis.call('XADD', s, '*', 'j', id)
         hist(id, 'handed back by a stopping worker', hl)
-        redis.call('PUBLISH', P .. 'ready', '1')
+        ring()
         return 1
         """;
 
@@ -318,7 +371,7 @@ internal static class QueueScripts
         end
         redis.call('XADD', P .. 's:' .. st[2], '*', 'j', id)
         hist(id, 'retried by hand after it was dead', hl)
-        redis.call('PUBLISH', P .. 'ready', '1')
+        ring()
         return 1
         """;
 }

@@ -1,0 +1,331 @@
+// RespConnection: a small RESP2 client on the loop's own transport, used by a JobWorker for one thing: its blocking
+// fetch (BLPOP on the queue's bell, with the Take script pipelined behind it).
+//
+// Design note. StackExchange.Redis multiplexes every caller over one connection, so it cannot run blocking commands,
+// and its replies arrive on its own threads (one post back to the loop per reply, plus thread-pool hops for its socket
+// I/O). This connection is the loop's: commands are written by the loop thread straight into the socket (one write for
+// a pipelined batch), replies are parsed in DataReceived on the loop thread and complete their futures there — no
+// thread is involved between Redis and the worker. It speaks only what the fetch needs: arrays of bulk strings out;
+// simple strings, errors, integers, bulk strings, arrays and nils in. Replies complete in the order commands were sent.
+// A worker awaits a detached copy of a reply's future (Reply.Detached): cancelling the worker cancels the copy, the
+// reply still arrives, so a worker interrupted mid-fetch can still collect the jobs its Take started. When the connection is lost,
+// every pending future fails with a RedisConnectionException; the worker then connects a new one.
+using System.Buffers;
+using System.Buffers.Text;
+using System.Globalization;
+using System.Net;
+using System.Net.Security;
+using System.Text;
+using Aio.Net;
+using StackExchange.Redis;
+
+namespace Aio.Jobs.Redis.Internal;
+
+/// <summary>A Redis error reply (<c>-ERR ...</c>).</summary>
+internal sealed class RespError(string message)
+{
+    public string Message { get; } = message;
+}
+
+/// <summary>A loop-native RESP2 connection (see the design note at the top of the file).</summary>
+internal sealed class RespConnection : IProtocol
+{
+    /// <summary>The future of one reply.</summary>
+    internal sealed class Reply : AioFuture<object?>
+    {
+        /// <summary>
+        /// A future completed like this one, for an awaiter that may be cancelled: cancelling the awaiter cancels the
+        /// copy, and the reply still arrives here (it can be awaited again).
+        /// </summary>
+        public AioFuture<object?> Detached()
+        {
+            var copy = new AioFuture<object?>();
+            AddDoneCallback(reply =>
+            {
+                if (reply.Cancelled)
+                {
+                    copy.Cancel();
+                }
+                else if (reply.Exception() is { } e)
+                {
+                    copy.TrySetException(e);
+                }
+                else
+                {
+                    copy.TrySetResult(reply.Result());
+                }
+            });
+            return copy;
+        }
+    }
+
+    private static readonly byte[] Crlf = "\r\n"u8.ToArray();
+    private readonly Queue<Reply?> _pending = new();   // null: a reply nobody reads
+    private readonly ArrayBufferWriter<byte> _out = new(1024);
+    private readonly string _endpoint;
+    private byte[] _in = new byte[8 * 1024];
+    private int _start, _end;
+    private ITransport? _transport;
+    private Exception? _lost;
+
+    private RespConnection(string endpoint) => _endpoint = endpoint;
+
+    /// <summary>True until the connection is lost, closed or aborted.</summary>
+    public bool IsOpen => _lost is null && _transport is { IsClosing: false };
+
+    /// <summary>
+    /// Connects to the primary that <paramref name="redis"/> uses (its configured endpoint, password, user, database and
+    /// TLS) and names the connection <paramref name="clientName"/> (CLIENT LIST shows it).
+    /// </summary>
+    public static async Task<RespConnection> ConnectAsync(IConnectionMultiplexer redis, string clientName)
+    {
+        ConfigurationOptions config = ConfigurationOptions.Parse(redis.Configuration);
+        EndPoint endpoint = redis.GetServers().FirstOrDefault(s => s.IsConnected && !s.IsReplica)?.EndPoint
+            ?? (config.EndPoints.Count > 0 ? config.EndPoints[0] : throw new InvalidOperationException($"The Redis configuration '{redis.Configuration}' names no endpoint; the worker cannot open its fetch connection."));
+        (string host, int port) = endpoint switch
+        {
+            DnsEndPoint d => (d.Host, d.Port == 0 ? 6379 : d.Port),
+            IPEndPoint ip => (ip.Address.ToString(), ip.Port == 0 ? 6379 : ip.Port),
+            _ => throw new NotSupportedException($"The worker's fetch connection supports TCP endpoints only, not {endpoint} ({endpoint.GetType().Name})."),
+        };
+        EventLoop loop = EventLoop.GetRunningLoop();
+        var options = new ConnectionOptions
+        {
+            Ssl = config.Ssl ? new SslClientAuthenticationOptions { TargetHost = config.SslHost ?? host } : null,
+        };
+        string name = $"{host}:{port.ToString(CultureInfo.InvariantCulture)}";
+        (_, RespConnection connection) = await loop.CreateConnectionAsync(() => new RespConnection(name), host, port, options);
+        try
+        {
+            var handshake = new List<Reply>();
+            if (config.Password is { Length: > 0 } password)
+            {
+                handshake.Add(config.User is { Length: > 0 } user ? connection.Command("AUTH", user, password) : connection.Command("AUTH", password));
+            }
+            if (config.DefaultDatabase is int db and not 0)
+            {
+                handshake.Add(connection.Command("SELECT", db.ToString(CultureInfo.InvariantCulture)));
+            }
+            connection.Begin(3).Arg("CLIENT").Arg("SETNAME").Arg(clientName.Replace(' ', '_')).EndIgnored();   // a name is a courtesy: an ACL may refuse it
+            connection.Flush();
+            foreach (Reply reply in handshake)
+            {
+                Check(await reply);
+            }
+            return connection;
+        }
+        catch
+        {
+            connection.Abort(null);
+            throw;
+        }
+    }
+
+    /// <summary>Writes a command of string arguments into the output buffer (sent by <see cref="Flush"/>).</summary>
+    public Reply Command(params ReadOnlySpan<string> args)
+    {
+        Begin(args.Length);
+        foreach (string a in args)
+        {
+            Arg(a);
+        }
+        return End();
+    }
+
+    /// <summary>Starts a command of <paramref name="count"/> arguments; add them with <see cref="Arg(string)"/>, then <see cref="End"/> or <see cref="EndIgnored"/>.</summary>
+    public RespConnection Begin(int count)
+    {
+        Header((byte)'*', count);
+        return this;
+    }
+
+    /// <summary>Adds a string argument (UTF-8).</summary>
+    public RespConnection Arg(string value)
+    {
+        int n = Encoding.UTF8.GetByteCount(value);
+        Header((byte)'$', n);
+        Span<byte> span = _out.GetSpan(n + 2);
+        Encoding.UTF8.GetBytes(value, span);
+        Crlf.CopyTo(span[n..]);
+        _out.Advance(n + 2);
+        return this;
+    }
+
+    /// <summary>Adds an integer argument.</summary>
+    public RespConnection Arg(long value)
+    {
+        Span<byte> digits = stackalloc byte[20];
+        Utf8Formatter.TryFormat(value, digits, out int n);
+        Header((byte)'$', n);
+        Span<byte> span = _out.GetSpan(n + 2);
+        digits[..n].CopyTo(span);
+        Crlf.CopyTo(span[n..]);
+        _out.Advance(n + 2);
+        return this;
+    }
+
+    /// <summary>Ends a command; its reply completes the returned future.</summary>
+    public Reply End()
+    {
+        var reply = new Reply();
+        if (_lost is not null)
+        {
+            reply.TrySetException(_lost);
+            return reply;
+        }
+        _pending.Enqueue(reply);
+        return reply;
+    }
+
+    /// <summary>Ends a command whose reply nobody reads.</summary>
+    public void EndIgnored()
+    {
+        if (_lost is null)
+        {
+            _pending.Enqueue(null);
+        }
+    }
+
+    /// <summary>Sends what was written since the last flush in one write.</summary>
+    public void Flush()
+    {
+        if (_lost is null && _transport is { } t && _out.WrittenCount > 0)
+        {
+            t.Write(_out.WrittenSpan);
+        }
+        _out.ResetWrittenCount();
+    }
+
+    /// <summary>Closes the connection at once; pending replies fail with <paramref name="reason"/> (or a connection-lost error).</summary>
+    public void Abort(Exception? reason)
+    {
+        Lose(reason);
+        _transport?.Abort();
+    }
+
+    /// <summary>Returns <paramref name="value"/>, or throws the server's error it carries.</summary>
+    public static object? Check(object? value) => value is RespError e ? throw new RedisServerException(RedisErrorKind.Unknown, CommandFlags.None, e.Message) : value;
+
+    void IBaseProtocol.ConnectionMade(ITransport transport) => _transport = transport;
+
+    void IBaseProtocol.ConnectionLost(Exception? exception) => Lose(null, exception);
+
+    void IProtocol.DataReceived(ReadOnlySpan<byte> data)
+    {
+        if (_end + data.Length > _in.Length)
+        {
+            int kept = _end - _start;
+            byte[] target = kept + data.Length > _in.Length ? new byte[Math.Max(_in.Length * 2, kept + data.Length)] : _in;
+            Buffer.BlockCopy(_in, _start, target, 0, kept);
+            _in = target;
+            _start = 0;
+            _end = kept;
+        }
+        data.CopyTo(_in.AsSpan(_end));
+        _end += data.Length;
+        while (_pending.Count > 0)
+        {
+            int pos = _start;
+            if (!TryParse(_in.AsSpan(0, _end), ref pos, out object? value))
+            {
+                break;
+            }
+            _start = pos;
+            _pending.Dequeue()?.TrySetResult(value);
+        }
+        if (_start == _end)
+        {
+            _start = _end = 0;
+        }
+    }
+
+    private void Lose(Exception? reason, Exception? cause = null)
+    {
+        if (_lost is not null)
+        {
+            return;
+        }
+        _lost = reason ?? new RedisConnectionException(ConnectionFailureType.SocketClosed, CommandFlags.None, $"The worker's fetch connection to Redis at {_endpoint} was lost{(cause is null ? "" : ": " + cause.Message)}; the worker connects again.", cause, CommandStatus.Unknown);
+        while (_pending.TryDequeue(out Reply? reply))
+        {
+            reply?.TrySetException(_lost);
+        }
+    }
+
+    private void Header(byte kind, int n)
+    {
+        Span<byte> span = _out.GetSpan(14);
+        span[0] = kind;
+        Utf8Formatter.TryFormat(n, span[1..], out int written);
+        span[1 + written] = (byte)'\r';
+        span[2 + written] = (byte)'\n';
+        _out.Advance(3 + written);
+    }
+
+    /// <summary>Parses one complete reply at <paramref name="pos"/>; false (and <paramref name="pos"/> unchanged) if it has not all arrived.</summary>
+    private static bool TryParse(ReadOnlySpan<byte> buffer, ref int pos, out object? value)
+    {
+        value = null;
+        if (pos >= buffer.Length)
+        {
+            return false;
+        }
+        int eol = buffer[(pos + 1)..].IndexOf("\r\n"u8);
+        if (eol < 0)
+        {
+            return false;
+        }
+        ReadOnlySpan<byte> line = buffer.Slice(pos + 1, eol);
+        int next = pos + 1 + eol + 2;
+        switch (buffer[pos])
+        {
+            case (byte)'+':
+                value = Encoding.UTF8.GetString(line);
+                break;
+            case (byte)'-':
+                value = new RespError(Encoding.UTF8.GetString(line));
+                break;
+            case (byte)':':
+                value = ParseInt(line);
+                break;
+            case (byte)'$':
+                long length = ParseInt(line);
+                if (length >= 0)
+                {
+                    if (buffer.Length < next + length + 2)
+                    {
+                        return false;
+                    }
+                    value = Encoding.UTF8.GetString(buffer.Slice(next, (int)length));
+                    next += (int)length + 2;
+                }
+                break;
+            case (byte)'*':
+                long count = ParseInt(line);
+                if (count >= 0)
+                {
+                    var items = new object?[count];
+                    for (int i = 0; i < items.Length; i++)
+                    {
+                        if (!TryParse(buffer, ref next, out items[i]))
+                        {
+                            return false;
+                        }
+                    }
+                    value = items;
+                }
+                break;
+            default:
+                throw new RedisConnectionException(ConnectionFailureType.ProtocolFailure, CommandFlags.None, $"The worker's fetch connection read an unexpected reply type '{(char)buffer[pos]}' from Redis; it connects again.", null, CommandStatus.Unknown);
+        }
+        pos = next;
+        return true;
+    }
+
+    private static long ParseInt(ReadOnlySpan<byte> line) =>
+        Utf8Parser.TryParse(line, out long v, out int used) && used == line.Length
+            ? v
+            : throw new RedisConnectionException(ConnectionFailureType.ProtocolFailure, CommandFlags.None, $"The worker's fetch connection read a malformed length or integer '{Encoding.UTF8.GetString(line)}' from Redis; it connects again.", null, CommandStatus.Unknown);
+
+    public override string ToString() => $"<RespConnection {_endpoint}{(IsOpen ? "" : " closed")}>";
+}
