@@ -27,7 +27,7 @@ import tempfile
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from w7 import AIO_DLL, BENCH, KESTREL_DLL, ROOT, cpu_s, free_port, log, stop  # noqa: E402
+from w7 import AIO_DLL, BENCH, KESTREL_DLL, ROOT, cpu_s, free_port, log, start, stop  # noqa: E402
 
 SERVERS = {
     "aio": lambda p, d: ["dotnet", AIO_DLL, "http-server", "--port", p, "--static", d],
@@ -61,17 +61,11 @@ def lean(url_path, port, seconds, pid, conns, warmup=0):
 def run_one(name, directory, duration, client="wrk", conns=64):
     port = free_port()
     argv = ["taskset", "-c", "0"] + SERVERS[name](str(port), directory)
-    proc = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    proc, error = start(argv)
+    if proc is None:
+        return None, error
     results = {}
     try:
-        deadline = time.time() + 30
-        line = ""
-        while time.time() < deadline:
-            line = proc.stdout.readline()
-            if "READY" in line or line == "":
-                break
-        if "READY" not in line:
-            return None, f"did not print READY ({proc.stderr.read()[-300:]!r})"
         for fname, size in FILES.items():
             url = f"http://127.0.0.1:{port}/static/{fname}.bin"
             if client == "lean":

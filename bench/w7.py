@@ -62,6 +62,22 @@ def stop(proc):
         proc.wait()
 
 
+def start(argv):
+    """Starts a server (argv) and waits up to 30 s for its READY line: (process, None), or (None, why not)."""
+    proc = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    deadline = time.time() + 30
+    line = ""
+    while time.time() < deadline:
+        line = proc.stdout.readline()
+        if "READY" in line or line == "":
+            break
+    if "READY" in line:
+        return proc, None
+    error = f"did not print READY ({proc.stderr.read()[-300:]!r})"
+    stop(proc)
+    return None, error
+
+
 def wrk(port, seconds):
     out = subprocess.run(["taskset", "-c", "1", "wrk", "-t1", "-c64", f"-d{seconds}s", "--latency",
                           f"http://127.0.0.1:{port}/"], capture_output=True, text=True, timeout=seconds + 60).stdout
@@ -76,16 +92,10 @@ def wrk(port, seconds):
 def run_one(name, duration):
     port = free_port()
     argv = ["taskset", "-c", "0"] + SERVERS[name](str(port))
-    proc = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    proc, error = start(argv)
+    if proc is None:
+        return None, error
     try:
-        deadline = time.time() + 30
-        line = ""
-        while time.time() < deadline:
-            line = proc.stdout.readline()
-            if "READY" in line or line == "":
-                break
-        if "READY" not in line:
-            return None, f"did not print READY ({proc.stderr.read()[-300:]!r})"
         wrk(port, 3)
         c0 = cpu_s(proc.pid)
         rps, p99, total, errors = wrk(port, duration)

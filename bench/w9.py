@@ -24,7 +24,7 @@ import sys
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from w7 import AIO_DLL, BENCH, KESTREL_DLL, PY, ROOT, free_port, log, stop  # noqa: E402
+from w7 import AIO_DLL, BENCH, KESTREL_DLL, PY, ROOT, free_port, log, start, stop  # noqa: E402
 
 NODE_DIR = os.path.join(BENCH, "peers", "node")
 SERVERS = {
@@ -54,16 +54,10 @@ def load(port, pid, clients, size, warmup, duration):
 def run_one(name, a):
     port = free_port()
     argv = ["taskset", "-c", "0"] + SERVERS[name](str(port))
-    proc = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    proc, error = start(argv)
+    if proc is None:
+        return None, error
     try:
-        deadline = time.time() + 30
-        line = ""
-        while time.time() < deadline:
-            line = proc.stdout.readline()
-            if "READY" in line or line == "":
-                break
-        if "READY" not in line:
-            return None, f"did not print READY ({proc.stderr.read()[-300:]!r})"
         return load(port, proc.pid, a.clients, a.size, a.warmup, a.duration)
     except (OSError, subprocess.SubprocessError, ValueError, KeyError) as e:
         return None, f"failed: {e}"
