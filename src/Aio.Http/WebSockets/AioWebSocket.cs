@@ -4,12 +4,16 @@
 // WebSocket; this class adds the message API both sides of Aio.Http share (whole messages, JSON, a close message
 // instead of a zero-length read, async iteration), a size limit checked as fragments arrive, serialized sends (any
 // task may send; .NET allows one send at a time) and the loop's cancellation: every await passes the ambient scope's
-// token. .NET aborts a WebSocket whose receive or send is cancelled (the connection cannot be resynchronized), so a
-// cancelled receive leaves it Aborted — the same as a connection dropped by a timeout, and what aiohttp does.
+// token. .NET aborts a WebSocket whose send, or whose receive in the middle of a frame, is cancelled (the connection
+// cannot be resynchronized): it is then Aborted, the same as a connection dropped by a timeout, and what aiohttp does.
+// A server-side receive cancelled before its message's first frame has arrived has read nothing: the WebSocket stays open.
 // The owner (a ClientSession's place in its limits, or the server's connection) is told once when the socket ends.
 //
 // The server's hot path (W9: one receive and one send per message) allocates only the received message: a receive
-// that must wait parks the task in a reusable LoopBoundWait (no future, no state machine box), a send that cannot
+// first waits in the connection's own parking lot until a whole frame is buffered (WebSocketServerStream.ReceiveReady),
+// so .NET's receive then runs to the end without suspending, and the receive itself is a pooled ValueTask state
+// machine (ReceiveAsync's Task is made only for a caller of that API); a receive that must still wait inside .NET (a
+// frame split across packets) parks the task in a reusable LoopBoundWait (no future, no state machine box); a send that cannot
 // wait (the connection is not paused for writing) passes no token to .NET so it takes ManagedWebSocket's synchronous
 // path, and text is encoded into a pooled buffer. SendTextAsync(ReadOnlyMemory<byte>) sends UTF-8 as it is (checked,
 // not decoded), so an echo or a relay of a received message never makes a string.
@@ -94,7 +98,11 @@ public sealed class AioWebSocket : IAsyncDisposable, IAsyncEnumerable<WebSocketM
     /// <exception cref="CancelledError">The task or an enclosing scope was cancelled: the WebSocket is aborted.</exception>
     /// <exception cref="TimeoutException">No message arrived within <see cref="AioWebSocketOptions.ReceiveTimeout"/>: the WebSocket is aborted.</exception>
     public Task<WebSocketMessage> ReceiveAsync() =>
-        _options.ReceiveTimeout is TimeSpan limit ? ReceiveTimedAsync(limit) : ReceiveCoreAsync();
+        _options.ReceiveTimeout is TimeSpan limit ? ReceiveTimedAsync(limit) : ReceiveCoreAsync().AsTask();
+
+    /// <summary><see cref="ReceiveAsync"/> without a Task when there is no receive timeout (async iteration uses it).</summary>
+    private ValueTask<WebSocketMessage> ReceiveValueAsync() =>
+        _options.ReceiveTimeout is TimeSpan limit ? new ValueTask<WebSocketMessage>(ReceiveTimedAsync(limit)) : ReceiveCoreAsync();
 
     private async Task<WebSocketMessage> ReceiveTimedAsync(TimeSpan limit)
     {
@@ -112,7 +120,8 @@ public sealed class AioWebSocket : IAsyncDisposable, IAsyncEnumerable<WebSocketM
         return message!;
     }
 
-    private async Task<WebSocketMessage> ReceiveCoreAsync()
+    [System.Runtime.CompilerServices.AsyncMethodBuilder(typeof(System.Runtime.CompilerServices.PoolingAsyncValueTaskMethodBuilder<>))]
+    private async ValueTask<WebSocketMessage> ReceiveCoreAsync()
     {
         if (_socket.State is WebSocketState.CloseReceived or WebSocketState.Closed && _socket.CloseStatus is not null)
         {
@@ -121,6 +130,15 @@ public sealed class AioWebSocket : IAsyncDisposable, IAsyncEnumerable<WebSocketM
         int length = 0;
         try
         {
+            if (_guard is { } guard && _loop.CurrentTask is not null)
+            {
+                // Server side: wait until a whole frame is buffered (or the read will fail or end), so .NET's receive
+                // below completes without suspending. Nothing was read yet: cancelled here, the WebSocket stays open.
+                while (!guard.ReceiveReady)
+                {
+                    await guard.WaitReceiveReadyAsync();
+                }
+            }
             while (true)
             {
                 if (length == _buffer.Length)
@@ -215,7 +233,50 @@ public sealed class AioWebSocket : IAsyncDisposable, IAsyncEnumerable<WebSocketM
     public Task SendJsonAsync<T>(T value, JsonSerializerOptions? options = null) =>
         SendAsync(JsonSerializer.SerializeToUtf8Bytes(value, options ?? JsonSerializerOptions.Web), WebSocketMessageType.Text);
 
-    internal async Task SendAsync(ReadOnlyMemory<byte> data, WebSocketMessageType type)
+    internal Task SendAsync(ReadOnlyMemory<byte> data, WebSocketMessageType type)
+    {
+        if (_guard is { WritePaused: false } && !_sendLock.Locked && !Aio.LowLevel.Checkpoint.IsCancelled)
+        {
+            // Server side, nothing else sending, the connection takes writes: .NET writes the whole frame now, so no
+            // other send can come between and the lock is not needed — unless the write must wait (see below).
+            ValueTask send;
+            try
+            {
+                send = _socket.SendAsync(data, type, endOfMessage: true, CancellationToken.None);
+            }
+            catch (Exception e)
+            {
+                EndIfDone();
+                return Task.FromException(e);
+            }
+            if (send.IsCompletedSuccessfully)
+            {
+                send.GetAwaiter().GetResult();
+                EndIfDone();
+                return Task.CompletedTask;
+            }
+            return FinishSendAsync(send);
+        }
+        return SendLockedAsync(data, type);
+    }
+
+    /// <summary>A send that did not complete at once (its frame took the transport over its high-water mark): later sends queue behind it.</summary>
+    private async Task FinishSendAsync(ValueTask send)
+    {
+        using (await _sendLock.AcquireAsync())   // free, and taken before anything else runs
+        {
+            try
+            {
+                await AbortIfCancelledAsync(Internal.LoopBound.AwaitAsync(_loop, send));
+            }
+            finally
+            {
+                EndIfDone();
+            }
+        }
+    }
+
+    private async Task SendLockedAsync(ReadOnlyMemory<byte> data, WebSocketMessageType type)
     {
         using (await _sendLock.AcquireAsync())
         {
@@ -323,7 +384,7 @@ public sealed class AioWebSocket : IAsyncDisposable, IAsyncEnumerable<WebSocketM
     {
         while (true)
         {
-            WebSocketMessage message = await ReceiveAsync();
+            WebSocketMessage message = await ReceiveValueAsync();
             if (message.Kind == WebSocketMessageKind.Close)
             {
                 yield break;

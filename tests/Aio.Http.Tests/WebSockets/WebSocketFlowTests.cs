@@ -67,6 +67,26 @@ public class WebSocketFlowTests
     });
 
     [Fact]
+    public void Receive_CancelledBeforeAMessageArrived_WebSocketStaysOpen() => AioTest.Run(async () =>
+    {
+        var events = new List<string>();
+        Application app = App(async ws =>
+        {
+            bool inTime = await Asyncio.MoveOnAfter(1, async () => await ws.ReceiveAsync());
+            events.Add($"{Now:0} in time: {inTime}, {ws.State}");
+            string text = (await ws.ReceiveAsync()).Text;
+            events.Add($"{Now:0} {text}");
+            await ws.SendTextAsync(text);
+        });
+        await using var client = new TestClient(app);
+        WsPeer peer = await WsPeer.OpenAsync(client);
+        await Sleep(2);
+        peer.Send(WsPeer.Text("later"));
+        events.Add(await peer.ReadFrameAsync());
+        Assert.Equal(["1 in time: False, Open", "2 later", "text later"], events);
+    });
+
+    [Fact]
     public void ReceiveTimeout_NothingArrives_ThrowsTimeoutAndAborts() => AioTest.Run(async () =>
     {
         var events = new List<string>();

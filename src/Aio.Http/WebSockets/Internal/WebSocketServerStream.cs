@@ -10,6 +10,12 @@
 // frame the peer sends, so the heartbeat (a PING written between the WebSocket's frames, which it writes whole) counts
 // any frame as a sign of life and a missing answer closes a dead peer, all on the loop's clock.
 //
+// Receives that need not wait. The inspector also remembers where each frame ends, and a read never hands the
+// WebSocket bytes past the end of the frame it is reading: so between two messages ManagedWebSocket holds nothing
+// of the next frame, and ReceiveReady can tell whether a whole frame is here. AioWebSocket waits for that in its own
+// parking lot before it calls ReceiveAsync, which then runs to the end without suspending (its reads complete at
+// once) — one park and one wake per message instead of a chain of suspended state machines in .NET's reader.
+//
 // Threads: the loop calls the protocol methods; ManagedWebSocket calls ReadAsync/WriteAsync on the loop thread too,
 // except after an internal mutex hands over on the thread pool: such calls are marshalled to the loop. Pending reads
 // and drains complete through ManualResetValueTaskSourceCore without forced asynchrony, so ManagedWebSocket's
@@ -19,6 +25,7 @@ using System.Buffers.Binary;
 using System.Net.WebSockets;
 using System.Text;
 using System.Threading.Tasks.Sources;
+using Aio.LowLevel;
 
 namespace Aio.Http.Internal;
 
@@ -55,6 +62,12 @@ internal sealed class WebSocketServerStream : Stream, IBufferedProtocol, IValueT
     private long _payloadLeft;
     private long _messageLength;                     // data bytes of the current message so far
     private bool _closeSent;                         // a close frame of our own (violation, heartbeat) went out
+
+    // Frame boundaries (see "Receives that need not wait" at the top), as positions in the byte stream.
+    private long _arrived;                           // bytes received so far
+    private long _handedOut;                         // bytes handed to the WebSocket so far
+    private readonly Queue<long> _frameEnds = new(); // where the frames whose header arrived end, oldest first
+    private ParkingLot? _readyLot;                   // a receive waiting for ReceiveReady
 
     // Heartbeat.
     private readonly double _heartbeat;              // seconds; 0: none
@@ -149,13 +162,19 @@ internal sealed class WebSocketServerStream : Stream, IBufferedProtocol, IValueT
             _readPos = _end;       // the WebSocket is failed: what still arrives is dropped
             return;
         }
-        if (!Inspect(_buf.AsSpan(start, bytes)))
+        long at = _arrived;
+        _arrived += bytes;
+        if (!Inspect(_buf.AsSpan(start, bytes), at))
         {
             return;
         }
         if (_readPending)
         {
             CompleteRead();
+        }
+        if (_readyLot is { Count: > 0 } lot && ReceiveReady)
+        {
+            lot.UnparkAll();
         }
         if (_end - _readPos > MaxBuffered && !_readPaused)
         {
@@ -171,6 +190,7 @@ internal sealed class WebSocketServerStream : Stream, IBufferedProtocol, IValueT
         {
             CompleteRead();
         }
+        _readyLot?.UnparkAll();
         return true;     // keep the writing half: the WebSocket may still send its close frame
     }
 
@@ -188,6 +208,7 @@ internal sealed class WebSocketServerStream : Stream, IBufferedProtocol, IValueT
         {
             CompleteRead();
         }
+        _readyLot?.UnparkAll();
         ReleaseDrainWaiters();
         _onLost?.Invoke(GuardStatus is null);
     }
@@ -216,8 +237,11 @@ internal sealed class WebSocketServerStream : Stream, IBufferedProtocol, IValueT
 
     // ===================================================================== the inspector
 
-    /// <summary>Follows the frames through newly arrived bytes; false when they broke a rule (the WebSocket is failed).</summary>
-    private bool Inspect(ReadOnlySpan<byte> data)
+    /// <summary>
+    /// Follows the frames through newly arrived bytes (the first of them at stream position <paramref name="at"/>);
+    /// false when they broke a rule (the WebSocket is failed).
+    /// </summary>
+    private bool Inspect(ReadOnlySpan<byte> data, long at)
     {
         int i = 0;
         while (i < data.Length)
@@ -245,6 +269,7 @@ internal sealed class WebSocketServerStream : Stream, IBufferedProtocol, IValueT
             {
                 return false;
             }
+            _frameEnds.Enqueue(at + i + _payloadLeft);
         }
         return true;
     }
@@ -312,6 +337,7 @@ internal sealed class WebSocketServerStream : Stream, IBufferedProtocol, IValueT
         {
             CompleteRead();
         }
+        _readyLot?.UnparkAll();
     }
 
     // ===================================================================== heartbeat
@@ -409,9 +435,44 @@ internal sealed class WebSocketServerStream : Stream, IBufferedProtocol, IValueT
         _readCore.SetException(new OperationCanceledException("The WebSocket's read was cancelled."));
     }
 
+    /// <summary>
+    /// Whether a receive that starts a message (ManagedWebSocket holds no bytes then: see the note at the top) can run
+    /// without waiting for the network: a whole frame is here, or 16 KiB of a bigger one, or the read will fail or end.
+    /// </summary>
+    public bool ReceiveReady
+    {
+        get
+        {
+            if (_failure is not null || _eof)
+            {
+                return true;
+            }
+            DropPassedFrames();
+            return _frameEnds.Count > 0 && (_frameEnds.Peek() <= _arrived || _end - _readPos >= 16 * 1024);
+        }
+    }
+
+    /// <summary>Parks the current task until <see cref="ReceiveReady"/> may have changed (bytes arrived, the end, a failure).</summary>
+    public ValueTask WaitReceiveReadyAsync() => (_readyLot ??= new ParkingLot(this)).ParkAsync();
+
+    private void DropPassedFrames()
+    {
+        while (_frameEnds.Count > 0 && _frameEnds.Peek() <= _handedOut)
+        {
+            _frameEnds.Dequeue();
+        }
+    }
+
+    /// <summary>Hands out buffered bytes, never past the end of the frame they belong to.</summary>
     private int Take(Span<byte> destination)
     {
         int n = Math.Min(destination.Length, _end - _readPos);
+        DropPassedFrames();
+        if (_frameEnds.Count > 0)
+        {
+            n = (int)Math.Min(n, _frameEnds.Peek() - _handedOut);
+        }
+        _handedOut += n;
         _buf.AsSpan(_readPos, n).CopyTo(destination);
         _readPos += n;
         if (_readPos == _end)
