@@ -95,7 +95,7 @@ public sealed class AioWebSocket : IAsyncDisposable, IAsyncEnumerable<WebSocketM
     /// a <see cref="WebSocketMessageKind.Close"/> message; a receive after that returns it again.
     /// </summary>
     /// <exception cref="WebSocketException">The connection broke or was aborted (a heartbeat went unanswered), or a message exceeded <see cref="AioWebSocketOptions.MaxMessageSize"/> (the WebSocket is then closed with 1009).</exception>
-    /// <exception cref="CancelledError">The task or an enclosing scope was cancelled: the WebSocket is aborted.</exception>
+    /// <exception cref="CancelledError">The task or an enclosing scope was cancelled: in the middle of a message the WebSocket is aborted; on the server, before any frame of the message had arrived, it stays open.</exception>
     /// <exception cref="TimeoutException">No message arrived within <see cref="AioWebSocketOptions.ReceiveTimeout"/>: the WebSocket is aborted.</exception>
     public Task<WebSocketMessage> ReceiveAsync() =>
         _options.ReceiveTimeout is TimeSpan limit ? ReceiveTimedAsync(limit) : ReceiveCoreAsync().AsTask();
