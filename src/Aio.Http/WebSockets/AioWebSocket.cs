@@ -101,7 +101,7 @@ public sealed class AioWebSocket : IAsyncDisposable, IAsyncEnumerable<WebSocketM
         _options.ReceiveTimeout is TimeSpan limit ? ReceiveTimedAsync(limit) : ReceiveCoreAsync().AsTask();
 
     /// <summary><see cref="ReceiveAsync"/> without a Task when there is no receive timeout (async iteration uses it).</summary>
-    private ValueTask<WebSocketMessage> ReceiveValueAsync() =>
+    internal ValueTask<WebSocketMessage> ReceiveValueAsync() =>
         _options.ReceiveTimeout is TimeSpan limit ? new ValueTask<WebSocketMessage>(ReceiveTimedAsync(limit)) : ReceiveCoreAsync();
 
     private async Task<WebSocketMessage> ReceiveTimedAsync(TimeSpan limit)
@@ -380,18 +380,8 @@ public sealed class AioWebSocket : IAsyncDisposable, IAsyncEnumerable<WebSocketM
     }
 
     /// <summary>Receives messages until the peer closes (aiohttp's <c>async for msg in ws</c>): the close message itself is not yielded.</summary>
-    public async IAsyncEnumerator<WebSocketMessage> GetAsyncEnumerator(CancellationToken cancellationToken = default)
-    {
-        while (true)
-        {
-            WebSocketMessage message = await ReceiveValueAsync();
-            if (message.Kind == WebSocketMessageKind.Close)
-            {
-                yield break;
-            }
-            yield return message;
-        }
-    }
+    public IAsyncEnumerator<WebSocketMessage> GetAsyncEnumerator(CancellationToken cancellationToken = default) =>
+        new Internal.MessageEnumerator(this, _loop);
 
     /// <summary>Closes the WebSocket (the handshake, within the close timeout) if it is still open, and frees it.</summary>
     public async ValueTask DisposeAsync()
