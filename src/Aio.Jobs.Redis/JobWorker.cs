@@ -83,11 +83,11 @@ public sealed class JobWorker : IAsyncDisposable
 {
     private enum CancelReason { None, Revoked, Stopping, LeaseLost }
 
-    private sealed class Running(string id, string name, RedisKey stream, string entry, int attempt, long fence)
+    private sealed class Running(string id, string name, string stream, string entry, int attempt, long fence)
     {
         public readonly string Id = id;
         public readonly string Name = name;
-        public readonly RedisKey Stream = stream;
+        public readonly string Stream = stream;
         public readonly string Entry = entry;
         public readonly int Attempt = attempt;
         public readonly long Fence = fence;
@@ -197,7 +197,7 @@ public sealed class JobWorker : IAsyncDisposable
         try
         {
             await RetryingAsync(EnsureGroupsAsync);
-            await RetryingAsync(() => RedisAwait.Eval(Queue.Db, QueueScripts.Reset, [], [Queue.Prefix, Options.ConsumerName]));
+            await RetryingAsync(() => Queue.Commands.EvalAsync(QueueScripts.ResetScript, [Queue.Prefix, Options.ConsumerName]));
             await RetryingAsync(SubscribeAsync);
             maintenance = _loop.CreateTask(MaintainAsync, $"worker-maintenance {Options.ConsumerName}");
             await DriveAsync();
@@ -372,7 +372,7 @@ public sealed class JobWorker : IAsyncDisposable
         RespConnection c = await RespConnection.ConnectAsync(Queue.Redis, $"aio-worker:{Options.ConsumerName}");
         try
         {
-            RespConnection.Reply load = c.Command("SCRIPT", "LOAD", QueueScripts.Take);
+            RespConnection.Reply load = c.Command(true, "SCRIPT", "LOAD", QueueScripts.Take);
             c.Flush();
             _takeSha = (string)RespConnection.Check(await load)!;
         }
@@ -451,9 +451,6 @@ public sealed class JobWorker : IAsyncDisposable
 
     private void StartJob(object?[] r) =>
         StartJob((string)r[0]!, (string)r[1]!, (string)r[2]!, (string)r[3]!, (long)r[4]!, (long)r[5]!, (long)r[6]!, (long)r[7]!, (long)r[8]!);
-
-    private void StartJob(RedisResult[] r) =>
-        StartJob((string)r[0]!, (string)r[1]!, (string)r[2]!, (string)r[3]!, (long)r[4], (long)r[5], (long)r[6], (long)r[7], (long)r[8]);
 
     /// <summary>Starts a job a Take or a Reclaim started in Redis: {stream, entry, id, env, attempt, fence, max, enq, now}.</summary>
     private void StartJob(string stream, string entry, string id, string env, long attempt, long fence, long max, long enq, long now)
@@ -537,7 +534,7 @@ public sealed class JobWorker : IAsyncDisposable
                     QueueLog.LeaseLost(Logger);
                     return;
                 case CancelReason.Revoked:
-                    if (await EndAsync(QueueScripts.Revoked, run) == 1)
+                    if (await EndAsync(QueueScripts.RevokedScript, run) == 1)
                     {
                         _revoked++;
                         QueueTelemetry.Revoked(Queue.Name, run.Name);
@@ -545,7 +542,7 @@ public sealed class JobWorker : IAsyncDisposable
                     }
                     return;
                 case CancelReason.Stopping:
-                    if (await EndAsync(QueueScripts.Release, run) == 1)
+                    if (await EndAsync(QueueScripts.ReleaseScript, run) == 1)
                     {
                         _handedBack++;
                         QueueTelemetry.HandedBack(Queue.Name, run.Name);
@@ -573,7 +570,7 @@ public sealed class JobWorker : IAsyncDisposable
         double delay = Math.Min(Options.RetryBaseDelay.TotalSeconds * Math.Pow(2, run.Attempt - 1), Options.RetryMaxDelay.TotalSeconds);
         delay *= 0.5 + (0.5 * _random.NextDouble());
         string message = $"{error.GetType().FullName}: {error.Message}";
-        switch (await EndAsync(QueueScripts.Fail, run, message, (long)(delay * 1000)))
+        switch (await EndAsync(QueueScripts.FailScript, run, message, (long)(delay * 1000)))
         {
             case 1:
                 _retried++;
@@ -604,7 +601,7 @@ public sealed class JobWorker : IAsyncDisposable
         await Asyncio.Sleep(0);   // the other jobs ending in this iteration join the batch
         (Running Run, string Result, AioFuture<long> Outcome)[] batch = [.. _acks];
         _acks.Clear();
-        var args = new RedisValue[3 + (5 * batch.Length)];
+        object[] args = new object[3 + (5 * batch.Length)];
         args[0] = Queue.Prefix;
         args[1] = JobQueue.Group;
         args[2] = Queue.Options.HistoryLength;
@@ -614,7 +611,7 @@ public sealed class JobWorker : IAsyncDisposable
             int k = 3 + (5 * i);
             args[k] = r.Id;
             args[k + 1] = r.Fence;
-            args[k + 2] = r.Stream.ToString();
+            args[k + 2] = r.Stream;
             args[k + 3] = r.Entry;
             args[k + 4] = batch[i].Result;
         }
@@ -622,10 +619,10 @@ public sealed class JobWorker : IAsyncDisposable
         {
             try
             {
-                var outcomes = (RedisResult[])(await RedisAwait.Eval(Queue.Db, QueueScripts.Succeed, [], args))!;
+                var outcomes = (object?[])(await Queue.Commands.EvalAsync(QueueScripts.SucceedScript, args))!;
                 for (int i = 0; i < batch.Length; i++)
                 {
-                    batch[i].Outcome.TrySetResult((long)outcomes[i]);
+                    batch[i].Outcome.TrySetResult((long)outcomes[i]!);
                 }
                 break;
             }
@@ -648,14 +645,14 @@ public sealed class JobWorker : IAsyncDisposable
     private readonly List<(Running Run, string Result, AioFuture<long> Outcome)> _acks = [];
 
     /// <summary>Runs one of the scripts that end an attempt, retrying while Redis is unreachable; 0 (refused) is counted and logged here.</summary>
-    private async Task<long> EndAsync(string script, Running run, params RedisValue[] extra)
+    private async Task<long> EndAsync(ScriptText script, Running run, params object[] extra)
     {
-        RedisValue[] args = [Queue.Prefix, JobQueue.Group, Queue.Options.HistoryLength, run.Id, run.Fence, run.Stream.ToString(), run.Entry, .. extra];
+        object[] args = [Queue.Prefix, JobQueue.Group, Queue.Options.HistoryLength, run.Id, run.Fence, run.Stream, run.Entry, .. extra];
         for (int failures = 1; ; failures++)
         {
             try
             {
-                long outcome = (long)await RedisAwait.Eval(Queue.Db, script, [], args);
+                long outcome = (long)(await Queue.Commands.EvalAsync(script, args))!;
                 if (outcome == 0)
                 {
                     _refused++;
@@ -701,13 +698,13 @@ public sealed class JobWorker : IAsyncDisposable
             return;
         }
         Running[] runs = [.. _running.Values];
-        var args = new List<RedisValue>(3 + (4 * runs.Length)) { Queue.Prefix, JobQueue.Group, Options.ConsumerName };
+        var args = new List<object>(3 + (4 * runs.Length)) { Queue.Prefix, JobQueue.Group, Options.ConsumerName };
         foreach (Running run in runs)
         {
-            args.AddRange([run.Id, run.Fence, run.Stream.ToString(), run.Entry]);
+            args.AddRange([run.Id, run.Fence, run.Stream, run.Entry]);
         }
-        var lost = (RedisResult[])(await RedisAwait.Eval(Queue.Db, QueueScripts.Renew, [], [.. args]))!;
-        foreach (RedisResult id in lost)
+        var lost = (object?[])(await Queue.Commands.EvalAsync(QueueScripts.RenewScript, [.. args]))!;
+        foreach (object? id in lost)
         {
             if (_running.TryGetValue((string)id!, out Running? run) && runs.Contains(run) && run.Reason == CancelReason.None)
             {
@@ -724,11 +721,11 @@ public sealed class JobWorker : IAsyncDisposable
         {
             return;
         }
-        var reclaimed = (RedisResult[])(await RedisAwait.Eval(Queue.Db, QueueScripts.Reclaim, [],
+        var reclaimed = (object?[])(await Queue.Commands.EvalAsync(QueueScripts.ReclaimScript,
             [Queue.Prefix, JobQueue.Group, Options.ConsumerName, Queue.Options.HistoryLength, (long)Options.Lease.TotalMilliseconds, free]))!;
-        foreach (RedisResult r in reclaimed)
+        foreach (object? r in reclaimed)
         {
-            StartJob((RedisResult[])r!);
+            StartJob((object?[])r!);
         }
     }
 
