@@ -18,8 +18,8 @@
 // for a ring lost across a restart). A job ending does not send a driver with free slots looking again: its Take
 // found the streams empty, and anything queued since has rung. So a job costs three scripts (enqueue, take,
 // succeed), and an idle worker makes one Redis call per poll interval and no loop iteration until something
-// happens. A stopping worker ends its own wait through StackExchange.Redis (QueueScripts.Unblock: the Take behind
-// it then takes nothing); a worker cancelled mid-fetch still collects the jobs its Take started and hands them
+// happens. A stopping worker ends its own wait through the queue's command connection (QueueScripts.Unblock: the
+// Take behind it then takes nothing); a worker cancelled mid-fetch still collects the jobs its Take started and hands them
 // back. Redis failures (a restart, say) are logged and retried with a new fetch connection.
 using System.Globalization;
 using System.Runtime.ExceptionServices;
@@ -401,7 +401,7 @@ public sealed class JobWorker : IAsyncDisposable
             return;
         }
         _unblockSent = true;
-        _ = Queue.Db.ScriptEvaluateAsync(QueueScripts.Unblock, [], [Queue.Prefix, Options.ConsumerName], CommandFlags.FireAndForget);
+        _loop.CreateTask(SendUnblockAsync, $"worker-unblock {Options.ConsumerName}");
         RespConnection.Reply? take = _take;
         _unblockDeadline?.Cancel();
         _unblockDeadline = _loop.CallLater(2.0, () =>
@@ -411,6 +411,18 @@ public sealed class JobWorker : IAsyncDisposable
                 _fetch?.Abort(new TimeoutException("Redis did not end the stopping worker's wait within 2 s; its fetch connection was dropped."));
             }
         });
+    }
+
+    private async Task SendUnblockAsync()
+    {
+        try
+        {
+            await Queue.Commands.EvalAsync(QueueScripts.UnblockScript, [Queue.Prefix, Options.ConsumerName]);
+        }
+        catch (Exception e) when (IsRedisFailure(e))
+        {
+            // Redis is unreachable: Unblock's deadline drops the fetch connection.
+        }
     }
 
     /// <summary>

@@ -380,5 +380,5 @@ internal static class QueueScripts
     /// <summary>The scripts sent over a queue's loop-native command connection (Internal/QueueCommands), with their SHA-1s.</summary>
     public static readonly ScriptText EnqueueScript = new(Enqueue), ResetScript = new(Reset), ReclaimScript = new(Reclaim),
         RenewScript = new(Renew), SucceedScript = new(Succeed), FailScript = new(Fail), RevokedScript = new(Revoked),
-        ReleaseScript = new(Release);
+        ReleaseScript = new(Release), UnblockScript = new(Unblock);
 }
