@@ -3,8 +3,8 @@
 // Design note. One driver (RunAsync) takes jobs with one script call per batch (QueueScripts.Take: move due
 // delayed jobs into their streams, apply the queue's rate limit, XREADGROUP the free slots' worth, highest
 // priority first, and start each: state running, attempt and fencing token raised). The driver fetches on a
-// connection of its own, read and written by the loop (Internal/RespConnection; StackExchange.Redis, used for
-// everything else, cannot block and answers on its own threads): an idle driver sends `BLPOP bell` with its Take
+// connection of its own, read and written by the loop (Internal/RespConnection; StackExchange.Redis cannot block
+// and answers on its own threads): an idle driver sends `BLPOP bell` with its Take
 // pipelined behind it, so when a producer rings the queue's bell Redis wakes one blocked worker and runs its Take
 // at once, and the started jobs reach the loop in the same reply — one message from Redis between an enqueue and
 // the job's start, and no thread hop. Each job runs as its own Aio task inside a cancel scope. A maintenance task
@@ -20,7 +20,12 @@
 // succeed), and an idle worker makes one Redis call per poll interval and no loop iteration until something
 // happens. A stopping worker ends its own wait through the queue's command connection (QueueScripts.Unblock: the
 // Take behind it then takes nothing); a worker cancelled mid-fetch still collects the jobs its Take started and hands them
-// back. Redis failures (a restart, say) are logged and retried with a new fetch connection.
+// back. Redis failures (a restart, say) are logged and retried with a new fetch connection. The scripts that end,
+// renew and take over attempts (and the stop's Unblock, and the start's Reset) go over the queue's command
+// connection (Internal/QueueCommands: loop-native too, shared with the queue's enqueues when they run on this loop;
+// through StackExchange.Redis if the queue's connection belongs to another live loop); the fetch's connection is
+// blocked in BLPOP and cannot carry them. So a job's path (enqueue, take, succeed) involves no thread besides the
+// loops'. StackExchange.Redis remains for consumer groups, the revoke subscription and inspection.
 using System.Globalization;
 using System.Runtime.ExceptionServices;
 using System.Text.Json;

@@ -124,12 +124,12 @@ internal sealed class RespConnection : IProtocol
     {
         ConfigurationOptions config = ConfigurationOptions.Parse(redis.Configuration);
         EndPoint endpoint = redis.GetServers().FirstOrDefault(s => s.IsConnected && !s.IsReplica)?.EndPoint
-            ?? (config.EndPoints.Count > 0 ? config.EndPoints[0] : throw new InvalidOperationException($"The Redis configuration '{redis.Configuration}' names no endpoint; the worker cannot open its fetch connection."));
+            ?? (config.EndPoints.Count > 0 ? config.EndPoints[0] : throw new InvalidOperationException($"The Redis configuration '{redis.Configuration}' names no endpoint; a queue or worker cannot open its loop-native connection (give the multiplexer an endpoint)."));
         (string host, int port) = endpoint switch
         {
             DnsEndPoint d => (d.Host, d.Port == 0 ? 6379 : d.Port),
             IPEndPoint ip => (ip.Address.ToString(), ip.Port == 0 ? 6379 : ip.Port),
-            _ => throw new NotSupportedException($"The worker's fetch connection supports TCP endpoints only, not {endpoint} ({endpoint.GetType().Name})."),
+            _ => throw new NotSupportedException($"A queue's or worker's loop-native Redis connection supports TCP endpoints only (host:port), not {endpoint} ({endpoint.GetType().Name})."),
         };
         EventLoop loop = EventLoop.GetRunningLoop();
         var options = new ConnectionOptions
