@@ -422,7 +422,8 @@ public sealed class JobWorker : IAsyncDisposable
     {
         try
         {
-            await Queue.Commands.EvalAsync(QueueScripts.UnblockScript, [Queue.Prefix, Options.ConsumerName]);
+            // Bounded like Unblock's own deadline: a silent Redis does not keep this task alive past the worker.
+            await Asyncio.MoveOnAfter(2.5, () => Queue.Commands.EvalAsync(QueueScripts.UnblockScript, [Queue.Prefix, Options.ConsumerName]));
         }
         catch (Exception e) when (IsRedisFailure(e))
         {

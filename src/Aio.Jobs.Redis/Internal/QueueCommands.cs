@@ -25,6 +25,7 @@ internal sealed class QueueCommands(IConnectionMultiplexer redis, string clientN
     /// <summary>A connect in progress: callers that arrive meanwhile wait for it and share its failure.</summary>
     private sealed class Connecting
     {
+        public readonly EventLoop Loop = EventLoop.GetRunningLoop();
         public readonly AioEvent Done = new();
         public Exception? Error;
     }
@@ -46,7 +47,8 @@ internal sealed class QueueCommands(IConnectionMultiplexer redis, string clientN
         {
             return c.EvalAsync(script, args);
         }
-        return _connection is { } other && other.Loop != loop && !other.Loop.IsClosed
+        return (_connection is { } other && other.Loop != loop && !other.Loop.IsClosed)
+            || (_connecting is { } connecting && connecting.Loop != loop)
             ? ForeignAsync(script, args)
             : ConnectThenEvalAsync(script, args);
     }

@@ -294,8 +294,17 @@ internal sealed class RespConnection : IProtocol
     private void Watch()
     {
         _watchdog = null;
-        if (_lost is not null || !_pending.TryPeek(out Pending oldest) || !oldest.Timed)
+        if (_lost is not null || !_pending.TryPeek(out Pending oldest))
         {
+            return;
+        }
+        if (!oldest.Timed)
+        {
+            // An untimed command first (a handshake's CLIENT SETNAME): look again later if a timed one waits behind it.
+            if (_pending.Any(p => p.Timed))
+            {
+                _watchdog = _loop.CallLater(_timeout, s_watch, this);
+            }
             return;
         }
         double left = oldest.Deadline - _loop.Time();
