@@ -5,9 +5,14 @@
 // producers and workers in any number of processes see consistent states. Awaiting a result subscribes once
 // per queue to the `done` channel; a notification (posted to the loop from StackExchange.Redis's thread)
 // wakes the waiters of that job, which re-read its hash; they also re-read it every second, so a
-// notification lost across a reconnect only delays them.
+// notification lost across a reconnect only delays them. The enqueue script (and the scripts of this queue's workers
+// that end, renew and take over attempts) goes over the queue's own loop-native connection (Internal/QueueCommands:
+// written by the loop thread straight into the socket, the reply parsed on the loop, no thread between), opened by
+// the first call on the loop that uses the queue; a call from another loop takes StackExchange.Redis. Everything
+// else (revoke, stats, inspection, subscriptions) stays on StackExchange.Redis.
 using System.Globalization;
 using System.Text.Json;
+using Aio.Jobs.Redis.Internal;
 using StackExchange.Redis;
 
 namespace Aio.Jobs.Redis;
@@ -17,7 +22,9 @@ namespace Aio.Jobs.Redis;
 /// (any number, in any processes), await their results through the returned <see cref="JobHandle"/>. Delivery is
 /// at least once: a job is acknowledged only after its handler succeeded, a worker's lease lapses if it dies or
 /// stalls, and another worker then runs the job again; idempotency keys make a repeated enqueue a no-op and let a
-/// handler make its effects happen once. Use it on one loop's thread.
+/// handler make its effects happen once. Use it on one loop's thread: enqueues (and its workers' acknowledgements)
+/// travel over a connection of its own that belongs to the loop of its first enqueue (a call from another loop goes
+/// through StackExchange.Redis instead); <see cref="DisposeAsync"/> closes it.
 /// </summary>
 [System.Diagnostics.CodeAnalysis.SuppressMessage("Naming", "CA1711", Justification = "A task queue is what Celery users look for.")]
 public sealed class JobQueue : IAsyncDisposable
@@ -41,6 +48,7 @@ public sealed class JobQueue : IAsyncDisposable
         ArgumentOutOfRangeException.ThrowIfLessThanOrEqual(Options.RatePeriod, TimeSpan.Zero, nameof(options));
         Json = Options.Json ?? new JsonSerializerOptions(JsonSerializerDefaults.Web);
         Prefix = $"{Options.KeyPrefix}{{{name}}}:";
+        Commands = new QueueCommands(redis, $"aio-queue:{name}");
     }
 
     /// <summary>The queue's name.</summary>
@@ -50,6 +58,9 @@ public sealed class JobQueue : IAsyncDisposable
     public JobQueueOptions Options { get; }
 
     internal IConnectionMultiplexer Redis { get; }
+
+    /// <summary>The queue's loop-native command connection (enqueues, and its workers' end-of-attempt, renew and take-over scripts).</summary>
+    internal QueueCommands Commands { get; }
 
     internal JsonSerializerOptions Json { get; }
 
@@ -82,14 +93,13 @@ public sealed class JobQueue : IAsyncDisposable
             Payload = JsonSerializer.SerializeToElement(payload, Json),
             IdempotencyKey = options.IdempotencyKey,
         };
-        RedisResult reply = await RedisAwait.Eval(Db, QueueScripts.Enqueue, [],
+        var parts = (object?[])(await Commands.EvalAsync(QueueScripts.EnqueueScript,
         [
             Prefix, id, JsonSerializer.Serialize(envelope, Json), (int)options.Priority, maxRetries,
             (long)Math.Ceiling(options.Delay.TotalMilliseconds), options.IdempotencyKey ?? "",
             (long)Options.IdempotencyExpiry.TotalMilliseconds, Options.HistoryLength, (long)Options.ResultExpiry.TotalMilliseconds,
-        ]);
-        var parts = (RedisResult[])reply!;
-        bool created = (long)parts[0] == 1;
+        ]))!;
+        bool created = (long)parts[0]! == 1;
         if (created)
         {
             QueueTelemetry.Enqueued(Name, name);
@@ -356,9 +366,10 @@ public sealed class JobQueue : IAsyncDisposable
         });
     }
 
-    /// <summary>Unsubscribes from the queue's notifications.</summary>
+    /// <summary>Closes the queue's command connection (if it is this loop's) and unsubscribes from the queue's notifications.</summary>
     public async ValueTask DisposeAsync()
     {
+        Commands.Close();
         if (_done is { } done)
         {
             _done = null;

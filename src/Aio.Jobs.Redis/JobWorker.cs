@@ -3,8 +3,8 @@
 // Design note. One driver (RunAsync) takes jobs with one script call per batch (QueueScripts.Take: move due
 // delayed jobs into their streams, apply the queue's rate limit, XREADGROUP the free slots' worth, highest
 // priority first, and start each: state running, attempt and fencing token raised). The driver fetches on a
-// connection of its own, read and written by the loop (Internal/RespConnection; StackExchange.Redis, used for
-// everything else, cannot block and answers on its own threads): an idle driver sends `BLPOP bell` with its Take
+// connection of its own, read and written by the loop (Internal/RespConnection; StackExchange.Redis cannot block
+// and answers on its own threads): an idle driver sends `BLPOP bell` with its Take
 // pipelined behind it, so when a producer rings the queue's bell Redis wakes one blocked worker and runs its Take
 // at once, and the started jobs reach the loop in the same reply — one message from Redis between an enqueue and
 // the job's start, and no thread hop. Each job runs as its own Aio task inside a cancel scope. A maintenance task
@@ -18,9 +18,14 @@
 // for a ring lost across a restart). A job ending does not send a driver with free slots looking again: its Take
 // found the streams empty, and anything queued since has rung. So a job costs three scripts (enqueue, take,
 // succeed), and an idle worker makes one Redis call per poll interval and no loop iteration until something
-// happens. A stopping worker ends its own wait through StackExchange.Redis (QueueScripts.Unblock: the Take behind
-// it then takes nothing); a worker cancelled mid-fetch still collects the jobs its Take started and hands them
-// back. Redis failures (a restart, say) are logged and retried with a new fetch connection.
+// happens. A stopping worker ends its own wait through the queue's command connection (QueueScripts.Unblock: the
+// Take behind it then takes nothing); a worker cancelled mid-fetch still collects the jobs its Take started and hands them
+// back. Redis failures (a restart, say) are logged and retried with a new fetch connection. The scripts that end,
+// renew and take over attempts (and the stop's Unblock, and the start's Reset) go over the queue's command
+// connection (Internal/QueueCommands: loop-native too, shared with the queue's enqueues when they run on this loop;
+// through StackExchange.Redis if the queue's connection belongs to another live loop); the fetch's connection is
+// blocked in BLPOP and cannot carry them. So a job's path (enqueue, take, succeed) involves no thread besides the
+// loops'. StackExchange.Redis remains for consumer groups, the revoke subscription and inspection.
 using System.Globalization;
 using System.Runtime.ExceptionServices;
 using System.Text.Json;
@@ -83,11 +88,11 @@ public sealed class JobWorker : IAsyncDisposable
 {
     private enum CancelReason { None, Revoked, Stopping, LeaseLost }
 
-    private sealed class Running(string id, string name, RedisKey stream, string entry, int attempt, long fence)
+    private sealed class Running(string id, string name, string stream, string entry, int attempt, long fence)
     {
         public readonly string Id = id;
         public readonly string Name = name;
-        public readonly RedisKey Stream = stream;
+        public readonly string Stream = stream;
         public readonly string Entry = entry;
         public readonly int Attempt = attempt;
         public readonly long Fence = fence;
@@ -197,7 +202,7 @@ public sealed class JobWorker : IAsyncDisposable
         try
         {
             await RetryingAsync(EnsureGroupsAsync);
-            await RetryingAsync(() => RedisAwait.Eval(Queue.Db, QueueScripts.Reset, [], [Queue.Prefix, Options.ConsumerName]));
+            await RetryingAsync(() => Queue.Commands.EvalAsync(QueueScripts.ResetScript, [Queue.Prefix, Options.ConsumerName]));
             await RetryingAsync(SubscribeAsync);
             maintenance = _loop.CreateTask(MaintainAsync, $"worker-maintenance {Options.ConsumerName}");
             await DriveAsync();
@@ -372,7 +377,7 @@ public sealed class JobWorker : IAsyncDisposable
         RespConnection c = await RespConnection.ConnectAsync(Queue.Redis, $"aio-worker:{Options.ConsumerName}");
         try
         {
-            RespConnection.Reply load = c.Command("SCRIPT", "LOAD", QueueScripts.Take);
+            RespConnection.Reply load = c.Command(true, "SCRIPT", "LOAD", QueueScripts.Take);
             c.Flush();
             _takeSha = (string)RespConnection.Check(await load)!;
         }
@@ -401,7 +406,7 @@ public sealed class JobWorker : IAsyncDisposable
             return;
         }
         _unblockSent = true;
-        _ = Queue.Db.ScriptEvaluateAsync(QueueScripts.Unblock, [], [Queue.Prefix, Options.ConsumerName], CommandFlags.FireAndForget);
+        _loop.CreateTask(SendUnblockAsync, $"worker-unblock {Options.ConsumerName}");
         RespConnection.Reply? take = _take;
         _unblockDeadline?.Cancel();
         _unblockDeadline = _loop.CallLater(2.0, () =>
@@ -411,6 +416,19 @@ public sealed class JobWorker : IAsyncDisposable
                 _fetch?.Abort(new TimeoutException("Redis did not end the stopping worker's wait within 2 s; its fetch connection was dropped."));
             }
         });
+    }
+
+    private async Task SendUnblockAsync()
+    {
+        try
+        {
+            // Bounded like Unblock's own deadline: a silent Redis does not keep this task alive past the worker.
+            await Asyncio.MoveOnAfter(2.5, () => Queue.Commands.EvalAsync(QueueScripts.UnblockScript, [Queue.Prefix, Options.ConsumerName]));
+        }
+        catch (Exception e) when (IsRedisFailure(e))
+        {
+            // Redis is unreachable: Unblock's deadline drops the fetch connection.
+        }
     }
 
     /// <summary>
@@ -451,9 +469,6 @@ public sealed class JobWorker : IAsyncDisposable
 
     private void StartJob(object?[] r) =>
         StartJob((string)r[0]!, (string)r[1]!, (string)r[2]!, (string)r[3]!, (long)r[4]!, (long)r[5]!, (long)r[6]!, (long)r[7]!, (long)r[8]!);
-
-    private void StartJob(RedisResult[] r) =>
-        StartJob((string)r[0]!, (string)r[1]!, (string)r[2]!, (string)r[3]!, (long)r[4], (long)r[5], (long)r[6], (long)r[7], (long)r[8]);
 
     /// <summary>Starts a job a Take or a Reclaim started in Redis: {stream, entry, id, env, attempt, fence, max, enq, now}.</summary>
     private void StartJob(string stream, string entry, string id, string env, long attempt, long fence, long max, long enq, long now)
@@ -537,7 +552,7 @@ public sealed class JobWorker : IAsyncDisposable
                     QueueLog.LeaseLost(Logger);
                     return;
                 case CancelReason.Revoked:
-                    if (await EndAsync(QueueScripts.Revoked, run) == 1)
+                    if (await EndAsync(QueueScripts.RevokedScript, run) == 1)
                     {
                         _revoked++;
                         QueueTelemetry.Revoked(Queue.Name, run.Name);
@@ -545,7 +560,7 @@ public sealed class JobWorker : IAsyncDisposable
                     }
                     return;
                 case CancelReason.Stopping:
-                    if (await EndAsync(QueueScripts.Release, run) == 1)
+                    if (await EndAsync(QueueScripts.ReleaseScript, run) == 1)
                     {
                         _handedBack++;
                         QueueTelemetry.HandedBack(Queue.Name, run.Name);
@@ -573,7 +588,7 @@ public sealed class JobWorker : IAsyncDisposable
         double delay = Math.Min(Options.RetryBaseDelay.TotalSeconds * Math.Pow(2, run.Attempt - 1), Options.RetryMaxDelay.TotalSeconds);
         delay *= 0.5 + (0.5 * _random.NextDouble());
         string message = $"{error.GetType().FullName}: {error.Message}";
-        switch (await EndAsync(QueueScripts.Fail, run, message, (long)(delay * 1000)))
+        switch (await EndAsync(QueueScripts.FailScript, run, message, (long)(delay * 1000)))
         {
             case 1:
                 _retried++;
@@ -604,7 +619,7 @@ public sealed class JobWorker : IAsyncDisposable
         await Asyncio.Sleep(0);   // the other jobs ending in this iteration join the batch
         (Running Run, string Result, AioFuture<long> Outcome)[] batch = [.. _acks];
         _acks.Clear();
-        var args = new RedisValue[3 + (5 * batch.Length)];
+        object[] args = new object[3 + (5 * batch.Length)];
         args[0] = Queue.Prefix;
         args[1] = JobQueue.Group;
         args[2] = Queue.Options.HistoryLength;
@@ -614,7 +629,7 @@ public sealed class JobWorker : IAsyncDisposable
             int k = 3 + (5 * i);
             args[k] = r.Id;
             args[k + 1] = r.Fence;
-            args[k + 2] = r.Stream.ToString();
+            args[k + 2] = r.Stream;
             args[k + 3] = r.Entry;
             args[k + 4] = batch[i].Result;
         }
@@ -622,10 +637,10 @@ public sealed class JobWorker : IAsyncDisposable
         {
             try
             {
-                var outcomes = (RedisResult[])(await RedisAwait.Eval(Queue.Db, QueueScripts.Succeed, [], args))!;
+                var outcomes = (object?[])(await Queue.Commands.EvalAsync(QueueScripts.SucceedScript, args))!;
                 for (int i = 0; i < batch.Length; i++)
                 {
-                    batch[i].Outcome.TrySetResult((long)outcomes[i]);
+                    batch[i].Outcome.TrySetResult((long)outcomes[i]!);
                 }
                 break;
             }
@@ -648,14 +663,14 @@ public sealed class JobWorker : IAsyncDisposable
     private readonly List<(Running Run, string Result, AioFuture<long> Outcome)> _acks = [];
 
     /// <summary>Runs one of the scripts that end an attempt, retrying while Redis is unreachable; 0 (refused) is counted and logged here.</summary>
-    private async Task<long> EndAsync(string script, Running run, params RedisValue[] extra)
+    private async Task<long> EndAsync(ScriptText script, Running run, params object[] extra)
     {
-        RedisValue[] args = [Queue.Prefix, JobQueue.Group, Queue.Options.HistoryLength, run.Id, run.Fence, run.Stream.ToString(), run.Entry, .. extra];
+        object[] args = [Queue.Prefix, JobQueue.Group, Queue.Options.HistoryLength, run.Id, run.Fence, run.Stream, run.Entry, .. extra];
         for (int failures = 1; ; failures++)
         {
             try
             {
-                long outcome = (long)await RedisAwait.Eval(Queue.Db, script, [], args);
+                long outcome = (long)(await Queue.Commands.EvalAsync(script, args))!;
                 if (outcome == 0)
                 {
                     _refused++;
@@ -701,13 +716,13 @@ public sealed class JobWorker : IAsyncDisposable
             return;
         }
         Running[] runs = [.. _running.Values];
-        var args = new List<RedisValue>(3 + (4 * runs.Length)) { Queue.Prefix, JobQueue.Group, Options.ConsumerName };
+        var args = new List<object>(3 + (4 * runs.Length)) { Queue.Prefix, JobQueue.Group, Options.ConsumerName };
         foreach (Running run in runs)
         {
-            args.AddRange([run.Id, run.Fence, run.Stream.ToString(), run.Entry]);
+            args.AddRange([run.Id, run.Fence, run.Stream, run.Entry]);
         }
-        var lost = (RedisResult[])(await RedisAwait.Eval(Queue.Db, QueueScripts.Renew, [], [.. args]))!;
-        foreach (RedisResult id in lost)
+        var lost = (object?[])(await Queue.Commands.EvalAsync(QueueScripts.RenewScript, [.. args]))!;
+        foreach (object? id in lost)
         {
             if (_running.TryGetValue((string)id!, out Running? run) && runs.Contains(run) && run.Reason == CancelReason.None)
             {
@@ -724,11 +739,11 @@ public sealed class JobWorker : IAsyncDisposable
         {
             return;
         }
-        var reclaimed = (RedisResult[])(await RedisAwait.Eval(Queue.Db, QueueScripts.Reclaim, [],
+        var reclaimed = (object?[])(await Queue.Commands.EvalAsync(QueueScripts.ReclaimScript,
             [Queue.Prefix, JobQueue.Group, Options.ConsumerName, Queue.Options.HistoryLength, (long)Options.Lease.TotalMilliseconds, free]))!;
-        foreach (RedisResult r in reclaimed)
+        foreach (object? r in reclaimed)
         {
-            StartJob((RedisResult[])r!);
+            StartJob((object?[])r!);
         }
     }
 

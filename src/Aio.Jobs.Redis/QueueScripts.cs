@@ -1,3 +1,5 @@
+using Aio.Jobs.Redis.Internal;
+
 namespace Aio.Jobs.Redis;
 
 /// <summary>
@@ -374,4 +376,9 @@ internal static class QueueScripts
         ring()
         return 1
         """;
+
+    /// <summary>The scripts sent over a queue's loop-native command connection (Internal/QueueCommands), with their SHA-1s.</summary>
+    public static readonly ScriptText EnqueueScript = new(Enqueue), ResetScript = new(Reset), ReclaimScript = new(Reclaim),
+        RenewScript = new(Renew), SucceedScript = new(Succeed), FailScript = new(Fail), RevokedScript = new(Revoked),
+        ReleaseScript = new(Release), UnblockScript = new(Unblock);
 }

@@ -15,7 +15,9 @@ namespace Aio.Bench;
 /// compilation of the first jobs' code path otherwise stalls the first ~100 ms of jobs. cpu_s is the process's CPU
 /// time (producer and workers) over the measured jobs, pool_items_per_job the thread-pool work items run meanwhile
 /// (each a hop between threads); --latency-file F writes each measured latency (ms, in start
-/// order) to F.
+/// order) to F (or, with the environment variable AIO_W11_LATENCY_DIR=D, to D/w11-PID.txt: for runs through bench/w11.sh).
+/// Where a tail comes from: enq_p50_ms/enq_p99_ms are the producer's enqueue round trips (its await of EnqueueAsync),
+/// gc0/gc1/gc2 the collections and gc_pause_ms the time the runtime was paused for them over the measured jobs.
 /// </summary>
 internal sealed class QueueW11 : IBenchCommand
 {
@@ -33,10 +35,14 @@ internal sealed class QueueW11 : IBenchCommand
         int maxSeconds = args.Int("max-s", 300);
         int rate = args.Int("rate", 0);   // jobs/s the producer paces itself to (0: as fast as it can) — for latency without a backlog
         int warm = args.Int("warmup", 1) == 0 ? 0 : Math.Max(n / 10, 1);
-        string latencyFile = args.Str("latency-file", "");
+        string latencyFile = args.Str("latency-file", Environment.GetEnvironmentVariable("AIO_W11_LATENCY_DIR") is { Length: > 0 } dir
+            ? Path.Combine(dir, $"w11-{Environment.ProcessId}.txt") : "");
         string config = $"127.0.0.1:{port},abortConnect=false,syncTimeout=30000,asyncTimeout=30000";
         string prefix = $"w11-{Guid.NewGuid().ToString("N")[..8]}:";
         var latency = new double[n];
+        var roundTrip = new double[n];   // the producer's enqueue round trips (measured jobs only)
+        bool measuring = false;
+        int enqueued = 0;
         int done = -warm;   // the warm-up's jobs count up to 0
         long lastStart = 0;
         using var workersReady = new ManualResetEventSlim();
@@ -99,6 +105,8 @@ internal sealed class QueueW11 : IBenchCommand
         long t0 = 0;
         double cpu0 = 0;
         long pool0 = 0;
+        int[] gc0 = new int[3];
+        TimeSpan pause0 = default;
         using (var loop = new EventLoop())
         {
             loop.RunUntilComplete(async () =>
@@ -118,7 +126,12 @@ internal sealed class QueueW11 : IBenchCommand
                             {
                                 await Asyncio.Sleep(start + ((double)i / rate) - loop.Time());
                             }
-                            await queue.EnqueueAsync("noop", Stopwatch.GetTimestamp());
+                            long sent = Stopwatch.GetTimestamp();
+                            await queue.EnqueueAsync("noop", sent);
+                            if (measuring && enqueued < roundTrip.Length)
+                            {
+                                roundTrip[enqueued++] = (Stopwatch.GetTimestamp() - sent) * 1000.0 / Stopwatch.Frequency;
+                            }
                         }
                     }))];
                     await Asyncio.Gather(tasks);
@@ -130,6 +143,9 @@ internal sealed class QueueW11 : IBenchCommand
                 }
                 cpu0 = Measure.CpuSeconds();
                 pool0 = ThreadPool.CompletedWorkItemCount;
+                gc0 = [GC.CollectionCount(0), GC.CollectionCount(1), GC.CollectionCount(2)];
+                pause0 = GC.GetTotalPauseDuration();
+                measuring = true;
                 t0 = Stopwatch.GetTimestamp();
                 await Produce(n);
             });
@@ -139,15 +155,20 @@ internal sealed class QueueW11 : IBenchCommand
         int measured = Math.Min(done, n);
         double cpu = Measure.CpuSeconds() - cpu0;
         long poolItems = ThreadPool.CompletedWorkItemCount - pool0;
+        string gc = string.Create(CultureInfo.InvariantCulture,
+            $"gc0={GC.CollectionCount(0) - gc0[0]} gc1={GC.CollectionCount(1) - gc0[1]} gc2={GC.CollectionCount(2) - gc0[2]} gc_pause_ms={(GC.GetTotalPauseDuration() - pause0).TotalMilliseconds:0.#}");
+        double[] trips = roundTrip[..enqueued];
+        Array.Sort(trips);
+        double Q(double[] sorted, double q) => sorted.Length == 0 ? double.NaN : sorted[Math.Min(sorted.Length - 1, (int)(q * sorted.Length))];
         double[] sorted = latency[..measured];
         if (latencyFile.Length > 0)
         {
             File.WriteAllLines(latencyFile, sorted.Select(x => x.ToString("0.###", CultureInfo.InvariantCulture)));
         }
         Array.Sort(sorted);
-        double P(double q) => sorted.Length == 0 ? double.NaN : sorted[Math.Min(sorted.Length - 1, (int)(q * sorted.Length))];
+        double P(double q) => Q(sorted, q);
         Console.WriteLine(Measure.Result("W11", measured / elapsed, "jobs/s", n, elapsed, cpu,
-            string.Create(CultureInfo.InvariantCulture, $"lat_p50_ms={P(0.50):0.###} lat_p99_ms={P(0.99):0.###} cpu_ms_per_job={cpu * 1000 / Math.Max(measured, 1):0.###} pool_items_per_job={poolItems / (double)Math.Max(measured, 1):0.##} done={measured}")));
+            string.Create(CultureInfo.InvariantCulture, $"lat_p50_ms={P(0.50):0.###} lat_p99_ms={P(0.99):0.###} cpu_ms_per_job={cpu * 1000 / Math.Max(measured, 1):0.###} pool_items_per_job={poolItems / (double)Math.Max(measured, 1):0.##} enq_p50_ms={Q(trips, 0.50):0.###} enq_p99_ms={Q(trips, 0.99):0.###} {gc} done={measured}")));
         using (ConnectionMultiplexer cleanup = ConnectionMultiplexer.Connect(config))
         {
             IServer server = cleanup.GetServers()[0];

@@ -1,5 +1,6 @@
-// RespConnection: a small RESP2 client on the loop's own transport, used by a JobWorker for one thing: its blocking
-// fetch (BLPOP on the queue's bell, with the Take script pipelined behind it).
+// RespConnection: a small RESP2 client on the loop's own transport. A JobWorker uses one for its blocking fetch (BLPOP
+// on the queue's bell, with the Take script pipelined behind it); a JobQueue uses one as its command connection
+// (QueueCommands: the enqueue script, and its workers' acknowledgements, renewals and take-overs).
 //
 // Design note. StackExchange.Redis multiplexes every caller over one connection, so it cannot run blocking commands,
 // and its replies arrive on its own threads (one post back to the loop per reply, plus thread-pool hops for its socket
@@ -8,14 +9,23 @@
 // thread is involved between Redis and the worker. It speaks only what the fetch needs: arrays of bulk strings out;
 // simple strings, errors, integers, bulk strings, arrays and nils in. Replies complete in the order commands were sent.
 // A worker awaits a detached copy of a reply's future (Reply.Detached): cancelling the worker cancels the copy, the
-// reply still arrives, so a worker interrupted mid-fetch can still collect the jobs its Take started. When the connection is lost,
-// every pending future fails with a RedisConnectionException; the worker then connects a new one.
+// reply still arrives, so a worker interrupted mid-fetch can still collect the jobs its Take started. A cancelled
+// future is never removed from the queue of pending replies: its reply is still read in order and dropped, so the
+// replies after it go to their own commands. When the connection is lost, every pending future fails with a
+// RedisConnectionException; the owner then connects a new one.
+//
+// Commands ended with End(timed: true) are the command connection's: each is outside work of kind Reporting until
+// its reply is read (a virtual clock does not jump past it, as for a StackExchange.Redis call, see RedisAwait), and the
+// oldest one pending must be answered within the multiplexer's AsyncTimeout, or the connection is aborted (pending
+// replies fail with a RedisTimeoutException; the next call connects again). The fetch's commands are not timed:
+// its BLPOP blocks by design (the worker keeps its own deadline) and must not hold a virtual clock.
 using System.Buffers;
 using System.Buffers.Text;
 using System.Globalization;
 using System.Net;
 using System.Net.Security;
 using System.Text;
+using Aio.LowLevel;
 using Aio.Net;
 using StackExchange.Redis;
 
@@ -25,6 +35,18 @@ namespace Aio.Jobs.Redis.Internal;
 internal sealed class RespError(string message)
 {
     public string Message { get; } = message;
+
+    /// <summary>EVALSHA of a script Redis does not hold (it restarted, or its scripts were flushed).</summary>
+    public bool IsNoScript => Message.StartsWith("NOSCRIPT", StringComparison.Ordinal);
+}
+
+/// <summary>A Lua script and its SHA-1 (for EVALSHA), computed here: no SCRIPT LOAD round trip.</summary>
+internal sealed class ScriptText(string body)
+{
+    public string Body { get; } = body;
+
+    [System.Diagnostics.CodeAnalysis.SuppressMessage("Security", "CA5350", Justification = "EVALSHA names a script by its SHA-1; nothing is secured by it.")]
+    public string Sha { get; } = Convert.ToHexStringLower(System.Security.Cryptography.SHA1.HashData(Encoding.UTF8.GetBytes(body)));
 }
 
 /// <summary>A loop-native RESP2 connection (see the design note at the top of the file).</summary>
@@ -59,16 +81,37 @@ internal sealed class RespConnection : IProtocol
         }
     }
 
+    /// <summary>A command sent whose reply has not been read: its future (null: nobody reads it) and, if timed, its deadline on the loop's clock.</summary>
+    private readonly record struct Pending(Reply? Reply, double Deadline)
+    {
+        public bool Timed => !double.IsPositiveInfinity(Deadline);
+    }
+
     private static readonly byte[] Crlf = "\r\n"u8.ToArray();
-    private readonly Queue<Reply?> _pending = new();   // null: a reply nobody reads
+    private readonly Queue<Pending> _pending = new();
     private readonly ArrayBufferWriter<byte> _out = new(1024);
     private readonly string _endpoint;
+    private readonly EventLoop _loop;
+    private readonly double _timeout;   // seconds a timed command may wait for its reply
     private byte[] _in = new byte[8 * 1024];
     private int _start, _end;
     private ITransport? _transport;
     private Exception? _lost;
+    private TimerHandle? _watchdog;
+    private readonly HashSet<ScriptText> _scriptsSent = [];
 
-    private RespConnection(string endpoint) => _endpoint = endpoint;
+    private RespConnection(string endpoint, EventLoop loop, double timeout)
+    {
+        _endpoint = endpoint;
+        _loop = loop;
+        _timeout = timeout;
+    }
+
+    /// <summary>The loop whose thread reads and writes this connection.</summary>
+    public EventLoop Loop => _loop;
+
+    /// <summary>Commands sent whose replies have not been read.</summary>
+    public int PendingCount => _pending.Count;
 
     /// <summary>True until the connection is lost, closed or aborted.</summary>
     public bool IsOpen => _lost is null && _transport is { IsClosing: false };
@@ -81,12 +124,12 @@ internal sealed class RespConnection : IProtocol
     {
         ConfigurationOptions config = ConfigurationOptions.Parse(redis.Configuration);
         EndPoint endpoint = redis.GetServers().FirstOrDefault(s => s.IsConnected && !s.IsReplica)?.EndPoint
-            ?? (config.EndPoints.Count > 0 ? config.EndPoints[0] : throw new InvalidOperationException($"The Redis configuration '{redis.Configuration}' names no endpoint; the worker cannot open its fetch connection."));
+            ?? (config.EndPoints.Count > 0 ? config.EndPoints[0] : throw new InvalidOperationException($"The Redis configuration '{redis.Configuration}' names no endpoint; a queue or worker cannot open its loop-native connection (give the multiplexer an endpoint)."));
         (string host, int port) = endpoint switch
         {
             DnsEndPoint d => (d.Host, d.Port == 0 ? 6379 : d.Port),
             IPEndPoint ip => (ip.Address.ToString(), ip.Port == 0 ? 6379 : ip.Port),
-            _ => throw new NotSupportedException($"The worker's fetch connection supports TCP endpoints only, not {endpoint} ({endpoint.GetType().Name})."),
+            _ => throw new NotSupportedException($"A queue's or worker's loop-native Redis connection supports TCP endpoints only (host:port), not {endpoint} ({endpoint.GetType().Name})."),
         };
         EventLoop loop = EventLoop.GetRunningLoop();
         var options = new ConnectionOptions
@@ -94,17 +137,18 @@ internal sealed class RespConnection : IProtocol
             Ssl = config.Ssl ? new SslClientAuthenticationOptions { TargetHost = config.SslHost ?? host } : null,
         };
         string name = $"{host}:{port.ToString(CultureInfo.InvariantCulture)}";
-        (_, RespConnection connection) = await loop.CreateConnectionAsync(() => new RespConnection(name), host, port, options);
+        double timeout = Math.Max(config.AsyncTimeout, 1) / 1000.0;
+        (_, RespConnection connection) = await loop.CreateConnectionAsync(() => new RespConnection(name, loop, timeout), host, port, options);
         try
         {
             var handshake = new List<Reply>();
             if (config.Password is { Length: > 0 } password)
             {
-                handshake.Add(config.User is { Length: > 0 } user ? connection.Command("AUTH", user, password) : connection.Command("AUTH", password));
+                handshake.Add(config.User is { Length: > 0 } user ? connection.Command(true, "AUTH", user, password) : connection.Command(true, "AUTH", password));
             }
             if (config.DefaultDatabase is int db and not 0)
             {
-                handshake.Add(connection.Command("SELECT", db.ToString(CultureInfo.InvariantCulture)));
+                handshake.Add(connection.Command(true, "SELECT", db.ToString(CultureInfo.InvariantCulture)));
             }
             connection.Begin(3).Arg("CLIENT").Arg("SETNAME").Arg(clientName.Replace(' ', '_')).EndIgnored();   // a name is a courtesy: an ACL may refuse it
             connection.Flush();
@@ -121,15 +165,61 @@ internal sealed class RespConnection : IProtocol
         }
     }
 
-    /// <summary>Writes a command of string arguments into the output buffer (sent by <see cref="Flush"/>).</summary>
-    public Reply Command(params ReadOnlySpan<string> args)
+    /// <summary>Writes a command of string arguments into the output buffer (sent by <see cref="Flush"/>); <paramref name="timed"/>: see <see cref="End"/>.</summary>
+    public Reply Command(bool timed, params ReadOnlySpan<string> args)
     {
         Begin(args.Length);
         foreach (string a in args)
         {
             Arg(a);
         }
-        return End();
+        return End(timed);
+    }
+
+    /// <summary>
+    /// Runs <paramref name="script"/> with <paramref name="args"/> (strings and integers; no keys: the queue's scripts
+    /// build their keys from ARGV[1]) as a timed command: EVALSHA, and if Redis does not know the script (NOSCRIPT: it
+    /// restarted, or SCRIPT FLUSH), EVAL, which also loads it; the first use of a script on a connection is an EVAL
+    /// (a new connection is often a restarted Redis's). Flushes. Returns the reply; a Redis error is thrown
+    /// as a <see cref="RedisServerException"/>. If the awaiter is cancelled, the reply is still read in order.
+    /// </summary>
+    public async Task<object?> EvalAsync(ScriptText script, object[] args)
+    {
+        if (_scriptsSent.Add(script))
+        {
+            return Check(await Eval(script.Body, "EVAL", args));   // the first use on this connection loads it
+        }
+        object? reply = await Eval(script.Sha, "EVALSHA", args);
+        if (reply is RespError { IsNoScript: true })
+        {
+            reply = await Eval(script.Body, "EVAL", args);
+        }
+        return Check(reply);
+    }
+
+    private Reply Eval(string scriptOrSha, string verb, object[] args)
+    {
+        Begin(3 + args.Length).Arg(verb).Arg(scriptOrSha).Arg(0);
+        foreach (object a in args)
+        {
+            switch (a)
+            {
+                case string text:
+                    Arg(text);
+                    break;
+                case long l:
+                    Arg(l);
+                    break;
+                case int i:
+                    Arg(i);
+                    break;
+                default:
+                    throw new ArgumentException($"A script argument must be a string, an int or a long, not {a.GetType().Name}.", nameof(args));
+            }
+        }
+        Reply reply = End(timed: true);
+        Flush();
+        return reply;
     }
 
     /// <summary>Starts a command of <paramref name="count"/> arguments; add them with <see cref="Arg(string)"/>, then <see cref="End"/> or <see cref="EndIgnored"/>.</summary>
@@ -164,8 +254,11 @@ internal sealed class RespConnection : IProtocol
         return this;
     }
 
-    /// <summary>Ends a command; its reply completes the returned future.</summary>
-    public Reply End()
+    /// <summary>
+    /// Ends a command; its reply completes the returned future. A <paramref name="timed"/> command is outside work of
+    /// kind Reporting until its reply is read, and must be answered within the timeout (see the design note).
+    /// </summary>
+    public Reply End(bool timed = false)
     {
         var reply = new Reply();
         if (_lost is not null)
@@ -173,7 +266,16 @@ internal sealed class RespConnection : IProtocol
             reply.TrySetException(_lost);
             return reply;
         }
-        _pending.Enqueue(reply);
+        if (timed)
+        {
+            _loop.BeginOutsideWork(OutsideWorkKind.Reporting);
+            _pending.Enqueue(new Pending(reply, _loop.Time() + _timeout));
+            _watchdog ??= _loop.CallLater(_timeout, s_watch, this);
+        }
+        else
+        {
+            _pending.Enqueue(new Pending(reply, double.PositiveInfinity));
+        }
         return reply;
     }
 
@@ -182,8 +284,36 @@ internal sealed class RespConnection : IProtocol
     {
         if (_lost is null)
         {
-            _pending.Enqueue(null);
+            _pending.Enqueue(new Pending(null, double.PositiveInfinity));
         }
+    }
+
+    private static readonly Action<RespConnection> s_watch = static c => c.Watch();
+
+    /// <summary>The watchdog of timed commands: aborts the connection if the oldest pending one is overdue, else waits for it.</summary>
+    private void Watch()
+    {
+        _watchdog = null;
+        if (_lost is not null || !_pending.TryPeek(out Pending oldest))
+        {
+            return;
+        }
+        if (!oldest.Timed)
+        {
+            // An untimed command first (a handshake's CLIENT SETNAME): look again later if a timed one waits behind it.
+            if (_pending.Any(p => p.Timed))
+            {
+                _watchdog = _loop.CallLater(_timeout, s_watch, this);
+            }
+            return;
+        }
+        double left = oldest.Deadline - _loop.Time();
+        if (left > 0)
+        {
+            _watchdog = _loop.CallLater(left, s_watch, this);
+            return;
+        }
+        Abort(new RedisTimeoutException(CommandFlags.None, $"Redis at {_endpoint} did not answer a command within {_timeout:0.###} s (the multiplexer's AsyncTimeout); the connection was dropped and the next call connects again.", CommandStatus.Sent));
     }
 
     /// <summary>Sends what was written since the last flush in one write.</summary>
@@ -231,7 +361,12 @@ internal sealed class RespConnection : IProtocol
                 break;
             }
             _start = pos;
-            _pending.Dequeue()?.TrySetResult(value);
+            Pending p = _pending.Dequeue();
+            if (p.Timed)
+            {
+                _loop.EndOutsideWork(OutsideWorkKind.Reporting);
+            }
+            p.Reply?.TrySetResult(value);   // false if its awaiter was cancelled: the reply is dropped, the next one is the next command's
         }
         if (_start == _end)
         {
@@ -245,10 +380,16 @@ internal sealed class RespConnection : IProtocol
         {
             return;
         }
-        _lost = reason ?? new RedisConnectionException(ConnectionFailureType.SocketClosed, CommandFlags.None, $"The worker's fetch connection to Redis at {_endpoint} was lost{(cause is null ? "" : ": " + cause.Message)}; the worker connects again.", cause, CommandStatus.Unknown);
-        while (_pending.TryDequeue(out Reply? reply))
+        _lost = reason ?? new RedisConnectionException(ConnectionFailureType.SocketClosed, CommandFlags.None, $"The connection to Redis at {_endpoint} was lost{(cause is null ? "" : ": " + cause.Message)}; its owner connects again on its next call.", cause, CommandStatus.Unknown);
+        _watchdog?.Cancel();
+        _watchdog = null;
+        while (_pending.TryDequeue(out Pending p))
         {
-            reply?.TrySetException(_lost);
+            if (p.Timed)
+            {
+                _loop.EndOutsideWork(OutsideWorkKind.Reporting);
+            }
+            p.Reply?.TrySetException(_lost);
         }
     }
 
@@ -316,7 +457,7 @@ internal sealed class RespConnection : IProtocol
                 }
                 break;
             default:
-                throw new RedisConnectionException(ConnectionFailureType.ProtocolFailure, CommandFlags.None, $"The worker's fetch connection read an unexpected reply type '{(char)buffer[pos]}' from Redis; it connects again.", null, CommandStatus.Unknown);
+                throw new RedisConnectionException(ConnectionFailureType.ProtocolFailure, CommandFlags.None, $"A connection to Redis read an unexpected reply type '{(char)buffer[pos]}'; it is dropped and its owner connects again.", null, CommandStatus.Unknown);
         }
         pos = next;
         return true;
@@ -325,7 +466,7 @@ internal sealed class RespConnection : IProtocol
     private static long ParseInt(ReadOnlySpan<byte> line) =>
         Utf8Parser.TryParse(line, out long v, out int used) && used == line.Length
             ? v
-            : throw new RedisConnectionException(ConnectionFailureType.ProtocolFailure, CommandFlags.None, $"The worker's fetch connection read a malformed length or integer '{Encoding.UTF8.GetString(line)}' from Redis; it connects again.", null, CommandStatus.Unknown);
+            : throw new RedisConnectionException(ConnectionFailureType.ProtocolFailure, CommandFlags.None, $"A connection to Redis read a malformed length or integer '{Encoding.UTF8.GetString(line)}'; it is dropped and its owner connects again.", null, CommandStatus.Unknown);
 
     public override string ToString() => $"<RespConnection {_endpoint}{(IsOpen ? "" : " closed")}>";
 }
