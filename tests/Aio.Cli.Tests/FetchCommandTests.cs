@@ -28,7 +28,8 @@ public sealed class FetchCommandTests : IClassFixture<FetchCommandTests.Server>
     {
         string ok = _server.Url("/ok"), fail = _server.Url("/fail"), redirect = _server.Url("/redirect"), slow = _server.Url("/slow"),
             refused = "http://127.0.0.1:1/x";
-        CliResult r = CliHarness.Run(["fetch", "--json", "--timeout", "500ms", ok, fail, redirect, slow, refused]);
+        // 2 s: well under /slow's 5 s, and room for a first run's JIT on a loaded CI machine (500 ms once timed out all five).
+        CliResult r = CliHarness.Run(["fetch", "--json", "--timeout", "2s", ok, fail, redirect, slow, refused]);
         Assert.Equal(1, r.ExitCode);
         using JsonDocument doc = JsonDocument.Parse(r.Out);
         Assert.Equal(
