@@ -50,7 +50,7 @@ internal sealed class MessageEnumerator : IAsyncEnumerator<WebSocketMessage>, IV
             }
         }
         _core.Reset();
-        _pending = next.ConfigureAwait(false).GetAwaiter();
+        _pending = next.ConfigureAwait(false).GetAwaiter();   // not off-loop: the receive completes on the loop thread (see the note at the top)
         _pending.UnsafeOnCompleted(_onReceived);
         return new ValueTask<bool>(this, _core.Version);
     }
