@@ -97,7 +97,7 @@ public sealed class JobQueue : IAsyncDisposable
         [
             Prefix, id, JsonSerializer.Serialize(envelope, Json), (int)options.Priority, maxRetries,
             (long)Math.Ceiling(options.Delay.TotalMilliseconds), options.IdempotencyKey ?? "",
-            (long)Options.IdempotencyExpiry.TotalMilliseconds, Options.HistoryLength, (long)Options.ResultExpiry.TotalMilliseconds,
+            (long)Options.IdempotencyExpiry.TotalMilliseconds, Options.HistoryLength, (long)Options.ResultExpiry.TotalMilliseconds, Group,
         ]))!;
         bool created = (long)parts[0]! == 1;
         if (created)

@@ -1,31 +1,36 @@
 // JobWorker: runs a queue's jobs on the loop, at most Concurrency at once.
 //
-// Design note. One driver (RunAsync) takes jobs with one script call per batch (QueueScripts.Take: move due
-// delayed jobs into their streams, apply the queue's rate limit, XREADGROUP the free slots' worth, highest
-// priority first, and start each: state running, attempt and fencing token raised). The driver fetches on a
-// connection of its own, read and written by the loop (Internal/RespConnection; StackExchange.Redis cannot block
-// and answers on its own threads): an idle driver sends `BLPOP bell` with its Take
-// pipelined behind it, so when a producer rings the queue's bell Redis wakes one blocked worker and runs its Take
-// at once, and the started jobs reach the loop in the same reply — one message from Redis between an enqueue and
-// the job's start, and no thread hop. Each job runs as its own Aio task inside a cancel scope. A maintenance task
+// Design note. One driver (RunAsync) takes jobs with one script call per batch (QueueScripts.Take: collect what
+// enqueues handed to this worker, move due delayed jobs into their streams, apply the queue's rate limit, XREADGROUP
+// the free slots' worth, highest priority first, and start each: state running, attempt and fencing token raised).
+// A Take that leaves a slot free registers the worker as idle (P idle, for the poll interval and a second). The driver
+// then waits on a connection of its own, read and written by the loop (Internal/RespConnection; StackExchange.Redis
+// cannot block and answers on its own threads): `BLPOP inbox bell wake`. An enqueue that finds the worker registered
+// starts the job for it in the enqueue script and pushes it to the worker's inbox, which Redis hands to the blocked
+// BLPOP at once: one script and one message from Redis between an enqueue and the job's start, no Take, no thread
+// hop. With a slot still free the driver registers again (a plain ZADD pipelined before its next BLPOP). An enqueue
+// that finds nobody registered rings the bell (so do hand-backs, and delayed jobs that become the next one due): the
+// driver's BLPOP pops it and it runs a Take. Each job runs as its own Aio task inside a cancel scope. A maintenance task
 // renews the leases of all running jobs in one script call every third of the lease (XCLAIM by the owner resets the
 // entry's idle time; a stale fencing token means the job was taken over: its scope is cancelled) and takes over
-// entries idle longer than the lease (XAUTOCLAIM — their worker died or stalled). An attempt ends with one script
-// checking its fencing token: success (XACK, result), failure (retry later through the delayed set, or the
-// dead-letter stream), revoked, or handed back by a stopping worker. The driver sleeps when it has no free slot or
-// nothing to take: with every slot taken, until a job ends; with free slots, in its BLPOP until the bell rings
-// (work queued, or a delayed job became the next one due), the next delayed job's due time, or the poll interval (the fallback
-// for a ring lost across a restart). A job ending does not send a driver with free slots looking again: its Take
-// found the streams empty, and anything queued since has rung. So a job costs three scripts (enqueue, take,
-// succeed), and an idle worker makes one Redis call per poll interval and no loop iteration until something
-// happens. A stopping worker ends its own wait through the queue's command connection (QueueScripts.Unblock: the
-// Take behind it then takes nothing); a worker cancelled mid-fetch still collects the jobs its Take started and hands them
-// back. Redis failures (a restart, say) are logged and retried with a new fetch connection. The scripts that end,
-// renew and take over attempts (and the stop's Unblock, and the start's Reset) go over the queue's command
-// connection (Internal/QueueCommands: loop-native too, shared with the queue's enqueues when they run on this loop;
-// through StackExchange.Redis if the queue's connection belongs to another live loop); the fetch's connection is
-// blocked in BLPOP and cannot carry them. So a job's path (enqueue, take, succeed) involves no thread besides the
-// loops'. StackExchange.Redis remains for consumer groups, the revoke subscription and inspection.
+// entries idle longer than the lease (XAUTOCLAIM — their worker died or stalled; a dead worker's inbox goes with it).
+// An attempt ends with one script checking its fencing token: success (XACK, result), failure (retry later through the
+// delayed set, or the dead-letter stream), revoked, or handed back by a stopping worker. The driver sleeps when it has
+// no free slot or nothing to take: with every slot taken, until a job ends; with free slots, in its BLPOP until a job is
+// handed over, the bell rings, the next delayed job is due, or the poll interval passes (the fallback for a ring lost
+// across a restart). A job ending does not send a driver with free slots looking again: its Take found the streams
+// empty, and anything queued since was handed to it or rang. So a handed-over job costs two scripts (enqueue,
+// succeed), and an idle worker makes two Redis calls per poll interval and no loop iteration until something happens.
+// A stopping worker unregisters and ends its own wait through the queue's command connection (QueueScripts.Unblock
+// pushes to its wake list), then collects what was handed to it meanwhile (QueueScripts.Settle); a worker cancelled
+// mid-fetch still collects the jobs its fetch started, and the drain hands them all back. A worker that dies while
+// registered may be handed jobs until its registration lapses: they are taken over when their lease lapses. Redis
+// failures (a restart, say) are logged and retried with a new fetch connection. The scripts that end, renew and take
+// over attempts (and the stop's Unblock and Settle, and the start's Reset) go over the queue's command connection
+// (Internal/QueueCommands: loop-native too, shared with the queue's enqueues when they run on this loop; through
+// StackExchange.Redis if the queue's connection belongs to another live loop); the fetch's connection is blocked in
+// BLPOP and cannot carry them. So a job's path (enqueue, start, succeed) involves no thread besides the loops'.
+// StackExchange.Redis remains for consumer groups, the revoke subscription and inspection.
 using System.Globalization;
 using System.Runtime.ExceptionServices;
 using System.Text.Json;
@@ -106,14 +111,16 @@ public sealed class JobWorker : IAsyncDisposable
     private readonly Dictionary<string, Handler> _handlers = new(StringComparer.Ordinal);
     private readonly Dictionary<string, Running> _running = new(StringComparer.Ordinal);
     private readonly AioEvent _wake = new();
+    private readonly HashSet<string> _revokedSoon = new(StringComparer.Ordinal);   // revokes of jobs not (yet) running here, newest 1,024
+    private readonly Queue<string> _revokedOrder = new();
     private readonly AioEvent _idle = new();
     private readonly Random _random;
     private EventLoop? _loop;
     private ChannelMessageQueue? _revoke;
     private bool _waitingForSlot;   // the driver sleeps with every slot taken: a job ending wakes it
     private RespConnection? _fetch;   // the driver's own connection (see the design note)
-    private RespConnection.Reply? _take;   // the Take in flight on it (still set if the driver was cancelled meanwhile)
-    private bool _blocked;          // ... behind a BLPOP
+    private RespConnection.Reply? _pending;   // the fetch in flight on it (still set if the driver was cancelled meanwhile)
+    private bool _pendingIsWait;    // ... a wait (BLPOP), not a Take
     private bool _unblockSent;
     private TimerHandle? _unblockDeadline;
     private TimeSpan? _stopGrace;
@@ -236,7 +243,7 @@ public sealed class JobWorker : IAsyncDisposable
         _stopping = true;
         _stopGrace = gracePeriod;
         _wake.Set();
-        if (_take is not null && _blocked)
+        if (_pending is not null && _pendingIsWait)
         {
             Unblock();
         }
@@ -264,7 +271,9 @@ public sealed class JobWorker : IAsyncDisposable
     private async Task DriveAsync()
     {
         int failures = 0;
-        double block = 0;   // the first look does not wait
+        bool look = true;   // the next step is a Take; else a wait on the inbox and the bell
+        long? registerUntil = null;   // before that wait: renew the idle registration a hand-off used up (Redis ms)
+        double nextDueAt = double.PositiveInfinity;   // loop time of the next delayed job's due time, as the last Take saw it
         while (!_stopping)
         {
             int free = Options.Concurrency - _running.Count;
@@ -280,14 +289,69 @@ public sealed class JobWorker : IAsyncDisposable
                 {
                     _waitingForSlot = false;
                 }
+                look = true;
                 continue;
             }
             _wake.Clear();
-            object?[] reply;
             try
             {
-                reply = await FetchAsync(free, block);
-                failures = 0;
+                if (look)
+                {
+                    object?[] reply = await TakeAsync(free);
+                    failures = 0;
+                    long rateWaitMs = (long)reply[0]!;
+                    long nextDueMs = (long)reply[1]!;
+                    StartHanded((object?[])reply[3]!);
+                    foreach (object? r in (object?[])reply[2]!)
+                    {
+                        StartJob((object?[])r!);
+                    }
+                    nextDueAt = nextDueMs >= 0 ? _loop!.Time() + (nextDueMs / 1000.0) : double.PositiveInfinity;
+                    if (rateWaitMs > 0)
+                    {
+                        // Over the rate limit: sleep (unless stopped), then look without waiting for the bell.
+                        double pause = Math.Max(Math.Min(Math.Min(Options.PollInterval.TotalSeconds, nextDueAt - _loop!.Time()), rateWaitMs / 1000.0), 0.001);
+                        if (!_stopping)
+                        {
+                            await Asyncio.MoveOnAfter(pause, async () => await _wake.WaitAsync());
+                        }
+                        continue;
+                    }
+                    // With a free slot left the Take registered this worker as idle: enqueues now hand it their jobs
+                    // and the bell rings for the rest. With every slot taken, it rang the bell for the work it may
+                    // have left and the next turn waits for a slot.
+                    look = false;
+                    registerUntil = null;
+                    continue;
+                }
+                double block = Math.Min(Options.PollInterval.TotalSeconds, nextDueAt - _loop!.Time());
+                if (block < 0.001)
+                {
+                    look = true;   // a delayed job is due
+                    continue;
+                }
+                object?[]? popped = await WaitAsync(block, registerUntil);
+                registerUntil = null;
+                look = true;
+                if (popped is null)
+                {
+                    continue;   // the poll interval passed, or a delayed job is due
+                }
+                string key = (string)popped[0]!;
+                if (key.StartsWith(Queue.Prefix + "inbox:", StringComparison.Ordinal))
+                {
+                    // A job an enqueue started for this worker. Free slot left: register again and wait, no Take.
+                    long handedAt = StartHanded((string)popped[1]!);
+                    if (Options.Concurrency > _running.Count && Queue.Options.RateLimit == 0)
+                    {
+                        look = false;
+                        registerUntil = handedAt + IdleMs;
+                    }
+                }
+                else if (key == Queue.Prefix + "bell" && _stopping)
+                {
+                    await SettleCallAsync(QueueScripts.RingScript, [Queue.Prefix]);   // not taken here: for another worker
+                }
             }
             catch (Exception e) when (IsRedisFailure(e))
             {
@@ -297,73 +361,63 @@ public sealed class JobWorker : IAsyncDisposable
                     break;
                 }
                 await BackOffAsync(e, ++failures);
-                block = 0;
-                continue;
+                look = true;
+                registerUntil = null;
             }
-            long rateWaitMs = (long)reply[0]!;
-            long nextDueMs = (long)reply[1]!;
-            var started = (object?[])reply[2]!;
-            foreach (object? r in started)
-            {
-                StartJob((object?[])r!);
-            }
-            double wait = Options.PollInterval.TotalSeconds;
-            if (nextDueMs >= 0)
-            {
-                wait = Math.Min(wait, nextDueMs / 1000.0);
-            }
-            if (rateWaitMs > 0)
-            {
-                // Over the rate limit: sleep (unless stopped), then look without waiting for the bell.
-                wait = Math.Max(Math.Min(wait, rateWaitMs / 1000.0), 0.001);
-                if (!_stopping)
-                {
-                    await Asyncio.MoveOnAfter(wait, async () => await _wake.WaitAsync());
-                }
-                block = 0;
-                continue;
-            }
-            // The next look waits for the bell (at most `wait`). With every slot now taken, the Take rang the bell
-            // for the work it may have left: the wait after a slot frees returns at once unless another worker took it.
-            block = wait;
         }
     }
 
-    /// <summary>
-    /// Runs the Take on the fetch connection (connecting it first if needed); with <paramref name="block"/> &gt; 0,
-    /// behind a BLPOP on the bell of at most that many seconds. Returns the Take's reply.
-    /// </summary>
-    private async Task<object?[]> FetchAsync(int free, double block)
+    /// <summary>How long an idle registration holds without renewal (ms): the poll interval, plus a second of grace.</summary>
+    private long IdleMs => (long)Options.PollInterval.TotalMilliseconds + 1000;
+
+    /// <summary>Runs the Take on the fetch connection (connecting it first if needed). Returns its reply.</summary>
+    private async Task<object?[]> TakeAsync(int free)
     {
         RespConnection c = _fetch is { IsOpen: true } open ? open : await ConnectFetchAsync();
-        bool blocked = block > 0;
-        if (blocked)
-        {
-            c.Begin(4).Arg("BLPOP").Arg(Queue.Prefix + "bell").Arg(Queue.Prefix + "wake:" + Options.ConsumerName)
-                .Arg(Math.Max(block, 0.001).ToString("0.###", CultureInfo.InvariantCulture)).EndIgnored();
-        }
         c.Begin(12).Arg("EVALSHA").Arg(_takeSha!).Arg(0).Arg(Queue.Prefix).Arg(JobQueue.Group).Arg(Options.ConsumerName)
             .Arg(Queue.Options.HistoryLength).Arg(free).Arg(Queue.Options.RateLimit).Arg((long)Queue.Options.RatePeriod.TotalMilliseconds)
-            .Arg(1000).Arg(blocked ? 1 : 0);
-        RespConnection.Reply take = c.End();
+            .Arg(1000).Arg(IdleMs);
+        return (object?[])RespConnection.Check(await AwaitFetchAsync(c, c.End(), wait: false, 0))!;
+    }
+
+    /// <summary>
+    /// Waits at most <paramref name="block"/> seconds (BLPOP) for a job handed to this worker, the bell, or its own
+    /// stop; first renews its idle registration if <paramref name="registerUntil"/> is set. Returns {key, value}, or
+    /// null when the time ran out.
+    /// </summary>
+    private async Task<object?[]?> WaitAsync(double block, long? registerUntil)
+    {
+        RespConnection c = _fetch is { IsOpen: true } open ? open : await ConnectFetchAsync();
+        if (registerUntil is long until)
+        {
+            c.Begin(4).Arg("ZADD").Arg(Queue.Prefix + "idle").Arg(until).Arg(Options.ConsumerName).EndIgnored();
+        }
+        c.Begin(5).Arg("BLPOP").Arg(Queue.Prefix + "inbox:" + Options.ConsumerName).Arg(Queue.Prefix + "bell")
+            .Arg(Queue.Prefix + "wake:" + Options.ConsumerName).Arg(block.ToString("0.###", CultureInfo.InvariantCulture));
+        return (object?[]?)RespConnection.Check(await AwaitFetchAsync(c, c.End(), wait: true, block));
+    }
+
+    /// <summary>Sends what was written to the fetch connection and awaits <paramref name="reply"/> (at most <paramref name="block"/> + <see cref="FetchTimeout"/> s).</summary>
+    private async Task<object?> AwaitFetchAsync(RespConnection c, RespConnection.Reply reply, bool wait, double block)
+    {
         c.Flush();
-        _take = take;
-        _blocked = blocked;
+        _pending = reply;
+        _pendingIsWait = wait;
         _unblockSent = false;
         TimerHandle deadline = _loop!.CallLater(block + FetchTimeout, static c => c.Abort(new TimeoutException(
             $"Redis did not answer the worker's fetch within {FetchTimeout} s after its wait; the worker connects again.")), c);
-        object? reply;
+        object? value;
         try
         {
-            reply = await take.Detached();
+            value = await reply.Detached();
         }
         finally
         {
             deadline.Cancel();
         }
-        _take = null;   // (still set if this await was cancelled: SettleFetchAsync collects the reply)
-        _blocked = false;
-        return (object?[])RespConnection.Check(reply)!;
+        _pending = null;   // (still set if this await was cancelled: SettleFetchAsync collects the reply)
+        _pendingIsWait = false;
+        return value;
     }
 
     /// <summary>How long past its wait a fetch may take before the connection is given up.</summary>
@@ -394,11 +448,11 @@ public sealed class JobWorker : IAsyncDisposable
     {
         _fetch?.Abort(reason);
         _fetch = null;
-        _take = null;
-        _blocked = false;
+        _pending = null;
+        _pendingIsWait = false;
     }
 
-    /// <summary>Ends the driver's wait on the bell (it is stopping): the Take behind it then takes nothing. If Redis does not answer within two seconds, the fetch connection is dropped.</summary>
+    /// <summary>Ends the driver's wait (it is stopping) and unregisters it as idle. If Redis does not answer within two seconds, the fetch connection is dropped.</summary>
     private void Unblock()
     {
         if (_unblockSent || _loop is null)
@@ -407,11 +461,11 @@ public sealed class JobWorker : IAsyncDisposable
         }
         _unblockSent = true;
         _loop.CreateTask(SendUnblockAsync, $"worker-unblock {Options.ConsumerName}");
-        RespConnection.Reply? take = _take;
+        RespConnection.Reply? pending = _pending;
         _unblockDeadline?.Cancel();
         _unblockDeadline = _loop.CallLater(2.0, () =>
         {
-            if (_take is not null && ReferenceEquals(_take, take))
+            if (_pending is not null && ReferenceEquals(_pending, pending))
             {
                 _fetch?.Abort(new TimeoutException("Redis did not end the stopping worker's wait within 2 s; its fetch connection was dropped."));
             }
@@ -432,39 +486,90 @@ public sealed class JobWorker : IAsyncDisposable
     }
 
     /// <summary>
-    /// After the driver ended (stopped, cancelled or failed): a Take still in flight is collected — its wait ended first
-    /// (<see cref="Unblock"/>) — and the jobs it started join the running ones, which the drain hands back.
+    /// After the driver ended (stopped, cancelled or failed): a fetch still in flight is collected — a wait is ended
+    /// first (<see cref="Unblock"/>) — and so is what enqueues handed to this worker meanwhile; the jobs join the
+    /// running ones, which the drain hands back.
     /// </summary>
     private async Task SettleFetchAsync()
     {
-        if (_take is { } take)
+        if (_pending is { } pending)
         {
-            if (_blocked)
+            bool wait = _pendingIsWait;
+            if (wait)
             {
                 Unblock();
             }
             object? reply = null;
             try
             {
-                await Asyncio.MoveOnAfter(3.0, async () => reply = await take.Detached());
+                await Asyncio.MoveOnAfter(3.0, async () => reply = await pending.Detached());
             }
             catch (Exception e) when (IsRedisFailure(e))
             {
-                // The connection was lost: what the Take started goes back to the queue when its lease lapses.
+                // The connection was lost: what the fetch started goes back to the queue when its lease lapses.
             }
-            if (reply is object?[] { Length: 3 } parts && parts[2] is object?[] started)
+            if (!wait && reply is object?[] { Length: 4 } parts)
             {
-                foreach (object? r in started)
+                StartHanded((object?[])parts[3]!);
+                foreach (object? r in (object?[])parts[2]!)
                 {
                     StartJob((object?[])r!);
+                }
+            }
+            else if (wait && reply is object?[] { Length: 2 } popped)
+            {
+                if ((string)popped[0]! == Queue.Prefix + "bell")
+                {
+                    await SettleCallAsync(QueueScripts.RingScript, [Queue.Prefix]);   // not taken here: for another worker
+                }
+                else if (((string)popped[0]!).StartsWith(Queue.Prefix + "inbox:", StringComparison.Ordinal))
+                {
+                    StartHanded((string)popped[1]!);
                 }
             }
         }
         _unblockDeadline?.Cancel();
         _fetch?.Abort(null);
         _fetch = null;
-        _take = null;
-        _blocked = false;
+        _pending = null;
+        _pendingIsWait = false;
+        if (await SettleCallAsync(QueueScripts.SettleScript, [Queue.Prefix, Options.ConsumerName]) is object?[] handed)
+        {
+            StartHanded(handed);
+        }
+    }
+
+    /// <summary>One script of a stopping worker, bounded to three seconds; null if Redis did not answer.</summary>
+    private async Task<object?> SettleCallAsync(ScriptText script, object[] args)
+    {
+        object? reply = null;
+        try
+        {
+            await Asyncio.MoveOnAfter(3.0, async () => reply = await Queue.Commands.EvalAsync(script, args));
+        }
+        catch (Exception e) when (IsRedisFailure(e))
+        {
+            // Unregistering lapses by itself; what was handed to this worker goes back when its lease lapses.
+        }
+        return reply;
+    }
+
+    private void StartHanded(object?[] records)
+    {
+        foreach (object? r in records)
+        {
+            StartHanded((string)r!);
+        }
+    }
+
+    /// <summary>Starts a job an enqueue started for this worker (a record of its inbox, see QueueScripts); returns the Redis time (ms) it was handed.</summary>
+    private long StartHanded(string record)
+    {
+        string[] f = record.Split('\n', 9);
+        long now = long.Parse(f[7], CultureInfo.InvariantCulture);
+        StartJob(f[0], f[1], f[2], f[8], long.Parse(f[3], CultureInfo.InvariantCulture), long.Parse(f[4], CultureInfo.InvariantCulture),
+            long.Parse(f[5], CultureInfo.InvariantCulture), long.Parse(f[6], CultureInfo.InvariantCulture), now);
+        return now;
     }
 
     private void StartJob(object?[] r) =>
@@ -486,6 +591,11 @@ public sealed class JobWorker : IAsyncDisposable
         }
         _running[run.Id] = run;
         _started++;
+        if (_revokedSoon.Remove(run.Id))
+        {
+            run.Reason = CancelReason.Revoked;
+            run.Scope.Cancel($"job {run.Id} was revoked");
+        }
         run.Task = _loop!.CreateTask(() => RunJobAsync(run, envelope, maxRetries, enqueued, wait), $"job {envelope.Name} {run.Id}");
     }
 
@@ -806,10 +916,22 @@ public sealed class JobWorker : IAsyncDisposable
             string id = message.Message.ToString();
             Post(loop, () =>
             {
-                if (_running.TryGetValue(id, out Running? run) && run.Reason == CancelReason.None)
+                if (_running.TryGetValue(id, out Running? run))
                 {
-                    run.Reason = CancelReason.Revoked;
-                    run.Scope.Cancel($"job {id} was revoked");
+                    if (run.Reason == CancelReason.None)
+                    {
+                        run.Reason = CancelReason.Revoked;
+                        run.Scope.Cancel($"job {id} was revoked");
+                    }
+                }
+                else if (_revokedSoon.Add(id))
+                {
+                    // Not running here (yet?): a job handed to this worker may arrive after its revoke. Kept for StartJob.
+                    _revokedOrder.Enqueue(id);
+                    if (_revokedOrder.Count > 1024)
+                    {
+                        _revokedSoon.Remove(_revokedOrder.Dequeue());
+                    }
                 }
             });
         });

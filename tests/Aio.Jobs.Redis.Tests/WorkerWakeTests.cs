@@ -5,10 +5,11 @@ using StackExchange.Redis;
 namespace Aio.Jobs.Redis.Tests;
 
 /// <summary>
-/// How an idle worker learns of work: it waits on the queue's bell (BLPOP on its own connection, its Take pipelined
-/// behind), an enqueue rings it and Redis wakes one waiting worker, a delayed job or a retry that becomes the next
-/// one due rings it too, and nothing else (a job ending) costs a Redis call. A stopping, cancelled or cut-off worker
-/// leaves its wait cleanly. Its own Redis server: the tests count the commands it runs (INFO commandstats).
+/// How an idle worker learns of work: its Take registers it as idle, and an enqueue then starts the job for it and
+/// hands it over (the worker's BLPOP pops it from its inbox: no Take per job); work no idle worker was handed rings the
+/// bell, on which idle workers wait too; a delayed job or a retry that becomes the next one due rings it as well, and
+/// nothing else (a job ending) costs a Redis call. A stopping, cancelled or cut-off worker leaves its wait cleanly.
+/// Its own Redis server: the tests count the commands it runs (INFO commandstats).
 /// </summary>
 public sealed class WorkerWakeTests(RedisFixture redis) : IClassFixture<RedisFixture>, IDisposable
 {
@@ -49,9 +50,10 @@ public sealed class WorkerWakeTests(RedisFixture redis) : IClassFixture<RedisFix
     }
 
     [Fact]
-    public void Enqueue_IdleWorker_StartedByTheTakeBehindItsWaitNoNotification()
+    public void Enqueue_IdleWorker_HandedTheStartedJobNoTakeNoNotification()
     {
-        (long Scripts, long Publishes, long Waits) counts = default;
+        (long Scripts, long Publishes, long Waits, long Registrations) counts = default;
+        string[] history = [];
         QueueKit.Run(async () =>
         {
             JobQueue queue = NewQueue();
@@ -59,18 +61,22 @@ public sealed class WorkerWakeTests(RedisFixture redis) : IClassFixture<RedisFix
             await QueueKit.With(worker, async () =>
             {
                 await (await queue.EnqueueAsync("j", 0)).WaitAsync(TimeSpan.FromSeconds(10));   // the worker is up and waiting
-                (long s, long p, long w) = (await ScriptCalls(), await Calls("publish"), await Calls("blpop"));
+                (long s, long p, long w, long z) = (await ScriptCalls(), await Calls("publish"), await Calls("blpop"), await Calls("zadd"));
+                JobHandle last = null!;
                 for (int i = 1; i <= 10; i++)
                 {
-                    await (await queue.EnqueueAsync("j", i)).WaitAsync(TimeSpan.FromSeconds(10));
+                    last = await queue.EnqueueAsync("j", i);
+                    await last.WaitAsync(TimeSpan.FromSeconds(10));
                 }
-                counts = (await ScriptCalls() - s, await Calls("publish") - p, await Calls("blpop") - w);
+                counts = (await ScriptCalls() - s, await Calls("publish") - p, await Calls("blpop") - w, await Calls("zadd") - z);
+                history = await QueueKit.History(queue, last.Id);
             });
             await queue.DisposeAsync();
         });
-        // Per job: enqueue, take, succeed; one PUBLISH (the `done` the handle waits for), no wake-up notification;
-        // the take ran behind the worker's BLPOP on the bell, which the enqueue rang.
-        Assert.Equal((30L, 10L, 10L), counts);
+        // Per job: the enqueue (which starts it for the waiting worker) and the succeed, one PUBLISH (the `done` the
+        // handle waits for); the worker pops the job with its BLPOP and registers again (ZADD) for the next one.
+        Assert.Equal((20L, 10L, 10L, 10L), counts);
+        Assert.Equal(["queued", "started attempt 1 on w1", "succeeded"], history);
     }
 
     [Fact]
@@ -100,7 +106,7 @@ public sealed class WorkerWakeTests(RedisFixture redis) : IClassFixture<RedisFix
             });
             await queue.DisposeAsync();
         });
-        Assert.Equal(4L, scripts);   // the worker's reset of its stop flag, a take of all ten, the bell's empty take, ONE succeed for all ten
+        Assert.Equal(4L, scripts);   // the worker's reset of its wake list, a take of all ten, the bell's empty take, ONE succeed for all ten
     }
 
     [Fact]
@@ -121,7 +127,7 @@ public sealed class WorkerWakeTests(RedisFixture redis) : IClassFixture<RedisFix
             await run;
             stopSeconds = clock.Elapsed.TotalSeconds;
             started = worker.Statistics.Started;
-            await queue.EnqueueAsync("j", 1);   // nobody takes it: the stopped worker's Take took nothing and waits no more
+            await queue.EnqueueAsync("j", 1);   // nobody takes it: the stopped worker is no longer registered and waits no more
             await Sleep(0.3);
             after = await queue.GetStatsAsync();
             await queue.DisposeAsync();
@@ -247,7 +253,7 @@ public sealed class WorkerWakeTests(RedisFixture redis) : IClassFixture<RedisFix
     }
 
     [Fact]
-    public void Enqueue_IdleWorker_ThreeScriptsPerJob()
+    public void Enqueue_IdleWorker_TwoScriptsPerJob()
     {
         long scripts = 0;
         QueueKit.Run(async () =>
@@ -266,11 +272,11 @@ public sealed class WorkerWakeTests(RedisFixture redis) : IClassFixture<RedisFix
             });
             await queue.DisposeAsync();
         });
-        Assert.Equal(10 * 3, scripts);   // enqueue, take, succeed: a job's end does not send the worker looking again
+        Assert.Equal(10 * 2, scripts);   // enqueue (handing the job over), succeed: a job's end does not send the worker looking again
     }
 
     [Fact]
-    public void Enqueue_TwoIdleWorkersOfOneQueue_OneTakesEachJobInTurn()
+    public void Enqueue_TwoIdleWorkersOfOneQueue_JobsHandedToBothInTurn()
     {
         long scripts = 0;
         var started = new List<long>();
@@ -296,7 +302,10 @@ public sealed class WorkerWakeTests(RedisFixture redis) : IClassFixture<RedisFix
             }));
             await queue.DisposeAsync();
         });
-        Assert.Equal((30L, 5L, 5L), (scripts, started[0], started[1]));   // one take per job, by each worker in turn
+        // No take: each job is handed to the worker registered longest ago (registrations are Redis milliseconds: two
+        // in one millisecond go by name), so the two take turns.
+        Assert.Equal((20L, 10L), (scripts, started[0] + started[1]));
+        Assert.InRange(started[0], 3, 7);
     }
 
     [Fact]
@@ -322,5 +331,107 @@ public sealed class WorkerWakeTests(RedisFixture redis) : IClassFixture<RedisFix
             await queue.DisposeAsync();
         });
         Assert.InRange(latency, 0, 1);
+    }
+    [Fact]
+    public void Enqueue_RegisteredWorkerThatDied_JobRunsElsewhereWhenItsLeaseLapses()
+    {
+        // A worker that dies while idle stays registered until its registration lapses (its poll interval and a
+        // second): a job handed to it meanwhile is started in its name, and another worker takes it over once the
+        // lease lapses. "ghost" stands for it: registered by hand, nobody behind it.
+        string prefix = RedisFixture.Prefix();
+        var runs = new List<string>();
+        string[] history = [];
+        string stateWhileGhostHeldIt = "", inbox = "";
+        QueueKit.Run(async () =>
+        {
+            var queue = new JobQueue(redis.Redis, "q", new JobQueueOptions { KeyPrefix = prefix });
+            var first = new JobWorker(queue, QueueKit.Fast("w1")).Handle<int>("j", (job, ct) => Task.CompletedTask);
+            await QueueKit.With(first, async () => await (await queue.EnqueueAsync("j", 0)).WaitAsync(TimeSpan.FromSeconds(10)));   // the consumer group exists
+            IDatabase db = redis.Redis.GetDatabase();
+            var time = (RedisResult[])(await db.ExecuteAsync("TIME"))!;
+            long nowMs = ((long)time[0] * 1000) + ((long)time[1] / 1000);
+            await db.SortedSetAddAsync(prefix + "{q}:idle", "ghost", nowMs + 60_000);
+            JobHandle handle = await queue.EnqueueAsync("j", 1);
+            stateWhileGhostHeldIt = $"{(await handle.InfoAsync())!.State}";
+            var second = new JobWorker(queue, QueueKit.Fast("w2")).Handle<int>("j", (job, ct) =>
+            {
+                runs.Add($"w2 ran {job.Payload}, attempt {job.Attempt}");
+                return Task.CompletedTask;
+            });
+            bool inboxWhileHeld = await db.KeyExistsAsync(prefix + "{q}:inbox:ghost");
+            await QueueKit.With(second, () => handle.WaitAsync(TimeSpan.FromSeconds(20)));
+            history = await QueueKit.History(queue, handle.Id);
+            inbox = $"ghost's inbox while it held the job: {inboxWhileHeld}, after the take-over: {await db.KeyExistsAsync(prefix + "{q}:inbox:ghost")}";
+            await queue.DisposeAsync();
+        });
+        Assert.Equal("Running", stateWhileGhostHeldIt);
+        Assert.Equal(["w2 ran 1, attempt 2"], runs);
+        Assert.Equal(["queued", "started attempt 1 on ghost", "redelivered attempt 2 on w2", "succeeded"], history);
+        Assert.Equal("ghost's inbox while it held the job: True, after the take-over: False", inbox);
+    }
+
+    [Fact]
+    public void Enqueue_WorkerWithNoFreeSlot_IsNotHandedMoreThanItsConcurrency()
+    {
+        var events = new List<string>();
+        QueueKit.Run(async () =>
+        {
+            JobQueue queue = NewQueue();
+            var gate = new AioEvent();
+            var oneStarted = new AioEvent();
+            int running = 0, most = 0;
+            var worker = new JobWorker(queue, Sleepy("w1") with { Concurrency = 1 }).Handle<int>("j", async (job, ct) =>
+            {
+                most = Math.Max(most, ++running);
+                if (job.Payload == 1)
+                {
+                    oneStarted.Set();
+                    await gate.WaitAsync();
+                }
+                running--;
+            });
+            await QueueKit.With(worker, async () =>
+            {
+                await (await queue.EnqueueAsync("j", 0)).WaitAsync(TimeSpan.FromSeconds(10));   // up and waiting
+                JobHandle one = await queue.EnqueueAsync("j", 1);
+                await oneStarted.WaitAsync();
+                JobHandle two = await queue.EnqueueAsync("j", 2);
+                await Sleep(0.3);
+                events.Add($"while 1 runs: 2 is {(await two.InfoAsync())!.State}, running {worker.RunningCount}");
+                gate.Set();
+                await one.WaitAsync(TimeSpan.FromSeconds(10));
+                await two.WaitAsync(TimeSpan.FromSeconds(10));   // the job's end frees the slot; the bell 2 rang is waiting
+                events.Add($"most at once: {most}");
+            });
+            await queue.DisposeAsync();
+        });
+        Assert.Equal(["while 1 runs: 2 is Queued, running 1", "most at once: 1"], events);
+    }
+
+    [Fact]
+    public void Revoke_RightAfterTheEnqueueHandedTheJobOver_JobEndsRevoked()
+    {
+        string outcome = "";
+        QueueKit.Run(async () =>
+        {
+            JobQueue queue = NewQueue();
+            var worker = new JobWorker(queue, Sleepy("w1")).Handle<int>("j", async (job, ct) =>
+            {
+                if (job.Payload == 1)
+                {
+                    await Sleep(30);
+                }
+            });
+            await QueueKit.With(worker, async () =>
+            {
+                await (await queue.EnqueueAsync("j", 0)).WaitAsync(TimeSpan.FromSeconds(10));   // up and waiting
+                JobHandle handle = await queue.EnqueueAsync("j", 1);   // started for the worker by this enqueue
+                bool revoked = await handle.RevokeAsync();   // its notice may reach the worker before the job does
+                JobFailedException e = await Assert.ThrowsAsync<JobFailedException>(() => handle.WaitAsync(TimeSpan.FromSeconds(10)));
+                outcome = $"revoke {revoked}, ends {e.State}, worker revoked {worker.Statistics.Revoked}";
+            });
+            await queue.DisposeAsync();
+        });
+        Assert.Equal("revoke True, ends Revoked, worker revoked 1", outcome);
     }
 }

@@ -1,5 +1,5 @@
-// RespConnection: a small RESP2 client on the loop's own transport. A JobWorker uses one for its blocking fetch (BLPOP
-// on the queue's bell, with the Take script pipelined behind it); a JobQueue uses one as its command connection
+// RespConnection: a small RESP2 client on the loop's own transport. A JobWorker uses one for its fetch (the Take
+// script, and the BLPOP on its inbox and the queue's bell); a JobQueue uses one as its command connection
 // (QueueCommands: the enqueue script, and its workers' acknowledgements, renewals and take-overs).
 //
 // Design note. StackExchange.Redis multiplexes every caller over one connection, so it cannot run blocking commands,
