@@ -582,7 +582,7 @@ public sealed class JobWorker : IAsyncDisposable
         var run = new Running(id, envelope.Name, stream, entry, (int)attempt, fence);
         int maxRetries = (int)max;
         DateTimeOffset enqueued = DateTimeOffset.FromUnixTimeMilliseconds(enq);
-        double wait = (now - enq) / 1000.0;
+        double wait = Math.Max(now - enq, 0) / 1000.0;
         if (_running.Remove(run.Id, out Running? stale))
         {
             // This worker ran the job before, lost its lease (a stall), and has now been given it again.

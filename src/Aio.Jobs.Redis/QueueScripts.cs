@@ -21,10 +21,14 @@ namespace Aio.Jobs.Redis;
 /// </summary>
 internal static class QueueScripts
 {
-    private const string Prelude = """
+    // The helpers every script shares, `now` still unset (Prelude sets it; an immediate enqueue takes its stream entry's time).
+    private const string Functions = """
         local P = ARGV[1]
-        local t = redis.call('TIME')
-        local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+        local now
+        local function clock()
+          local t = redis.call('TIME')
+          return tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+        end
         local function hist(id, text, hl)
           local k = P .. 'h:' .. id
           if redis.call('RPUSH', k, now .. ' ' .. text) > hl then
@@ -52,12 +56,17 @@ internal static class QueueScripts
 
         """;
 
+    private const string Prelude = Functions + """
+        now = clock()
+
+        """;
+
     /// <summary>
     /// ARGV: P, id, env, prio, max, delayMs, idemKey ('' none), idemTtlMs, histLen, resultTtlMs, group. Returns {1, id}
-    /// or {0, existingId}. A job due now goes into its stream; if a worker is idle (<c>P idle</c>), the oldest queued job
-    /// of at least this priority (normally this one) is started for it here and handed to its inbox, else the bell rings.
+    /// or {0, existingId}. A job due now goes into its stream; if a worker is idle (<c>P idle</c>), the oldest new job of
+    /// that stream (normally this one) is started for it here and pushed to its inbox, else the bell rings.
     /// </summary>
-    public const string Enqueue = Prelude + Start + """
+    public const string Enqueue = Functions + Start + """
         local id, prio, delay, hl, group = ARGV[2], tonumber(ARGV[4]), tonumber(ARGV[6]), tonumber(ARGV[9]), ARGV[11]
         if ARGV[7] ~= '' then
           local k = P .. 'idem:' .. ARGV[7]
@@ -67,6 +76,7 @@ internal static class QueueScripts
         end
         local h = P .. 'j:' .. id
         if delay > 0 then
+          now = clock()
           redis.call('HSET', h, 'env', ARGV[3], 'prio', prio, 'max', ARGV[5], 'attempts', 0, 'fence', 0, 'enq', now, 'state', 'scheduled', 'rttl', ARGV[10])
           redis.call('ZADD', P .. 'delayed', now + delay, id)
           hist(id, 'scheduled in ' .. delay .. ' ms', hl)
@@ -75,6 +85,7 @@ internal static class QueueScripts
         end
         local s = P .. 's:' .. prio
         local entry = redis.call('XADD', s, '*', 'j', id)
+        now = tonumber(string.match(entry, '^%d+'))   -- Redis's time, as TIME would say (the ids never go back)
         local w = idle_worker()
         if w then
           -- An idle worker's last Take left nothing queued, so the oldest new entry of this stream is normally this
@@ -278,13 +289,13 @@ internal static class QueueScripts
         """;
 
     /// <summary>ARGV: P, consumer. A worker that stopped unregisters and takes what was handed to it meanwhile: returns {handed record...}.</summary>
-    public const string Settle = Prelude + Collect + """
+    public const string Settle = Functions + Collect + """
         redis.call('ZREM', P .. 'idle', ARGV[2])
         return collect(ARGV[2])
         """;
 
     /// <summary>ARGV: P. Rings the bell again (a stopping worker's wait popped it).</summary>
-    public const string Ring = Prelude + """
+    public const string Ring = Functions + """
         ring()
         return 1
         """;
