@@ -347,6 +347,7 @@ public sealed class JobWorker : IAsyncDisposable
                         look = false;
                         registerUntil = handedAt + IdleMs;
                     }
+                    await Asyncio.Sleep(0);   // the job starts first; the next wait's write follows
                 }
                 else if (key == Queue.Prefix + "bell" && _stopping)
                 {
