@@ -55,29 +55,48 @@ internal sealed class RespConnection : IProtocol
     /// <summary>The future of one reply.</summary>
     internal sealed class Reply : AioFuture<object?>
     {
+        private AioFuture<object?>? _copy;
+
         /// <summary>
         /// A future completed like this one, for an awaiter that may be cancelled: cancelling the awaiter cancels the
-        /// copy, and the reply still arrives here (it can be awaited again).
+        /// copy, and the reply still arrives here (it can be awaited again). The connection completes the newest copy
+        /// in the same step as the reply, so its awaiter resumes in the loop iteration that read the reply (a done
+        /// callback would take one more). A reply awaited through copies is not awaited, nor cancelled, itself.
         /// </summary>
         public AioFuture<object?> Detached()
         {
             var copy = new AioFuture<object?>();
-            AddDoneCallback(reply =>
+            if (!Done)
             {
-                if (reply.Cancelled)
-                {
-                    copy.Cancel();
-                }
-                else if (reply.Exception() is { } e)
-                {
-                    copy.TrySetException(e);
-                }
-                else
-                {
-                    copy.TrySetResult(reply.Result());
-                }
-            });
+                _copy = copy;
+            }
+            else if (Exception() is { } e)
+            {
+                copy.TrySetException(e);
+            }
+            else
+            {
+                copy.TrySetResult(Result());
+            }
             return copy;
+        }
+
+        /// <summary>Completes the reply and its newest copy with <paramref name="value"/>.</summary>
+        public void Resolve(object? value)
+        {
+            TrySetResult(value);   // false if its awaiter was cancelled: the reply is dropped
+            _copy?.TrySetResult(value);
+        }
+
+        /// <summary>Fails the reply and its newest copy.</summary>
+        public void Fail(Exception error)
+        {
+            TrySetException(error);
+            if (_copy is { } copy)
+            {
+                _ = Exception();   // retrieved: the copy's awaiter gets it
+                copy.TrySetException(error);
+            }
         }
     }
 
@@ -366,7 +385,7 @@ internal sealed class RespConnection : IProtocol
             {
                 _loop.EndOutsideWork(OutsideWorkKind.Reporting);
             }
-            p.Reply?.TrySetResult(value);   // false if its awaiter was cancelled: the reply is dropped, the next one is the next command's
+            p.Reply?.Resolve(value);   // its awaiter may have been cancelled: the reply is dropped, the next one is the next command's
         }
         if (_start == _end)
         {
@@ -389,7 +408,7 @@ internal sealed class RespConnection : IProtocol
             {
                 _loop.EndOutsideWork(OutsideWorkKind.Reporting);
             }
-            p.Reply?.TrySetException(_lost);
+            p.Reply?.Fail(_lost);
         }
     }
 
