@@ -14,8 +14,9 @@ namespace Aio.Jobs.Redis;
 /// blocked worker per push) and then runs a Take; <c>P idle</c> a sorted set of the workers waiting for work (score:
 /// until when their registration holds, Redis time in ms), each with at least one free slot; <c>P inbox:CONSUMER</c>
 /// a worker's hand-off list: an enqueue that finds an idle worker starts the oldest job for it right there and pushes
-/// the started job (one string: stream, entry, id, attempt, fence, max, enq, now and env, a line each) to it, which its BLPOP pops — one script between an enqueue and
-/// the job's start; <c>P wake:CONSUMER</c> lets a stopping worker end its own wait (<see cref="Unblock"/>);
+/// the started job (one string: stream, entry, id, attempt, fence, max, enq, now and env, a line each) to it, which
+/// its BLPOP pops — one script between an enqueue and the job's start; <c>P wake:CONSUMER</c> lets a stopping worker
+/// end its own wait (<see cref="Unblock"/>);
 /// channels <c>P done</c> (a job finished), <c>P revoke</c> (revoke a running job).
 /// Times are Redis's clock (TIME), the one clock every producer and worker shares.
 /// </summary>
@@ -246,8 +247,8 @@ internal static class QueueScripts
         return {wait, nextDue, out, handed}
         """;
 
-    // collect(me): unregisters the worker and empties its inbox; returns the handed records it still owns (a record
-    // left from before a crash or a stall may have been taken over since: its fencing token tells).
+    // collect(me): empties the worker's inbox; returns the handed records it still owns (a record left from before a
+    // crash or a stall may have been taken over since: its fencing token tells).
     private const string Collect = """
         local function collect(me)
           local k = P .. 'inbox:' .. me
