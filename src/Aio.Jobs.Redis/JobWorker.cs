@@ -113,6 +113,7 @@ public sealed class JobWorker : IAsyncDisposable
     private readonly AioEvent _wake = new();
     private readonly HashSet<string> _revokedSoon = new(StringComparer.Ordinal);   // revokes of jobs not (yet) running here, newest 1,024
     private readonly Queue<string> _revokedOrder = new();
+    private readonly string _inboxKey, _bellKey, _wakeKey, _idleKey;   // the fetch's keys (see QueueScripts)
     private readonly AioEvent _idle = new();
     private readonly Random _random;
     private EventLoop? _loop;
@@ -138,6 +139,8 @@ public sealed class JobWorker : IAsyncDisposable
         ArgumentOutOfRangeException.ThrowIfLessThan(Options.Lease, TimeSpan.FromMilliseconds(300), nameof(options));
         ArgumentOutOfRangeException.ThrowIfLessThanOrEqual(Options.PollInterval, TimeSpan.Zero, nameof(options));
         _random = Options.Random ?? new Random();
+        (_inboxKey, _bellKey, _wakeKey, _idleKey) = (queue.Prefix + "inbox:" + Options.ConsumerName, queue.Prefix + "bell",
+            queue.Prefix + "wake:" + Options.ConsumerName, queue.Prefix + "idle");
     }
 
     /// <summary>The queue.</summary>
@@ -301,11 +304,7 @@ public sealed class JobWorker : IAsyncDisposable
                     failures = 0;
                     long rateWaitMs = (long)reply[0]!;
                     long nextDueMs = (long)reply[1]!;
-                    StartHanded((object?[])reply[3]!);
-                    foreach (object? r in (object?[])reply[2]!)
-                    {
-                        StartJob((object?[])r!);
-                    }
+                    StartTaken(reply);
                     nextDueAt = nextDueMs >= 0 ? _loop!.Time() + (nextDueMs / 1000.0) : double.PositiveInfinity;
                     if (rateWaitMs > 0)
                     {
@@ -338,7 +337,7 @@ public sealed class JobWorker : IAsyncDisposable
                     continue;   // the poll interval passed, or a delayed job is due
                 }
                 string key = (string)popped[0]!;
-                if (key.StartsWith(Queue.Prefix + "inbox:", StringComparison.Ordinal))
+                if (key == _inboxKey)
                 {
                     // A job an enqueue started for this worker. Free slot left: register again and wait, no Take.
                     long handedAt = StartHanded((string)popped[1]!);
@@ -349,7 +348,7 @@ public sealed class JobWorker : IAsyncDisposable
                     }
                     await Asyncio.Sleep(0);   // the job starts first; the next wait's write follows
                 }
-                else if (key == Queue.Prefix + "bell" && _stopping)
+                else if (key == _bellKey && _stopping)
                 {
                     await SettleCallAsync(QueueScripts.RingScript, [Queue.Prefix]);   // not taken here: for another worker
                 }
@@ -391,10 +390,9 @@ public sealed class JobWorker : IAsyncDisposable
         RespConnection c = _fetch is { IsOpen: true } open ? open : await ConnectFetchAsync();
         if (registerUntil is long until)
         {
-            c.Begin(4).Arg("ZADD").Arg(Queue.Prefix + "idle").Arg(until).Arg(Options.ConsumerName).EndIgnored();
+            c.Begin(4).Arg("ZADD").Arg(_idleKey).Arg(until).Arg(Options.ConsumerName).EndIgnored();
         }
-        c.Begin(5).Arg("BLPOP").Arg(Queue.Prefix + "inbox:" + Options.ConsumerName).Arg(Queue.Prefix + "bell")
-            .Arg(Queue.Prefix + "wake:" + Options.ConsumerName).Arg(block.ToString("0.###", CultureInfo.InvariantCulture));
+        c.Begin(5).Arg("BLPOP").Arg(_inboxKey).Arg(_bellKey).Arg(_wakeKey).Arg(block.ToString("0.###", CultureInfo.InvariantCulture));
         return (object?[]?)RespConnection.Check(await AwaitFetchAsync(c, c.End(), wait: true, block));
     }
 
@@ -511,19 +509,15 @@ public sealed class JobWorker : IAsyncDisposable
             }
             if (!wait && reply is object?[] { Length: 4 } parts)
             {
-                StartHanded((object?[])parts[3]!);
-                foreach (object? r in (object?[])parts[2]!)
-                {
-                    StartJob((object?[])r!);
-                }
+                StartTaken(parts);
             }
             else if (wait && reply is object?[] { Length: 2 } popped)
             {
-                if ((string)popped[0]! == Queue.Prefix + "bell")
+                if ((string)popped[0]! == _bellKey)
                 {
                     await SettleCallAsync(QueueScripts.RingScript, [Queue.Prefix]);   // not taken here: for another worker
                 }
-                else if (((string)popped[0]!).StartsWith(Queue.Prefix + "inbox:", StringComparison.Ordinal))
+                else if ((string)popped[0]! == _inboxKey)
                 {
                     StartHanded((string)popped[1]!);
                 }
@@ -553,6 +547,16 @@ public sealed class JobWorker : IAsyncDisposable
             // Unregistering lapses by itself; what was handed to this worker goes back when its lease lapses.
         }
         return reply;
+    }
+
+    /// <summary>Starts what a Take started: the jobs handed to this worker, then those it took.</summary>
+    private void StartTaken(object?[] reply)
+    {
+        StartHanded((object?[])reply[3]!);
+        foreach (object? r in (object?[])reply[2]!)
+        {
+            StartJob((object?[])r!);
+        }
     }
 
     private void StartHanded(object?[] records)
